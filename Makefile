@@ -1,0 +1,52 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   - the whole system end to end on embedded defaults
+#   make test   - every test (installs what the tests need first)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+VEHSIM := $(BIN)/vehsim
+export VEHSIM_HOME ?= $(CURDIR)/.vehsim
+export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
+DEMO_OUT ?= demo-output
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps demo demo-offline test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[all]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages (browser for UI tests, kcat for interoperability tests) and Azurite (npm).
+system-deps:
+	@command -v chromium >/dev/null && command -v kcat >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium kcat >/dev/null; }
+	@test -x node_modules/.bin/azurite-blob || npm install --no-save --no-audit --no-fund --silent azurite@3
+
+demo-offline: install
+	mkdir -p $(DEMO_OUT)
+	$(VEHSIM) simulate --vehicle compact-sedan --cycle udds --start cold --plot $(DEMO_OUT)/udds.png --out $(DEMO_OUT)/udds.parquet
+	$(VEHSIM) simulate --vehicle compact-sedan --cycle hwfet --start hot --plot $(DEMO_OUT)/hwfet.png --out $(DEMO_OUT)/hwfet.parquet
+
+demo: demo-offline
+
+test: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check vehsim pipelines experiments tests benchmarks
+	$(BIN)/ruff format --check vehsim pipelines experiments tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VEHSIM_HOME) $(DEMO_OUT) build *.egg-info

@@ -1,0 +1,1 @@
+"""vehsim_experiments: MLflow experiments on Gold features (fuel consumption and wear models)."""

@@ -1,0 +1,52 @@
+"""Shared fixtures. Services start on 127.0.0.1 and free ports, and are stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def vehsim_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """A private VEHSIM_HOME (and lake) for one test; no external Kafka configured."""
+    home = tmp_path / "vehsim-home"
+    monkeypatch.setenv("VEHSIM_HOME", str(home))
+    monkeypatch.delenv("VEHSIM_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("VEHSIM_LAKE_URI", raising=False)
+    monkeypatch.delenv("VEHSIM_CONFIG", raising=False)
+    return {"VEHSIM_HOME": str(home)}
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """A Tansu broker for the whole session, with the default topics created.
+
+    Yields an object with ``bootstrap`` (``127.0.0.1:PORT``), ``settings`` and ``broker``
+    (an :class:`vehsim.stream.broker.EmbeddedBroker` whose ``home`` holds the record).
+    Tests that must not share topics use their own ``VEHSIM_TOPIC_PREFIX``.
+    """
+    pytest.importorskip("kafka", reason="needs the [stream] extra")
+    from vehsim.config import load_settings
+    from vehsim.stream.broker import EmbeddedBroker
+
+    home = tmp_path_factory.mktemp("broker-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
+    env["VEHSIM_HOME"] = str(home)
+    settings = load_settings(env)
+    broker = EmbeddedBroker(settings)
+    record = broker.start()
+
+    class _Handle:
+        pass
+
+    handle = _Handle()
+    handle.bootstrap = record.bootstrap
+    handle.settings = settings
+    handle.broker = broker
+    handle.home = home
+    yield handle
+    broker.stop()
