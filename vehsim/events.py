@@ -1,0 +1,408 @@
+"""The domain-event envelope (schema version 1): field lists, physical ranges, builders, schema.
+
+Every event vehsim publishes, on any transport, is one JSON object::
+
+    {"schema_version": 1, "event_id": "<uuid4>", "event_type": "simulation.raw",
+     "vehicle_id": "compact-sedan-000", "run_id": "<uuid4>", "seq": 41,
+     "sim_time_s": 4.1, "emitted_at": "2026-11-27T14:06:24.123456Z", "payload": {...}}
+
+This module is the single source of truth for that contract: the runtime builds events with it,
+the Silver pipeline reads :data:`RAW_PAYLOAD_FIELDS` and :data:`PAYLOAD_RANGES` for its
+``out_of_range`` quarantine, and the packaged JSON Schema (``vehsim/data/schemas/event-v1.json``,
+:func:`load_schema`) is generated from it by :func:`build_schema`. It imports no Kafka client.
+
+Payload units are the user-facing ones, spelled in the field names (``_kph``, ``_c``, ``_l``,
+``_lph``, ``_pct``, ``_km``); the simulation converts to them once, in
+``vehsim.telemetry.raw_payload``. See ``docs/events.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from vehsim.errors import VehsimError
+
+SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "data/schemas/event-v1.json"
+SCHEMA_ID = "https://vehsim.example/schemas/event-v1.json"
+
+# Event types ---------------------------------------------------------------------------------
+SIMULATION_RAW = "simulation.raw"
+"""Telemetry sample of one vehicle; payload: :data:`RAW_PAYLOAD_FIELDS`."""
+ENGINE_STARTED = "engine.started"
+"""The engine went from off to on; payload: :data:`ENGINE_EVENT_FIELDS`."""
+ENGINE_STOPPED = "engine.stopped"
+"""The engine went from on to off; payload: :data:`ENGINE_EVENT_FIELDS`."""
+DRIVER_COMMAND = "driver.command"
+"""Echo of an accepted driver command; payload: :data:`COMMAND_EVENT_FIELDS`."""
+COMMAND_REJECTED = "command.rejected"
+"""A driver command that was malformed or out of range; payload: :data:`REJECTION_FIELDS`."""
+
+EVENT_TYPES: tuple[str, ...] = (
+    SIMULATION_RAW,
+    ENGINE_STARTED,
+    ENGINE_STOPPED,
+    DRIVER_COMMAND,
+    COMMAND_REJECTED,
+)
+
+# Envelope ------------------------------------------------------------------------------------
+#: Envelope fields in wire order, name -> Python type. All required, no others allowed.
+ENVELOPE_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "schema_version": int,
+        "event_id": str,
+        "event_type": str,
+        "vehicle_id": str,
+        "run_id": str,
+        "seq": int,
+        "sim_time_s": float,
+        "emitted_at": str,
+        "payload": dict,
+    }
+)
+
+# simulation.raw payload ----------------------------------------------------------------------
+#: Required fields of the ``simulation.raw`` payload, in wire order, name -> Python type.
+RAW_PAYLOAD_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "engine_on": bool,
+        "engine_rpm": float,
+        "vehicle_speed_kph": float,
+        "gear": int,
+        "throttle_pct": float,
+        "brake_pct": float,
+        "coolant_temp_c": float,
+        "oil_temp_c": float,
+        "fuel_rate_lph": float,
+        "fuel_used_l": float,
+        "fuel_level_pct": float,
+        "odometer_km": float,
+        "engine_wear_pct": float,
+        "gearbox_wear_pct": float,
+        "brake_pad_wear_pct": float,
+        "tyre_wear_pct": float,
+        "oil_life_pct": float,
+        "ambient_temp_c": float,
+        "road_grade_pct": float,
+    }
+)
+
+#: Optional fields of the ``simulation.raw`` payload, name -> Python type. Type-checked when
+#: present; any other extra field is allowed and passed through untouched.
+OPTIONAL_RAW_PAYLOAD_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "vehicle_model": str,
+        "driver_mode": str,
+        "gear_mode": str,
+        "engine_torque_nm": float,
+        "engine_power_kw": float,
+        "accel_mps2": float,
+    }
+)
+
+#: Physically possible range (inclusive ``(min, max)``, payload units) of every numeric payload
+#: field. A value outside is a defect, not an extreme; Silver quarantines it as ``out_of_range``.
+PAYLOAD_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "engine_rpm": (0.0, 10_000.0),
+        "vehicle_speed_kph": (0.0, 400.0),
+        "gear": (-1, 12),  # -1 reverse, 0 neutral
+        "throttle_pct": (0.0, 100.0),
+        "brake_pct": (0.0, 100.0),
+        "coolant_temp_c": (-60.0, 300.0),
+        "oil_temp_c": (-60.0, 300.0),
+        "fuel_rate_lph": (0.0, 500.0),
+        "fuel_used_l": (0.0, 1_000_000.0),
+        "fuel_level_pct": (0.0, 100.0),
+        "odometer_km": (0.0, 10_000_000.0),
+        "engine_wear_pct": (0.0, 100.0),
+        "gearbox_wear_pct": (0.0, 100.0),
+        "brake_pad_wear_pct": (0.0, 100.0),
+        "tyre_wear_pct": (0.0, 100.0),
+        "oil_life_pct": (0.0, 100.0),
+        "ambient_temp_c": (-60.0, 70.0),
+        "road_grade_pct": (-100.0, 100.0),
+        "engine_torque_nm": (-2_000.0, 5_000.0),
+        "engine_power_kw": (-500.0, 2_000.0),
+        "accel_mps2": (-30.0, 30.0),
+    }
+)
+
+# Payloads of the other event types -----------------------------------------------------------
+#: ``engine.started`` / ``engine.stopped`` payload. ``cause`` is ``"command"`` (a driver command)
+#: or ``"driver"`` (the simulated driver or the simulation itself, e.g. fuel ran out);
+#: ``command_id`` is set when a command caused it.
+ENGINE_EVENT_FIELDS: Mapping[str, type] = MappingProxyType({"cause": str, "command_id": str})
+ENGINE_EVENT_CAUSES: tuple[str, ...] = ("command", "driver")
+
+#: ``driver.command`` payload: the accepted command as received.
+COMMAND_EVENT_FIELDS: Mapping[str, type] = MappingProxyType(
+    {"command_id": str, "type": str, "value": object}
+)
+
+#: ``command.rejected`` payload: what was received, which field was wrong, why, and a message
+#: naming the allowed range. ``command_id``/``type``/``value`` are null when absent or unreadable;
+#: ``raw`` holds the received text when it was not a JSON object.
+REJECTION_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "command_id": str,
+        "type": str,
+        "value": object,
+        "field": str,
+        "reason": str,
+        "message": str,
+        "raw": str,
+    }
+)
+
+# Commands topic wire format ------------------------------------------------------------------
+COMMAND_SCHEMA_VERSION = 1
+BROADCAST_VEHICLE_ID = "*"
+"""A command addressed to ``"*"`` applies to every vehicle of the runtime that receives it."""
+
+#: Fields of a message on the commands topic (``value`` optional for commands without one).
+COMMAND_MESSAGE_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "schema_version": int,
+        "command_id": str,
+        "vehicle_id": str,
+        "issued_at": str,
+        "type": str,
+        "value": object,
+    }
+)
+
+
+class EventError(VehsimError, ValueError):
+    """An event does not follow the envelope contract."""
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as ISO-8601 with microseconds and a ``Z`` suffix."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_event(
+    event_type: str,
+    vehicle_id: str,
+    run_id: str,
+    seq: int,
+    sim_time_s: float,
+    payload: Mapping[str, Any],
+    *,
+    event_id: str | None = None,
+    emitted_at: str | None = None,
+) -> dict[str, Any]:
+    """Build one envelope (a plain dict in wire order).
+
+    Args:
+        event_type: One of :data:`EVENT_TYPES`.
+        vehicle_id: Vehicle the event is about (also the Kafka key).
+        run_id: Identifier of the runtime run that produced it.
+        seq: Per-(run, vehicle) sequence number, starting at 0 and increasing by 1.
+        sim_time_s: Simulated time of the event [s].
+        payload: Event-type specific object.
+        event_id: UUID string; a new random UUID when omitted.
+        emitted_at: UTC ISO-8601; now when omitted.
+
+    Raises:
+        EventError: unknown event type, negative ``seq`` or non-finite ``sim_time_s``.
+    """
+    if event_type not in EVENT_TYPES:
+        raise EventError(f"event_type must be one of {EVENT_TYPES}, got {event_type!r}")
+    if seq < 0:
+        raise EventError(f"seq must be >= 0, got {seq}")
+    if not math.isfinite(sim_time_s) or sim_time_s < 0:
+        raise EventError(f"sim_time_s must be a finite number >= 0, got {sim_time_s!r}")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "vehicle_id": vehicle_id,
+        "run_id": run_id,
+        "seq": int(seq),
+        "sim_time_s": float(sim_time_s),
+        "emitted_at": emitted_at or utc_now_iso(),
+        "payload": dict(payload),
+    }
+
+
+def make_command(
+    vehicle_id: str,
+    command_type: str,
+    value: Any = None,
+    *,
+    command_id: str | None = None,
+    issued_at: str | None = None,
+) -> dict[str, Any]:
+    """Build one message for the commands topic (not validated: the runtime does that)."""
+    message: dict[str, Any] = {
+        "schema_version": COMMAND_SCHEMA_VERSION,
+        "command_id": command_id or str(uuid.uuid4()),
+        "vehicle_id": vehicle_id,
+        "issued_at": issued_at or utc_now_iso(),
+        "type": command_type,
+    }
+    if value is not None:
+        message["value"] = value
+    return message
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of an event. NaN and infinity are refused (not valid JSON)."""
+    try:
+        return json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError as exc:
+        bad = [
+            k
+            for k, v in event.get("payload", {}).items()
+            if isinstance(v, float) and not math.isfinite(v)
+        ]
+        raise EventError(f"event has non-finite payload field(s) {bad}: {exc}") from exc
+
+
+def out_of_range_fields(payload: Mapping[str, Any]) -> list[str]:
+    """Names of numeric payload fields whose value lies outside :data:`PAYLOAD_RANGES`.
+
+    Missing fields and non-numbers are not reported here (they fail the schema instead).
+    NaN counts as out of range.
+    """
+    bad = []
+    for name, (low, high) in PAYLOAD_RANGES.items():
+        value = payload.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not (low <= value <= high):  # also true for NaN
+            bad.append(name)
+    return bad
+
+
+# JSON Schema ---------------------------------------------------------------------------------
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
+
+
+def _field_schema(name: str, py_type: type) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": _JSON_TYPES[py_type]}
+    if name in PAYLOAD_RANGES and py_type in (int, float):
+        schema["minimum"], schema["maximum"] = PAYLOAD_RANGES[name]
+    return schema
+
+
+def _payload_schema(
+    required: Mapping[str, type], optional: Mapping[str, type], nullable: bool = False
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, py_type in {**required, **optional}.items():
+        if py_type is object:
+            properties[name] = {}
+            continue
+        schema = _field_schema(name, py_type)
+        if nullable:
+            schema["type"] = [schema["type"], "null"]
+        properties[name] = schema
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": properties,
+        "additionalProperties": True,
+    }
+
+
+def build_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of schema version 1, generated from this module."""
+    envelope_props: dict[str, Any] = {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "event_id": {"type": "string", "format": "uuid", "pattern": _UUID_PATTERN},
+        "event_type": {"enum": list(EVENT_TYPES)},
+        "vehicle_id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "run_id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "seq": {"type": "integer", "minimum": 0},
+        "sim_time_s": {"type": "number", "minimum": 0},
+        "emitted_at": {"type": "string", "format": "date-time", "pattern": _UTC_PATTERN},
+        "payload": {"type": "object"},
+    }
+    engine_payload = _payload_schema({"cause": str}, {"command_id": str})
+    engine_payload["properties"]["cause"] = {"enum": list(ENGINE_EVENT_CAUSES)}
+    engine_payload["properties"]["command_id"] = {"type": ["string", "null"]}
+    command_payload = _payload_schema({"command_id": str, "type": str, "value": object}, {})
+    rejection_payload = _payload_schema(
+        {"field": str, "reason": str, "message": str},
+        {"command_id": str, "type": str, "value": object, "raw": str},
+        nullable=True,
+    )
+    rejection_payload["properties"]["reason"] = {"type": "string", "minLength": 1}
+    rejection_payload["properties"]["message"] = {"type": "string", "minLength": 1}
+    by_type = {
+        SIMULATION_RAW: _payload_schema(RAW_PAYLOAD_FIELDS, OPTIONAL_RAW_PAYLOAD_FIELDS),
+        ENGINE_STARTED: engine_payload,
+        ENGINE_STOPPED: engine_payload,
+        DRIVER_COMMAND: command_payload,
+        COMMAND_REJECTED: rejection_payload,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "vehsim domain event, schema version 1",
+        "description": "Generated by vehsim.events.build_schema(); see docs/events.md.",
+        "type": "object",
+        "required": list(ENVELOPE_FIELDS),
+        "properties": envelope_props,
+        "additionalProperties": False,
+        "allOf": [
+            {
+                "if": {"properties": {"event_type": {"const": event_type}}},
+                "then": {"properties": {"payload": payload}},
+            }
+            for event_type, payload in by_type.items()
+        ],
+    }
+
+
+_UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UTC_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The packaged JSON Schema ``vehsim/data/schemas/event-v1.json`` (parsed, cached)."""
+    text = resources.files("vehsim").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator():
+    import jsonschema
+
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_errors(event: Any) -> list[str]:
+    """Every JSON Schema violation of ``event``, as ``"<path>: <message>"`` strings (empty: valid)."""
+    errors = sorted(_validator().iter_errors(event), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<event>'}: {e.message}" for e in errors]
+
+
+def validate_event(event: Any) -> None:
+    """Raise :class:`EventError` naming every violation when ``event`` does not follow the schema."""
+    errors = schema_errors(event)
+    if errors:
+        raise EventError("event does not follow event-v1 schema: " + "; ".join(errors))
+
+
+if __name__ == "__main__":  # regenerate the packaged schema: python -m vehsim.events
+    from pathlib import Path
+
+    target = Path(__file__).parent / SCHEMA_RESOURCE
+    target.write_text(json.dumps(build_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {target}")
