@@ -1,0 +1,30 @@
+"""``vehsim dashboard``: registered as a plug-in, bad input exits 2 with a clear message."""
+
+import pytest
+
+from vehsim.cli import build_parser, main
+from vehsim.ui.server import voila_command
+
+
+def test_dashboard_is_a_registered_subcommand():
+    args = build_parser().parse_args(["dashboard", "--port", "8899"])
+    assert args.command == "dashboard" and args.port == 8899
+
+
+def test_missing_notebook_is_a_clear_error(vehsim_env, tmp_path, capsys):
+    assert main(["dashboard", "--notebook", str(tmp_path / "nope.ipynb")]) == 2
+    assert "nope.ipynb does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_out_of_range_port_is_refused(vehsim_env, port, capsys):
+    assert main(["dashboard", "--port", port]) == 2
+    assert "--port must be from 1 to 65535" in capsys.readouterr().err
+
+
+def test_voila_serves_on_loopback_with_kernel_culling(tmp_path):
+    cmd = voila_command(tmp_path / "d.ipynb", 8123, cull_idle_timeout_s=60, cull_interval_s=15)
+    assert "--Voila.ip=127.0.0.1" in cmd and "--port=8123" in cmd and "--no-browser" in cmd
+    assert "--MappingKernelManager.cull_idle_timeout=60" in cmd
+    assert "--MappingKernelManager.cull_interval=15" in cmd
+    assert "--Voila.port_retries=0" in cmd

@@ -1,0 +1,146 @@
+"""The dashboard's behaviour in the kernel, driven through a stand-in simulator (no browser)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vehsim.errors import CommandError, VehsimError
+from vehsim.ui.dashboard import Dashboard
+
+from .fakes import fake_source
+
+
+@pytest.fixture
+def dash() -> Dashboard:
+    return Dashboard(fake_source(), autostart=False, unwatched_after_s=None)
+
+
+def test_throttle_raises_rpm_and_speed_on_the_dials(dash):
+    dash.run_for(1.0)
+    assert dash.cluster.rpm.value == 0 and dash.cluster.speed.value == 0
+    dash.command({"type": "start_engine"})
+    dash.command({"type": "throttle", "value": 60})
+    dash.run_for(3.0)
+    rpm_at_3_s, speed_at_3_s = dash.cluster.rpm.value, dash.cluster.speed.value
+    assert rpm_at_3_s > 2000
+    assert speed_at_3_s > 5
+    dash.command({"type": "throttle", "value": 0})
+    dash.command({"type": "brake", "value": 80})
+    dash.run_for(3.0)
+    assert dash.cluster.speed.value < speed_at_3_s
+    assert dash.cluster.rpm.value < rpm_at_3_s
+
+
+def test_dial_values_are_rounded_to_what_is_displayed(dash):
+    dash.command({"type": "start_engine"})
+    dash.command({"type": "throttle", "value": 33})
+    dash.run_for(2.0)
+    assert dash.cluster.rpm.value == round(dash.latest.payload["engine_rpm"])
+    assert dash.cluster.speed.value == round(dash.latest.payload["vehicle_speed_kph"])
+
+
+def test_commands_from_code_move_the_controls_without_sending_twice(dash):
+    sent = []
+    original = dash.source.send
+    dash.source.send = lambda c: (sent.append(dict(c)), original(c))
+    dash.command({"type": "throttle", "value": 45})
+    dash.command({"type": "gear_mode", "value": "manual"})
+    assert dash.controls.throttle.value == 45
+    assert dash.controls.gear_mode.value == "manual"
+    assert not dash.controls.gear_up.disabled
+    assert sent == [{"type": "throttle", "value": 45}, {"type": "gear_mode", "value": "manual"}]
+
+
+def test_user_controls_send_commands(dash):
+    sent = []
+    dash.source.send = sent.append
+    dash.controls.start.click()
+    dash.controls.throttle.value = 30
+    dash.controls.brake.value = 10
+    dash.controls.gear_mode.value = "manual"
+    dash.controls.gear_up.click()
+    dash.controls.profile.value = "eco"
+    dash.controls.stop.click()
+    assert sent == [
+        {"type": "start_engine"},
+        {"type": "throttle", "value": 30},
+        {"type": "brake", "value": 10},
+        {"type": "gear_mode", "value": "manual"},
+        {"type": "gear", "value": 1},
+        {"type": "profile", "value": "eco"},
+        {"type": "stop_engine"},
+    ]
+
+
+def test_a_refused_command_is_reported_not_raised(dash):
+    def refuse(_command):
+        raise CommandError("throttle value must be 0..100 %, got 120")
+
+    dash.source.send = refuse
+    dash.controls.throttle.value = 100
+    assert "Command refused" in dash.status.message and "0..100" in dash.status.message
+    with pytest.raises(CommandError):
+        dash.command({"type": "throttle", "value": 120})
+
+
+def test_start_and_stop_buttons_follow_the_engine_state(dash):
+    dash.run_for(0.1)
+    assert not dash.controls.start.disabled and dash.controls.stop.disabled
+    dash.command({"type": "start_engine"})
+    dash.run_for(0.1)
+    assert dash.controls.start.disabled and not dash.controls.stop.disabled
+    assert "engine_on" in dash.cluster.lights.lit
+    assert dash.cluster.gear.engine_on
+
+
+def test_chart_keeps_only_its_window(dash):
+    dash.chart.window_s = 5.0
+    dash.command({"type": "start_engine"})
+    dash.run_for(12.0)
+    times = [t for t, _ in dash.chart.history]
+    assert times[-1] == pytest.approx(12.0)
+    assert times[0] >= 12.0 - 5.0 - 1e-9
+    assert len(times) == pytest.approx(51, abs=1)  # 10 samples per simulated second
+
+
+def test_update_loop_runs_on_the_event_loop_in_wall_clock_time():
+    async def scenario():
+        dash = Dashboard(fake_source(), unwatched_after_s=None, rate_hz=30)
+        dash.command({"type": "start_engine"})
+        await asyncio.sleep(1.0)
+        dash.stop()
+        return dash
+
+    dash = asyncio.run(scenario())
+    assert 0.5 <= dash.latest.sim_time_s <= 1.3  # paced by the wall clock, not as fast as possible
+    assert dash.updates >= 10
+    assert dash.cluster.rpm.value > 0
+
+
+def test_unwatched_dashboard_idles_until_a_view_sends_a_heartbeat():
+    async def scenario():
+        dash = Dashboard(fake_source(), unwatched_after_s=0.5)
+        await asyncio.sleep(0.4)
+        idle_updates = dash.updates
+        dash._on_status_message(None, {"type": "heartbeat"}, [])
+        await asyncio.sleep(0.3)
+        dash.stop()
+        return idle_updates, dash.updates
+
+    idle_updates, watched_updates = asyncio.run(scenario())
+    assert idle_updates == 0
+    assert watched_updates >= 3
+
+
+def test_run_for_needs_local_mode():
+    class Remote:
+        mode = "connected"
+
+        def describe(self):
+            return "remote"
+
+    dash = Dashboard(Remote(), autostart=False)
+    with pytest.raises(VehsimError, match="local mode"):
+        dash.run_for(1.0)

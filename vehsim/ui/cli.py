@@ -1,0 +1,60 @@
+"""``vehsim dashboard``: serve the stakeholder dashboard with Voila on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "dashboard",
+        help="serve the live dashboard (Voila) on 127.0.0.1",
+        description="Serve notebooks/dashboard.ipynb with Voila on 127.0.0.1. The dashboard runs "
+        "the car in its own kernel (local mode) unless VEHSIM_KAFKA_BOOTSTRAP is set or an "
+        "embedded broker runs under VEHSIM_HOME (connected mode). Ctrl-C stops it.",
+    )
+    parser.add_argument("--port", type=int, default=None, help="TCP port (default: a free one)")
+    parser.add_argument(
+        "--notebook", default=None, help="notebook to serve (default: notebooks/dashboard.ipynb)"
+    )
+    parser.add_argument(
+        "--cull-idle-s",
+        type=int,
+        default=120,
+        help="shut down kernels idle this long (default 120)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vehsim.ui.mode import detect_mode
+    from vehsim.ui.server import DashboardServer
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        from vehsim.errors import ConfigError
+
+        raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
+    mode = detect_mode()
+    server = DashboardServer(
+        args.port,
+        args.notebook,
+        cull_idle_timeout_s=args.cull_idle_s,
+        cull_interval_s=max(5, min(30, args.cull_idle_s // 4)),
+    )
+
+    def _terminate(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.start()
+        print(
+            f"vehsim dashboard ({mode.name} mode: {mode.reason}) at {server.url}", file=sys.stderr
+        )
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()

@@ -1,0 +1,152 @@
+"""Small anywidget building blocks: dial, gear indicator, warning lights, title bar, strip chart.
+
+Each draws with SVG, canvas or plain HTML (no matplotlib, no icon fonts), so it renders offline
+and stays smooth at 20-30 updates per second. Values are user units (km/h, rpm, °C, %); the
+conversion from the simulation's SI names happens once, in :mod:`vehsim.ui.readings`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import anywidget
+import traitlets
+
+_HERE = Path(__file__).parent
+_CSS = _HERE / "theme.css"
+
+
+class Dial(anywidget.AnyWidget):
+    """A round gauge with a needle, coloured zones and a numeric readout (class ``vehsim-value``)."""
+
+    _esm = _HERE / "dial.js"
+    _css = _CSS
+
+    value = traitlets.Float(0.0).tag(sync=True)
+    min = traitlets.Float(0.0).tag(sync=True)
+    max = traitlets.Float(100.0).tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    unit = traitlets.Unicode("").tag(sync=True)
+    decimals = traitlets.Int(0).tag(sync=True)
+    major_step = traitlets.Float(10.0).tag(sync=True)
+    minor_step = traitlets.Float(0.0).tag(sync=True)
+    tick_label_scale = traitlets.Float(1.0).tag(sync=True)
+    #: ``[low, high, kind]`` bands, kind one of ``cold``, ``warn``, ``alarm``.
+    zones = traitlets.List(traitlets.List()).tag(sync=True)
+    size_px = traitlets.Int(200).tag(sync=True)
+    alarm = traitlets.Bool(False).tag(sync=True)
+
+    def show(self, value: float) -> None:
+        """Set the value rounded to the displayed precision (no message when nothing changes)."""
+        rounded = round(float(value), self.decimals)
+        if rounded != self.value:
+            self.value = rounded
+
+
+class GearIndicator(anywidget.AnyWidget):
+    """The engaged gear (``N`` for neutral) and the gearbox mode."""
+
+    _esm = _HERE / "gear.js"
+    _css = _CSS
+
+    gear = traitlets.Int(0).tag(sync=True)
+    mode = traitlets.Unicode("auto").tag(sync=True)
+    engine_on = traitlets.Bool(False).tag(sync=True)
+
+
+class WarningLights(anywidget.AnyWidget):
+    """Labelled lamps; ``lamps`` lists ``[key, text, severity]``, ``lit`` the keys that are on."""
+
+    _esm = _HERE / "lights.js"
+    _css = _CSS
+
+    lamps = traitlets.List(traitlets.List()).tag(sync=True)
+    lit = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def show(self, lit: Iterable[str]) -> None:
+        keys = sorted(lit)
+        if keys != self.lit:
+            self.lit = keys
+
+
+class StatusBar(anywidget.AnyWidget):
+    """Title, mode badge and simulated clock. Its views send heartbeats while on screen."""
+
+    _esm = _HERE / "status.js"
+    _css = _CSS
+
+    title = traitlets.Unicode("vehsim").tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    mode = traitlets.Unicode("local").tag(sync=True)
+    mode_detail = traitlets.Unicode("").tag(sync=True)
+    sim_time_s = traitlets.Float(0.0).tag(sync=True)
+
+
+class RollingChart(anywidget.AnyWidget):
+    """Strip chart of the last ``window_s`` seconds, one lane per series, drawn on a canvas.
+
+    Samples are buffered in the kernel and sent in small batches by :meth:`flush`; a view that
+    opens later asks for the history kept here, so a reloaded page shows the past minutes too.
+    """
+
+    _esm = _HERE / "chart.js"
+    _css = _CSS
+
+    #: ``{"key", "label", "unit", "color", "min", "max", "decimals"}`` per lane.
+    series = traitlets.List(traitlets.Dict()).tag(sync=True)
+    window_s = traitlets.Float(180.0).tag(sync=True)
+    lane_px = traitlets.Int(78).tag(sync=True)
+
+    def __init__(self, series: Sequence[Mapping], window_s: float = 180.0, **kwargs):
+        super().__init__(series=[dict(s) for s in series], window_s=window_s, **kwargs)
+        self._history: deque[tuple[float, dict[str, float]]] = deque()
+        self._pending: list[tuple[float, dict[str, float]]] = []
+        self.on_msg(self._on_view_message)
+
+    def append(self, t_s: float, values: Mapping[str, float]) -> None:
+        """Buffer one sample at simulated time ``t_s`` (seconds)."""
+        if self._history and t_s < self._history[-1][0]:
+            self.reset()
+        sample = (float(t_s), {s["key"]: _number(values.get(s["key"])) for s in self.series})
+        self._history.append(sample)
+        self._pending.append(sample)
+        while self._history and self._history[0][0] < t_s - self.window_s:
+            self._history.popleft()
+
+    def flush(self) -> None:
+        """Send the buffered samples to every view."""
+        if self._pending:
+            self.send(self._batch(self._pending))
+            self._pending = []
+
+    def reset(self) -> None:
+        self._history.clear()
+        self._pending = []
+        self.send({"type": "reset"})
+
+    @property
+    def history(self) -> list[tuple[float, dict[str, float]]]:
+        return list(self._history)
+
+    def _batch(self, samples: Sequence[tuple[float, dict[str, float]]]) -> dict:
+        return {
+            "type": "append",
+            "t": [t for t, _ in samples],
+            "series": {s["key"]: [v[s["key"]] for _, v in samples] for s in self.series},
+        }
+
+    def _on_view_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "history":
+            self._pending = []
+            self.send({"type": "reset"})
+            if self._history:
+                self.send(self._batch(list(self._history)))
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if number == number else None
