@@ -1,0 +1,433 @@
+"""Publish events to Kafka through a durable spool: nothing lost, nothing sent twice.
+
+:class:`EventPublisher` is the runtime's only way out to Kafka. ``publish(event)`` encodes the
+event and returns at once; a sender thread appends every record to the
+:class:`~vehsim.stream.spool.Spool` (``fsync``'d in groups) and then hands it to a kafka-python
+producer (``acks=all``, idempotent, retries, batching, key = ``vehicle_id`` so one vehicle's
+events stay in one partition, in order). Acknowledged records are marked in the spool.
+
+When a send fails or times out (broker gone), the producer is aborted, the publisher goes
+*offline* and keeps spooling; it probes the broker every ``retry_interval_s``, recreates the
+topics when it answers (a restarted development broker has lost them), and replays every
+unacknowledged record in append order before sending anything new. Records that were
+acknowledged individually are never sent again. A spool left behind by an earlier run under
+the same ``VEHSIM_HOME`` is adopted and replayed first.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vehsim.config import Settings, load_settings
+from vehsim.events import encode_event
+from vehsim.stream.spool import Spool, SpoolRecord, orphaned_spools
+
+log = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+CLOSED = "closed"
+
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class PublisherStats:
+    """Counters of an :class:`EventPublisher` (a consistent-enough snapshot for progress)."""
+
+    state: str
+    published: int  # events accepted by publish()
+    acked: int  # records acknowledged by the broker (this run, including replays)
+    pending: int  # spooled and not yet acknowledged (includes in flight)
+    replayed: int  # records re-sent from the spool after an outage or adopted from a past run
+    outages: int  # times the broker was found unreachable
+
+
+def producer_config(settings: Settings, bootstrap: str | None = None, **overrides) -> dict:
+    """kafka-python ``KafkaProducer`` settings the runtime uses (and the benchmark compares)."""
+    from vehsim.stream.kafka_config import client_config
+
+    config = client_config(settings, bootstrap)
+    request_timeout_ms = config.get("request_timeout_ms", 5_000)
+    linger_ms = overrides.get("linger_ms", 20)
+    config.update(
+        acks="all",
+        enable_idempotence=True,
+        retries=2**31 - 1,  # bounded by delivery_timeout_ms
+        linger_ms=linger_ms,
+        batch_size=256 * 1024,
+        max_request_size=1_000_000,
+        request_timeout_ms=request_timeout_ms,
+        delivery_timeout_ms=max(10_000, request_timeout_ms + linger_ms + 1_000),
+        max_block_ms=10_000,
+        allow_auto_create_topics=False,
+    )
+    config.update(overrides)
+    return config
+
+
+def spool_dir_name(run_id: str) -> str:
+    """``<UTC start time>-<run id>``: sorting names sorts runs by age."""
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{run_id}"
+
+
+class EventPublisher:
+    """Durable, ordered, asynchronous publisher of vehsim events to one topic.
+
+    Args:
+        settings: Resolved settings (topic names, security); default :func:`load_settings`.
+        run_id: Identifier of the run; names the spool directory.
+        bootstrap: Kafka bootstrap servers; default: resolved from settings.
+        topic: Topic of :meth:`publish`; default ``settings.telemetry_topic``.
+        spool_root: Parent of spool directories; default ``settings.spool_dir``.
+        retry_interval_s: How often an unreachable broker is probed.
+        adopt_orphans: Replay spools left behind by earlier runs first.
+        producer_overrides: Extra ``KafkaProducer`` keyword arguments.
+
+    Use as a context manager or call :meth:`start` and :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        run_id: str,
+        bootstrap: str | None = None,
+        topic: str | None = None,
+        spool_root: Path | None = None,
+        retry_interval_s: float = 1.0,
+        adopt_orphans: bool = True,
+        producer_overrides: Mapping[str, Any] | None = None,
+    ):
+        self.settings = settings or load_settings()
+        self.run_id = run_id
+        if bootstrap is None:
+            from vehsim.stream.broker import resolve_bootstrap
+
+            bootstrap = resolve_bootstrap(self.settings)
+        self.bootstrap = bootstrap
+        self.topic = topic or self.settings.telemetry_topic
+        self.spool_root = Path(spool_root or self.settings.spool_dir)
+        self.retry_interval_s = retry_interval_s
+        self.adopt_orphans = adopt_orphans
+        self.producer_overrides = dict(producer_overrides or {})
+
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._acks: deque[int] = deque()
+        self._failures: deque[tuple[int, BaseException]] = deque()
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._closed = threading.Event()
+        self._close_timeout_s = 30.0
+        self._spool: Spool | None = None
+        self._producer = None
+        self._state = OFFLINE
+        self._sent_through = 0  # records below this were handed to the current producer
+        self._replay: Iterator[SpoolRecord] | None = None
+        self._next_probe = 0.0
+        self._published = 0
+        self._acked = 0
+        self._replayed = 0
+        self._outages = 0
+        self._error: BaseException | None = None
+        self.spool_path = self.spool_root / spool_dir_name(run_id)
+
+    # -- public API ----------------------------------------------------------------------------
+    def start(self) -> EventPublisher:
+        """Open the spool, adopt orphaned spools and start the sender thread."""
+        if self._thread is not None:
+            return self
+        self._spool = Spool(self.spool_path)
+        if self.adopt_orphans:
+            self._adopt_orphans()
+        self._sent_through = self._spool.acked_through
+        if self._spool.pending_count:
+            self._replay = self._spool.pending()
+        self._thread = threading.Thread(target=self._run, name="vehsim-publisher", daemon=True)
+        self._thread.start()
+        return self
+
+    def publish(self, event: Mapping[str, Any]) -> None:
+        """Queue one event (encoded now, keyed by its ``vehicle_id``); never blocks on Kafka."""
+        self.publish_raw(event["vehicle_id"].encode(), encode_event(event))
+
+    def publish_raw(self, key: bytes, value: bytes, topic: str | None = None) -> None:
+        """Queue one already-encoded record."""
+        if self._closing.is_set():
+            raise RuntimeError("publisher is closed")
+        self._published += 1
+        self._queue.put((topic or self.topic, key, value))
+
+    def stats(self) -> PublisherStats:
+        spool = self._spool
+        pending = spool.pending_count if spool is not None else 0
+        pending += self._queue.qsize()
+        return PublisherStats(
+            self._state, self._published, self._acked, pending, self._replayed, self._outages
+        )
+
+    def close(self, timeout_s: float = 30.0) -> PublisherStats:
+        """Send what can be sent within ``timeout_s``, keep the rest in the spool, stop.
+
+        Returns the final stats; ``pending > 0`` means records stay spooled for the next run.
+        """
+        if self._thread is None:
+            return self.stats()
+        self._close_timeout_s = timeout_s
+        self._closing.set()
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self.stats()
+
+    def __enter__(self) -> EventPublisher:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- sender thread -------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # surfaced by close()
+            log.exception("publisher thread failed; records stay in %s", self.spool_path)
+            self._error = exc
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        stopping = False
+        last_commit = time.monotonic()
+        while True:
+            batch, stopping = self._drain(stopping)
+            if batch:
+                first = self._spool.append(batch)
+                self._spool.sync()
+                if self._state == ONLINE and self._replay is None and first == self._sent_through:
+                    self._send_batch(first, batch)
+            self._collect()
+            if self._state == OFFLINE and time.monotonic() >= self._next_probe:
+                self._try_reconnect()
+            if self._state == ONLINE and self._replay is not None:
+                self._replay_some(20_000)
+            now = time.monotonic()
+            if now - last_commit > 0.2:
+                self._spool.commit_acks()
+                last_commit = now
+            if stopping:
+                return
+
+    def _drain(self, stopping: bool) -> tuple[list, bool]:
+        batch = []
+        timeout = 0.0 if (self._replay is not None and self._state == ONLINE) else 0.05
+        try:
+            item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        except queue.Empty:
+            return batch, stopping
+        while True:
+            if item is _STOP:
+                stopping = True
+            else:
+                batch.append(item)
+            if len(batch) >= 10_000:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        return batch, stopping
+
+    def _send_batch(self, first: int, batch: list) -> None:
+        for offset, (topic, key, value) in enumerate(batch):
+            if not self._send(first + offset, topic, key, value):
+                return
+        self._sent_through = first + len(batch)
+
+    def _send(self, index: int, topic: str, key: bytes, value: bytes) -> bool:
+        try:
+            future = self._producer.send(topic, value=value, key=key)
+        except Exception as exc:  # buffer full for too long, metadata unavailable, ...
+            self._go_offline(exc)
+            return False
+        future.add_callback(self._on_ack, index)
+        future.add_errback(self._on_error, index)
+        return True
+
+    def _on_ack(self, index: int, _metadata) -> None:  # producer I/O thread
+        self._acks.append(index)
+
+    def _on_error(self, index: int, exc: BaseException) -> None:  # producer I/O thread
+        self._failures.append((index, exc))
+
+    def _collect(self) -> None:
+        """Apply acks and failures reported by the producer thread."""
+        spool = self._spool
+        while self._acks:
+            spool.ack(self._acks.popleft())
+            self._acked += 1
+        if self._failures:
+            index, exc = self._failures[0]
+            self._failures.clear()
+            if self._state == ONLINE:
+                self._go_offline(exc, index)
+
+    def _go_offline(self, exc: BaseException, index: int | None = None) -> None:
+        self._outages += 1
+        where = f" (record {index})" if index is not None else ""
+        log.warning(
+            "Kafka send failed%s: %s; spooling to %s and retrying every %.0f s",
+            where,
+            exc,
+            self.spool_path,
+            self.retry_interval_s,
+        )
+        self._abort_producer()
+        self._state = OFFLINE
+        self._replay = None
+        self._next_probe = time.monotonic() + self.retry_interval_s
+
+    def _abort_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception as exc:  # closing a broken producer may complain; it is gone anyway
+                log.debug("closing aborted producer: %s", exc)
+        # Anything still unacknowledged is failed now; collect it so the spool is exact.
+        while self._acks:
+            self._spool.ack(self._acks.popleft())
+            self._acked += 1
+        self._failures.clear()
+
+    def _broker_reachable(self) -> bool:
+        for server in self.bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                with socket.create_connection((host or "localhost", int(port)), timeout=1.0):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def _try_reconnect(self) -> None:
+        from kafka import KafkaProducer
+
+        from vehsim.stream.broker import ensure_topics
+
+        self._next_probe = time.monotonic() + self.retry_interval_s
+        if not self._broker_reachable():
+            return
+        try:
+            ensure_topics(self.settings, self.bootstrap)
+            config = producer_config(self.settings, self.bootstrap, **self.producer_overrides)
+            self._producer = KafkaProducer(**config)
+        except Exception as exc:
+            log.info("broker at %s not ready yet: %s", self.bootstrap, exc)
+            self._abort_producer()
+            return
+        self._state = ONLINE
+        self._sent_through = self._spool.acked_through
+        if self._spool.pending_count or self._spool.end_index > self._sent_through:
+            self._replay = self._spool.pending()
+            log.info(
+                "connected to %s; replaying %d spooled record(s)",
+                self.bootstrap,
+                self._spool.pending_count,
+            )
+        else:
+            self._sent_through = self._spool.end_index
+            log.info("connected to %s", self.bootstrap)
+
+    def _replay_some(self, limit: int) -> None:
+        """Send up to ``limit`` spooled records; end the replay when it reaches the spool's end."""
+        sent = 0
+        for record in self._replay:
+            if not self._send(record.index, record.topic, record.key, record.value):
+                return
+            self._replayed += 1
+            self._sent_through = record.index + 1
+            sent += 1
+            if sent >= limit:
+                return
+        self._replay = None
+        self._sent_through = self._spool.end_index
+
+    def _adopt_orphans(self) -> None:
+        for path in orphaned_spools(self.spool_root, exclude=self.spool_path):
+            try:
+                orphan = Spool(path)
+            except Exception as exc:
+                log.warning("cannot adopt spool %s: %s", path, exc)
+                continue
+            moved = 0
+            chunk = []
+            for record in orphan.pending():
+                chunk.append((record.topic, record.key, record.value))
+                if len(chunk) >= 10_000:
+                    self._spool.append(chunk)
+                    moved += len(chunk)
+                    chunk = []
+            if chunk:
+                self._spool.append(chunk)
+                moved += len(chunk)
+            self._spool.sync()
+            for record in list(orphan.pending()):
+                orphan.ack(record.index)
+            orphan.close(remove_if_empty=True)
+            if moved:
+                log.info("adopted %d unsent record(s) from %s; they go first", moved, path)
+
+    def _shutdown(self) -> None:
+        """Flush what is in flight (bounded), persist acks, close the spool."""
+        deadline = time.monotonic() + self._close_timeout_s
+        try:
+            if self._error is None:
+                while (
+                    self._state == ONLINE
+                    and self._replay is not None
+                    and time.monotonic() < deadline
+                ):
+                    self._replay_some(20_000)
+                    self._collect()
+                if self._state == OFFLINE and time.monotonic() < deadline:
+                    self._try_reconnect()
+                    while (
+                        self._state == ONLINE
+                        and self._replay is not None
+                        and time.monotonic() < deadline
+                    ):
+                        self._replay_some(20_000)
+                        self._collect()
+                if self._producer is not None:
+                    try:
+                        self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+                    except Exception as exc:
+                        log.warning("flush at shutdown incomplete: %s", exc)
+            self._abort_producer() if self._producer is not None else None
+            if self._producer is None:
+                self._collect()
+        finally:
+            self._state = CLOSED
+            if self._spool is not None:
+                pending = self._spool.pending_count
+                self._spool.close(remove_if_empty=True)
+                if pending:
+                    log.warning(
+                        "%d record(s) not acknowledged stay in %s; the next run replays them",
+                        pending,
+                        self.spool_path,
+                    )
+            self._closed.set()
