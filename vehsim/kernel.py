@@ -1,0 +1,578 @@
+"""The step function and the loop: one vehicle step, and a loop that owns time for a fleet.
+
+``step_vehicle`` advances one vehicle (one row of the struct-of-arrays) by ``dt_s``: driver →
+pedals → engine and driveline → longitudinal dynamics → fuel → thermals → wear → gear choice.
+``run_fleet`` is the only loop: every vehicle is independent, so vehicles run in parallel
+(``numba.prange``) and each one steps through time on its own; results do not depend on the
+number of threads, and reruns are bit-identical. No wall clock and no global randomness:
+profile drivers draw from a per-vehicle xorshift state seeded by the caller.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from vehsim.constants import GASOLINE_LHV_JPKG, GRAVITY_MPS2
+from vehsim.layout import (
+    DRIVER_CYCLE,
+    DRIVER_PROFILE,
+    ENGINE_CRANKING,
+    ENGINE_OFF,
+    ENGINE_RUNNING,
+    GEARBOX_AUTOMATIC,
+    GEARBOX_CVT,
+    GEARBOX_MANUAL,
+    INPUT_COLUMNS,
+    PARAM_COLUMNS,
+    STATE_COLUMNS,
+    I,
+    P,
+    S,
+)
+from vehsim.physics.driver import (
+    PROFILE_TABLE,
+    follow_accel_mps2,
+    pedals_for_force,
+    xorshift_next,
+)
+from vehsim.physics.engine import (
+    cold_enrichment_factor,
+    friction_mep_pa,
+    fuel_power_w,
+    interp,
+    mep_to_torque_nm,
+    motoring_torque_nm,
+    pumping_mep_pa,
+)
+from vehsim.physics.gearbox import (
+    converter_torque_ratio,
+    cvt_target_speed_rpm,
+    downshift_speed_rpm,
+    launch_speed_rpm,
+    upshift_speed_rpm,
+    wheel_to_engine_rpm,
+)
+from vehsim.physics.road_load import coastdown_force_n, grade_force_n, grip_limit_force_n
+from vehsim.physics.thermal import (
+    fan_on_next,
+    radiator_conductance_wpk,
+    temperature_rates_cps,
+    thermostat_opening_frac,
+)
+from vehsim.physics.wear import (
+    brake_pad_wear_rate_per_s,
+    engine_wear_rate_per_s,
+    gearbox_wear_rate_per_s,
+    oil_life_rate_per_s,
+    tyre_wear_rate_per_s,
+)
+
+N_STATE = len(STATE_COLUMNS)
+N_INPUT = len(INPUT_COLUMNS)
+N_PARAM = len(PARAM_COLUMNS)
+
+# Column indices as module constants: Numba freezes them into the compiled code.
+S_TIME = S["time_s"]
+S_DRV_T = S["driver_time_s"]
+S_V = S["speed_mps"]
+S_A = S["accel_mps2"]
+S_X = S["odometer_m"]
+S_GRADE = S["road_grade_frac"]
+S_VTGT = S["target_speed_mps"]
+S_ENG = S["engine_state"]
+S_CRANK = S["crank_timer_s"]
+S_RPM = S["engine_speed_rpm"]
+S_TQ = S["engine_torque_nm"]
+S_GEAR = S["gear"]
+S_RATIO = S["gear_ratio"]
+S_SHIFT = S["shift_timer_s"]
+S_HOLD = S["shift_hold_s"]
+S_THR = S["throttle_frac"]
+S_BRK = S["brake_frac"]
+S_FRATE = S["fuel_rate_gps"]
+S_FUSED = S["fuel_used_g"]
+S_FENERGY = S["fuel_energy_j"]
+S_WHEELW = S["wheel_work_j"]
+S_BRAKEE = S["brake_energy_j"]
+S_TCOOL = S["coolant_temp_c"]
+S_TOIL = S["oil_temp_c"]
+S_FAN = S["fan_on"]
+S_WENG = S["engine_wear_frac"]
+S_WGBX = S["gearbox_wear_frac"]
+S_WPAD = S["brake_pad_wear_frac"]
+S_WTYRE = S["tyre_wear_frac"]
+S_OIL = S["oil_life_frac"]
+S_DFCO = S["fuel_cutoff"]
+S_OUTTOL = S["time_outside_tolerance_s"]
+S_MAXERR = S["max_speed_error_mps"]
+S_PPHASE = S["profile_phase"]
+S_PTIMER = S["profile_timer_s"]
+S_PCRUISE = S["profile_cruise_mps"]
+S_NOFUEL = S["out_of_fuel"]
+
+I_MODE = I["driver_mode"]
+I_CYC = I["cycle_index"]
+I_ENGREQ = I["engine_request"]
+I_THR = I["throttle_cmd_frac"]
+I_BRK = I["brake_cmd_frac"]
+I_GMODE = I["gear_mode"]
+I_GCMD = I["gear_cmd"]
+I_PROF = I["profile"]
+I_ECO = I["shift_eco_bias"]
+I_TAMB = I["ambient_temp_c"]
+I_RHO = I["air_density_ratio"]
+I_WIND = I["wind_mps"]
+I_GRADE = I["grade_override_frac"]
+I_TANK0 = I["fuel_tank_initial_l"]
+
+P_MASS = P["mass_kg"]
+P_A = P["road_load_a_n"]
+P_B = P["road_load_b_n_per_mps"]
+P_C = P["road_load_c_n_per_mps2"]
+P_RW = P["wheel_radius_m"]
+P_ROT = P["rotating_mass_frac"]
+P_MU = P["tyre_mu"]
+P_AXLE = P["drive_axle_load_frac"]
+P_TANK = P["fuel_tank_l"]
+P_DISP = P["displacement_l"]
+P_PRATED = P["rated_power_w"]
+P_NRATED = P["rated_speed_rpm"]
+P_NIDLE = P["idle_speed_rpm"]
+P_NMAX = P["max_speed_rpm"]
+P_JENG = P["inertia_kgm2"]
+P_FRIC = P["friction_scale"]
+P_PMEP = P["pumping_mep_idle_pa"]
+P_ETAI = P["eta_indicated"]
+P_ACC = P["accessory_power_w"]
+P_COLDF = P["cold_enrichment_gain"]
+P_CRANK = P["crank_duration_s"]
+P_STARTF = P["start_fuel_g"]
+P_DFCO = P["fuel_cutoff_min_rpm"]
+P_FD = P["final_drive_ratio"]
+P_ETA = P["efficiency"]
+P_TSHIFT = P["shift_duration_s"]
+P_STALL = P["converter_stall_rpm"]
+P_TR0 = P["converter_stall_torque_ratio"]
+P_LOCKG = P["lockup_min_gear"]
+P_CCOOL = P["coolant_capacity_jpk"]
+P_COIL = P["oil_capacity_jpk"]
+P_UAOC = P["ua_oil_coolant_wpk"]
+P_UARMIN = P["ua_radiator_min_wpk"]
+P_UARV = P["ua_radiator_per_mps"]
+P_UAFAN = P["ua_fan_wpk"]
+P_UABAY = P["ua_bay_wpk"]
+P_THOPEN = P["thermostat_open_c"]
+P_THFULL = P["thermostat_full_c"]
+P_FANON = P["fan_on_c"]
+P_FANOFF = P["fan_off_c"]
+P_QCOOL = P["heat_to_coolant_frac"]
+P_TWARM = P["warm_coolant_temp_c"]
+P_PADLIFE = P["brake_pad_life_j"]
+P_TYRELIFE = P["tyre_life_m"]
+P_TYRESLIP = P["tyre_slip_gain"]
+P_ENGLIFE = P["engine_life_rev"]
+P_ENGCOLD = P["engine_cold_gain"]
+P_GBXLIFE = P["gearbox_life_rev"]
+P_OILLIFE = P["oil_life_rev"]
+P_FOUL = P["radiator_fouling_per_m"]
+P_GBTYPE = P["gearbox_type"]
+P_NGEARS = P["n_gears"]
+
+#: Engine speed while the starter turns it [rpm] (typical cranking speed, Bosch Automotive
+#: Handbook, 10th ed., 2018, "Starting systems").
+CRANKING_SPEED_RPM = 250.0
+#: Largest braking deceleration of a healthy service brake, as a multiple of g [-].
+BRAKE_MAX_G = 1.0
+#: Converter slip when unlocked above the coupling point [-] (Kotwicki, SAE 820393).
+CONVERTER_COUPLING_SLIP = 0.93
+#: Vehicle speed below which a CVT's converter stays unlocked [m/s].
+CVT_LOCKUP_SPEED_MPS = 5.0
+#: Share of friction heat that goes into the oil (rest into coolant) [-] (Shayler et al. 1993).
+FRICTION_HEAT_TO_OIL_FRAC = 0.5
+#: Fraction of torque an automatic transmits during the torque phase of a shift [-].
+SHIFT_TORQUE_FRAC = 0.5
+#: Shortest time between two shifts of an automatic [s] (hunting guard).
+SHIFT_HOLD_S = 1.5
+#: Engine speed at which a manual clutch is fully engaged at launch [rpm above idle].
+CLUTCH_LAUNCH_RPM_ABOVE_IDLE = 500.0
+#: Speed tolerance of the EPA driver trace [m/s] (±2 mph, 40 CFR 86.115-78).
+TRACE_TOLERANCE_MPS = 2.0 * 0.44704
+
+
+@njit(cache=True, nogil=True)
+def _cycle_sample(t, speeds, grades, n):
+    """Trace speed [m/s], segment acceleration [m/s²] and grade at time ``t`` of a 1 Hz cycle."""
+    if t >= n - 1:
+        return speeds[n - 1], 0.0, grades[n - 1]
+    if t < 0.0:
+        t = 0.0
+    k = int(t)
+    w = t - k
+    v = speeds[k] + w * (speeds[k + 1] - speeds[k])
+    return v, speeds[k + 1] - speeds[k], grades[k]
+
+
+@njit(cache=True, nogil=True)
+def _envelope(t, speeds, n):
+    """Lowest and highest trace speed within ±1 s of ``t`` [m/s] (EPA ±1 s tolerance window)."""
+    lo = 1e9
+    hi = -1e9
+    k0 = int(math.floor(t - 1.0))
+    k1 = int(math.ceil(t + 1.0))
+    for k in range(k0, k1 + 1):
+        tk = min(max(float(k), t - 1.0), t + 1.0)
+        kk = min(max(tk, 0.0), n - 1.0)
+        j = int(kk)
+        if j >= n - 1:
+            v = speeds[n - 1]
+        else:
+            v = speeds[j] + (kk - j) * (speeds[j + 1] - speeds[j])
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _profile_target(s, rng, i, profile, v, dt_s):
+    """Advance the profile driver's plan; return (target speed, wanted acceleration) [m/s, m/s²]."""
+    row = PROFILE_TABLE[profile]
+    accel, decel = row[0], row[1]
+    phase = int(s[S_PPHASE])
+    s[S_PTIMER] -= dt_s
+    if phase == 0:  # standing
+        if s[S_PTIMER] <= 0.0:
+            rng[i], u = xorshift_next(rng[i])
+            s[S_PCRUISE] = row[2] + u * (row[3] - row[2])
+            rng[i], u = xorshift_next(rng[i])
+            s[S_PTIMER] = row[4] + u * (row[5] - row[4])
+            s[S_PPHASE] = 1.0
+        return 0.0, -decel
+    if phase == 1:  # accelerate to and hold the cruise speed
+        if s[S_PTIMER] <= 0.0 and abs(v - s[S_PCRUISE]) < 0.5:
+            rng[i], u = xorshift_next(rng[i])
+            if u < 0.5:
+                s[S_PPHASE] = 2.0
+            else:  # change cruise speed instead of stopping
+                rng[i], u = xorshift_next(rng[i])
+                s[S_PCRUISE] = row[2] + u * (row[3] - row[2])
+                rng[i], u = xorshift_next(rng[i])
+                s[S_PTIMER] = row[4] + u * (row[5] - row[4])
+        target = s[S_PCRUISE]
+        return target, min(max(1.5 * (target - v), -decel), accel)
+    # phase 2: brake to a stop
+    if v <= 0.05:
+        rng[i], u = xorshift_next(rng[i])
+        s[S_PTIMER] = row[6] + u * (row[7] - row[6])
+        s[S_PPHASE] = 0.0
+        return 0.0, 0.0
+    return 0.0, -decel
+
+
+@njit(cache=True, nogil=True)
+def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
+                 rng, i, dt_s):
+    """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
+
+    Args:
+        s: state row (``layout.STATE_COLUMNS``); also holds this step's outputs.
+        inp: driver/environment input row (``layout.INPUT_COLUMNS``).
+        p: parameter row (``layout.PARAM_COLUMNS``).
+        ratios: gear ratios of this vehicle, first to top (CVT: lowest, highest).
+        curve_rpm, curve_nm, n_curve: full-load torque curve.
+        cyc_speed, cyc_grade, cyc_len: all cycles (rows) and their lengths; ``inp`` selects one.
+        rng: per-vehicle xorshift states; ``i`` the vehicle's index into it.
+        dt_s: step [s].
+    """
+    mode = int(inp[I_MODE])
+    gbtype = int(p[P_GBTYPE])
+    n_gears = int(p[P_NGEARS])
+    mass = p[P_MASS]
+    radius = p[P_RW]
+    v = s[S_V]
+    amb = inp[I_TAMB]
+
+    # --- environment and driver target -------------------------------------------------------
+    grade = 0.0
+    a_want = 0.0
+    v_trace = 0.0
+    if mode == DRIVER_CYCLE:
+        c = int(inp[I_CYC])
+        n = cyc_len[c]
+        t_next = s[S_DRV_T] + dt_s
+        v_trace, a_trace, grade = _cycle_sample(t_next, cyc_speed[c], cyc_grade[c], n)
+        a_want = follow_accel_mps2(v, v_trace, a_trace)
+        s[S_VTGT] = v_trace
+    elif mode == DRIVER_PROFILE:
+        v_trace, a_want = _profile_target(s, rng, i, int(inp[I_PROF]), v, dt_s)
+        s[S_VTGT] = v_trace
+    else:
+        s[S_VTGT] = v
+    if not math.isnan(inp[I_GRADE]):
+        grade = inp[I_GRADE]
+    s[S_GRADE] = grade
+
+    # --- engine lifecycle --------------------------------------------------------------------
+    want_engine = inp[I_ENGREQ] > 0.5 and s[S_NOFUEL] < 0.5
+    state = int(s[S_ENG])
+    if state == ENGINE_OFF and want_engine:
+        state = ENGINE_CRANKING
+        s[S_CRANK] = p[P_CRANK]
+    elif state != ENGINE_OFF and not want_engine:
+        state = ENGINE_OFF
+    if state == ENGINE_CRANKING:
+        s[S_CRANK] -= dt_s
+        if s[S_CRANK] <= 0.0:
+            state = ENGINE_RUNNING
+    running = state == ENGINE_RUNNING
+
+    # --- driveline kinematics ----------------------------------------------------------------
+    gear = int(s[S_GEAR])
+    if gear < 1:
+        gear = 1
+    if gbtype == GEARBOX_CVT:
+        ratio = s[S_RATIO] if s[S_RATIO] > 0.0 else ratios[0]
+    else:
+        ratio = ratios[gear - 1]
+    overall = ratio * p[P_FD]
+    rpm_wheel = wheel_to_engine_rpm(v, overall, radius)
+    idle = p[P_NIDLE]
+    throttle_prev = s[S_THR]
+    # Coupling: converter/clutch slips below the launch speed or, for automatics, below lockup.
+    if gbtype == GEARBOX_AUTOMATIC and p[P_TR0] > 1.0:
+        slipping = gear < p[P_LOCKG] or rpm_wheel < idle * 1.1
+    elif gbtype == GEARBOX_CVT:
+        slipping = v < CVT_LOCKUP_SPEED_MPS or rpm_wheel < idle * 1.1
+    else:  # manual or dual-clutch: the clutch slips only at launch
+        slipping = rpm_wheel < idle + CLUTCH_LAUNCH_RPM_ABOVE_IDLE * 0.5 and gear <= 2
+
+    # --- engine torque capability at the current operating point -----------------------------
+    if running:
+        if slipping:
+            if p[P_TR0] > 1.0 or gbtype == GEARBOX_CVT:
+                rpm = max(rpm_wheel / CONVERTER_COUPLING_SLIP,
+                          launch_speed_rpm(throttle_prev, idle, p[P_STALL]))
+            else:
+                rpm = max(rpm_wheel, idle + CLUTCH_LAUNCH_RPM_ABOVE_IDLE * math.sqrt(throttle_prev))
+        else:
+            rpm = max(rpm_wheel, idle)
+        rpm = min(rpm, p[P_NMAX])
+    elif state == ENGINE_CRANKING:
+        rpm = CRANKING_SPEED_RPM
+    else:
+        rpm = 0.0
+    if slipping and (p[P_TR0] > 1.0 or gbtype == GEARBOX_CVT) and rpm > 0.0:
+        torque_ratio = converter_torque_ratio(rpm_wheel / rpm, p[P_TR0] if p[P_TR0] > 1.0 else 2.0)
+    else:
+        torque_ratio = 1.0
+    wear_e = s[S_WENG]
+    t_max = interp(rpm, curve_rpm, curve_nm, n_curve) * (1.0 - 0.1 * wear_e) if running else 0.0
+    fmep = friction_mep_pa(max(rpm, 1.0), s[S_TOIL], p[P_FRIC], wear_e)
+    omega = rpm * math.pi / 30.0
+    t_acc = p[P_ACC] / omega if omega > 1.0 else 0.0
+    can_cut_fuel = running and (not slipping) and rpm_wheel >= p[P_DFCO] and v > 0.5
+    t_motor = motoring_torque_nm(rpm, fmep, pumping_mep_pa(0.0, p[P_PMEP]), p[P_DISP]) if can_cut_fuel else 0.0
+    shift_frac = SHIFT_TORQUE_FRAC if s[S_SHIFT] > 0.0 else 1.0
+    eta = p[P_ETA]
+    k_wheel = overall / radius  # wheel force per unit driveline input torque [1/m]
+    coupled = running and rpm_wheel > 0.0
+    drive_force_max = max(t_max - t_acc, 0.0) * torque_ratio * k_wheel * eta * shift_frac if running else 0.0
+    overrun_force = (t_motor - t_acc) * k_wheel / eta if can_cut_fuel else 0.0
+    pad_factor = 1.0 if s[S_WPAD] < 0.9 else max(1.0 - (s[S_WPAD] - 0.9) * 5.0, 0.3)
+    brake_force_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * pad_factor
+    rot_mass = mass * p[P_ROT] + (p[P_JENG] * k_wheel * k_wheel if coupled and not slipping else 0.0)
+    mass_eff = mass + rot_mass
+
+    # --- pedals --------------------------------------------------------------------------------
+    air_speed = v + inp[I_WIND]
+    f_road = coastdown_force_n(v, air_speed, p[P_A], p[P_B], p[P_C], inp[I_RHO])
+    f_grade = grade_force_n(mass, grade)
+    if mode == DRIVER_CYCLE or mode == DRIVER_PROFILE:
+        f_need = mass_eff * a_want + f_road + f_grade
+        if v <= 0.0 and v_trace <= 0.0:
+            throttle, brake = 0.0, 1.0
+            if a_want > 0.0:
+                throttle, brake = pedals_for_force(f_need, drive_force_max, overrun_force, brake_force_max)
+        else:
+            throttle, brake = pedals_for_force(f_need, drive_force_max, overrun_force, brake_force_max)
+    else:
+        throttle = inp[I_THR]
+        brake = inp[I_BRK]
+    if not running:
+        throttle = min(throttle, 1.0)
+
+    # --- engine output, fuel -------------------------------------------------------------------
+    fuel_cut = can_cut_fuel and throttle <= 0.0
+    if running:
+        if fuel_cut:
+            t_brake = t_motor  # overrun: unfuelled engine drags
+        elif throttle <= 0.0:
+            t_brake = t_acc  # idle control holds speed and carries the accessories
+        else:
+            t_brake = t_acc + throttle * max(t_max - t_acc, 0.0)
+        t_out = t_brake - t_acc
+    else:
+        t_brake = 0.0
+        t_out = 0.0
+    t_out_wheel = t_out * shift_frac * (torque_ratio if t_out > 0.0 else 1.0)
+    if t_out_wheel >= 0.0:
+        f_drive = t_out_wheel * k_wheel * eta
+    else:
+        f_drive = t_out_wheel * k_wheel / eta
+    f_grip = grip_limit_force_n(mass, p[P_AXLE], p[P_MU], grade)
+    f_drive = min(max(f_drive, -f_grip), f_grip)
+
+    # --- longitudinal dynamics -----------------------------------------------------------------
+    f_brake_req = brake * brake_force_max
+    f_total_grip = grip_limit_force_n(mass, 1.0, p[P_MU], grade)
+    f_brake = min(f_brake_req, f_total_grip)
+    f_net = f_drive - f_road - f_grade
+    if v <= 0.0:
+        # Standing: brakes (and static friction) hold the car unless the drive force wins.
+        if f_net <= f_brake:
+            f_applied = 0.0
+        else:
+            f_applied = f_net - f_brake
+        accel = f_applied / mass_eff
+        brake_power = 0.0
+    else:
+        accel = (f_net - f_brake) / mass_eff
+        brake_power = f_brake * v
+    v_new = v + accel * dt_s
+    if v_new < 0.0:
+        v_new = 0.0
+        accel = -v / dt_s
+    ds = 0.5 * (v + v_new) * dt_s
+    if f_drive > 0.0:
+        s[S_WHEELW] += f_drive * ds
+
+    # --- fuel ----------------------------------------------------------------------------------
+    cold = cold_enrichment_factor(s[S_TCOOL], p[P_TWARM], 20.0, p[P_COLDF])
+    if running and not fuel_cut:
+        load = t_brake / t_max if t_max > 1.0 else 0.0
+        pmep = pumping_mep_pa(load, p[P_PMEP])
+        fuel_w = fuel_power_w(max(t_brake, 0.0), rpm, fmep, pmep, p[P_DISP], p[P_ETAI]) * cold
+    elif state == ENGINE_CRANKING:
+        fuel_w = p[P_STARTF] * 1e-3 * GASOLINE_LHV_JPKG / p[P_CRANK] * cold
+        load = 0.0
+    else:
+        fuel_w = 0.0
+        load = 0.0
+    fuel_gps = fuel_w / GASOLINE_LHV_JPKG * 1e3
+    tank_g = inp[I_TANK0] * 0.743e3
+    if s[S_FUSED] + fuel_gps * dt_s >= tank_g:
+        fuel_gps = max(tank_g - s[S_FUSED], 0.0) / dt_s
+        s[S_NOFUEL] = 1.0
+    s[S_FUSED] += fuel_gps * dt_s
+    s[S_FENERGY] += fuel_gps * 1e-3 * GASOLINE_LHV_JPKG * dt_s
+
+    # --- thermals ------------------------------------------------------------------------------
+    friction_w = mep_to_torque_nm(fmep, p[P_DISP]) * omega if running else 0.0
+    heat_cool = p[P_QCOOL] * fuel_w
+    heat_oil = FRICTION_HEAT_TO_OIL_FRAC * friction_w
+    s[S_FAN] = fan_on_next(s[S_FAN], s[S_TCOOL], p[P_FANON], p[P_FANOFF]) if running else 0.0
+    effectiveness = max(1.0 - p[P_FOUL] * s[S_X], 0.5)
+    ua_rad = radiator_conductance_wpk(p[P_UARV], v, p[P_UAFAN], s[S_FAN], p[P_UARMIN], effectiveness)
+    thermo = thermostat_opening_frac(s[S_TCOOL], p[P_THOPEN], p[P_THFULL]) if running else 0.0
+    d_cool, d_oil = temperature_rates_cps(
+        s[S_TCOOL], s[S_TOIL], amb, heat_cool, heat_oil, p[P_CCOOL], p[P_COIL],
+        p[P_UAOC] if running else 0.2 * p[P_UAOC], ua_rad, thermo, p[P_UABAY],
+    )
+    s[S_TCOOL] += d_cool * dt_s
+    s[S_TOIL] += d_oil * dt_s
+
+    # --- wear ----------------------------------------------------------------------------------
+    s[S_WPAD] = min(s[S_WPAD] + brake_pad_wear_rate_per_s(brake_power, p[P_PADLIFE]) * dt_s, 1.0)
+    force_coef = max(abs(f_drive), f_brake if v > 0.0 else 0.0) / (mass * GRAVITY_MPS2)
+    s[S_WTYRE] = min(s[S_WTYRE] + tyre_wear_rate_per_s(0.5 * (v + v_new), force_coef, p[P_TYRELIFE], p[P_TYRESLIP]) * dt_s, 1.0)
+    if running:
+        s[S_WENG] = min(s[S_WENG] + engine_wear_rate_per_s(rpm, load, s[S_TOIL], s[S_OIL], p[P_ENGLIFE], p[P_ENGCOLD]) * dt_s, 1.0)
+        t_peak = p[P_PRATED] / (p[P_NRATED] * math.pi / 30.0)
+        s[S_WGBX] = min(s[S_WGBX] + gearbox_wear_rate_per_s(rpm_wheel, t_out / t_peak, p[P_GBXLIFE]) * dt_s, 1.0)
+        s[S_OIL] = max(s[S_OIL] - oil_life_rate_per_s(rpm, s[S_TOIL], p[P_OILLIFE]) * dt_s, 0.0)
+
+    # --- gear choice for the next step ---------------------------------------------------------
+    if s[S_SHIFT] > 0.0:
+        s[S_SHIFT] -= dt_s
+    if s[S_HOLD] > 0.0:
+        s[S_HOLD] -= dt_s
+    eco = inp[I_ECO]
+    if gbtype == GEARBOX_CVT:
+        p_frac = (f_drive * v_new) / p[P_PRATED] if f_drive > 0.0 else 0.0
+        target_rpm = cvt_target_speed_rpm(p_frac + 0.35 * throttle * throttle, idle, p[P_NRATED])
+        wheel_rpm_unit = wheel_to_engine_rpm(max(v_new, 0.1), p[P_FD], radius)
+        s[S_RATIO] = min(max(target_rpm / wheel_rpm_unit, ratios[1]), ratios[0])
+        s[S_GEAR] = 1.0
+    elif inp[I_GMODE] > 0.5:
+        s[S_GEAR] = float(min(max(int(inp[I_GCMD]), 1), n_gears))
+        s[S_RATIO] = ratios[int(s[S_GEAR]) - 1]
+    else:
+        if v_new < 0.1:
+            gear = 1
+        elif s[S_HOLD] <= 0.0:
+            rpm_now = wheel_to_engine_rpm(v_new, ratios[gear - 1] * p[P_FD], radius)
+            up = upshift_speed_rpm(throttle, idle, p[P_NRATED], eco)
+            down = downshift_speed_rpm(throttle, idle, p[P_NRATED], eco)
+            if gear < n_gears:
+                rpm_up = wheel_to_engine_rpm(v_new, ratios[gear] * p[P_FD], radius)
+                t_up = interp(rpm_up, curve_rpm, curve_nm, n_curve)
+                need = throttle * t_max * ratios[gear - 1] / ratios[gear]
+                if rpm_now > up and rpm_up > down + 150.0 and t_up > 1.05 * need:
+                    gear += 1
+                    s[S_SHIFT] = p[P_TSHIFT]
+                    s[S_HOLD] = SHIFT_HOLD_S
+            if gear > 1 and s[S_HOLD] <= 0.0:
+                rpm_dn = wheel_to_engine_rpm(v_new, ratios[gear - 2] * p[P_FD], radius)
+                kick = throttle >= 0.98 and rpm_dn < 0.9 * p[P_NRATED]
+                if (rpm_now < down or kick) and rpm_dn < 0.95 * p[P_NMAX]:
+                    gear -= 1
+                    s[S_SHIFT] = p[P_TSHIFT]
+                    s[S_HOLD] = SHIFT_HOLD_S
+        s[S_GEAR] = float(gear)
+        s[S_RATIO] = ratios[gear - 1]
+
+    # --- outputs and clocks --------------------------------------------------------------------
+    if mode == DRIVER_CYCLE:
+        c = int(inp[I_CYC])
+        lo, hi = _envelope(s[S_DRV_T] + dt_s, cyc_speed[c], cyc_len[c])
+        if v_new < lo - TRACE_TOLERANCE_MPS or v_new > hi + TRACE_TOLERANCE_MPS:
+            s[S_OUTTOL] += dt_s
+        s[S_MAXERR] = max(s[S_MAXERR], abs(v_new - v_trace))
+    s[S_ENG] = float(state)
+    s[S_RPM] = rpm
+    s[S_TQ] = t_brake if running else 0.0
+    s[S_THR] = throttle
+    s[S_BRK] = brake
+    s[S_FRATE] = fuel_gps
+    s[S_DFCO] = 1.0 if fuel_cut else 0.0
+    s[S_BRAKEE] += brake_power * dt_s
+    s[S_V] = v_new
+    s[S_A] = accel
+    s[S_X] += ds
+    s[S_TIME] += dt_s
+    s[S_DRV_T] += dt_s
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade,
+              cyc_len, rng, dt_s, n_steps, record_every, records):
+    """The loop: advance every vehicle ``n_steps`` steps of ``dt_s``.
+
+    Every ``record_every`` steps the state row is copied into ``records[k, i]`` (pass an
+    array with zero rows for summary-only runs).
+    """
+    n_vehicles = state.shape[0]
+    n_records = records.shape[0]
+    for i in prange(n_vehicles):
+        s = state[i]
+        for k in range(n_steps):
+            step_vehicle(s, inputs[i], params[i], ratios[i], curve_rpm[i], curve_nm[i], n_curve[i],
+                         cyc_speed, cyc_grade, cyc_len, rng, i, dt_s)
+            if record_every > 0 and (k + 1) % record_every == 0:
+                r = (k + 1) // record_every - 1
+                if r < n_records:
+                    records[r, i, :] = s
+
+
+def empty_records(n_records: int, n_vehicles: int) -> np.ndarray:
+    return np.zeros((n_records, n_vehicles, N_STATE))

@@ -1,0 +1,84 @@
+"""Column layout of the struct-of-arrays the kernel works on.
+
+State, parameters and driver inputs are 2-D float arrays with one row per vehicle and one named
+column per quantity, so the same kernel steps one car or a fleet. Column names carry units.
+"""
+
+from __future__ import annotations
+
+from vehsim.params import SCALAR_FIELDS
+
+#: Vehicle state and per-step outputs (one row per vehicle).
+STATE_COLUMNS: tuple[str, ...] = (
+    "time_s",
+    "driver_time_s",
+    "speed_mps",
+    "accel_mps2",
+    "odometer_m",
+    "road_grade_frac",
+    "target_speed_mps",
+    "engine_state",  # 0 off, 1 cranking, 2 running
+    "crank_timer_s",
+    "engine_speed_rpm",
+    "engine_torque_nm",
+    "gear",
+    "gear_ratio",
+    "shift_timer_s",
+    "shift_hold_s",
+    "throttle_frac",
+    "brake_frac",
+    "fuel_rate_gps",
+    "fuel_used_g",
+    "fuel_energy_j",
+    "wheel_work_j",
+    "brake_energy_j",
+    "coolant_temp_c",
+    "oil_temp_c",
+    "fan_on",
+    "engine_wear_frac",
+    "gearbox_wear_frac",
+    "brake_pad_wear_frac",
+    "tyre_wear_frac",
+    "oil_life_frac",
+    "fuel_cutoff",
+    "time_outside_tolerance_s",
+    "max_speed_error_mps",
+    "profile_phase",  # 0 stopped, 1 accelerating/cruising, 2 braking to stop
+    "profile_timer_s",
+    "profile_cruise_mps",
+    "out_of_fuel",
+)
+
+#: Driver and environment inputs (one row per vehicle), written between steps.
+INPUT_COLUMNS: tuple[str, ...] = (
+    "driver_mode",  # 0 commands, 1 cycle, 2 profile
+    "cycle_index",
+    "engine_request",  # 1 engine should run, 0 off
+    "throttle_cmd_frac",
+    "brake_cmd_frac",
+    "gear_mode",  # 0 automatic shifting, 1 manual (gear_cmd)
+    "gear_cmd",
+    "profile",  # 0 eco, 1 normal, 2 aggressive
+    "shift_eco_bias",
+    "ambient_temp_c",
+    "air_density_ratio",
+    "wind_mps",
+    "grade_override_frac",  # NaN: use the cycle's grade
+    "fuel_tank_initial_l",
+)
+
+#: Scalar vehicle parameters (one row per vehicle), in the order of params.SCALAR_FIELDS.
+PARAM_COLUMNS: tuple[str, ...] = tuple(key for _, key, *_ in SCALAR_FIELDS) + ("gearbox_type", "n_gears")
+
+DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE = 0, 1, 2
+ENGINE_OFF, ENGINE_CRANKING, ENGINE_RUNNING = 0, 1, 2
+GEARBOX_AUTOMATIC, GEARBOX_MANUAL, GEARBOX_CVT = 0, 1, 2
+
+
+def _index(columns: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(columns)}
+
+
+S = _index(STATE_COLUMNS)
+I = _index(INPUT_COLUMNS)  # noqa: E741
+P = _index(PARAM_COLUMNS)

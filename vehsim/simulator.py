@@ -1,0 +1,346 @@
+"""Running the kernel: a live :class:`Simulator` for one car or a fleet, and offline helpers.
+
+The simulator holds the struct-of-arrays (state, inputs, parameters) and is the only owner of
+time: ``advance`` runs the kernel loop for whole steps of ``dt_s``. Commands and driver choices
+are written into the input rows between steps and take effect at the next step. Offline mode is
+:func:`simulate` (as fast as possible); paced real time is the caller sleeping between
+``advance`` calls (see ``vehsim.stream.runtime``), so both share one step function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vehsim.commands import Command, parse_command
+from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_KGPL, M_PER_MILE
+from vehsim.cycles import Cycle, load_cycle
+from vehsim.errors import CommandError, ParameterError
+from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
+from vehsim.layout import (
+    DRIVER_COMMANDS,
+    DRIVER_CYCLE,
+    DRIVER_PROFILE,
+    GEARBOX_AUTOMATIC,
+    GEARBOX_CVT,
+    GEARBOX_MANUAL,
+    PARAM_COLUMNS,
+    STATE_COLUMNS,
+    I,
+    P,
+    S,
+)
+from vehsim.params import MAX_CURVE_POINTS, MAX_GEARS, VehicleParams
+from vehsim.physics.driver import PROFILE_NAMES
+from vehsim.physics.environment import air_density_kgpm3
+from vehsim.units import l_per_100km_to_mpg
+
+STARTS = ("cold", "hot", "off")
+#: Engine temperatures of a hot start (after EPA's 10-minute soak the engine is still warm).
+HOT_START_TEMP_C = 85.0
+DEFAULT_SHIFT_ECO_BIAS = 0.6
+
+
+def _gearbox_code(kind: str) -> int:
+    return {"automatic": GEARBOX_AUTOMATIC, "manual": GEARBOX_MANUAL, "cvt": GEARBOX_CVT}[kind]
+
+
+class Simulator:
+    """One car or a fleet stepping together.
+
+    Args:
+        vehicles: parameter sets, one per vehicle.
+        dt_s: fixed step [s] (default 0.01).
+        seed: seed of the per-vehicle generators (profile drivers).
+        ambient_temp_c, altitude_m, wind_mps: environment (scalars or one value per vehicle).
+        start: ``"cold"`` (engine starts at ambient temperature), ``"hot"`` (warm engine) or
+            ``"off"`` (engine off at ambient temperature until a start command).
+    """
+
+    def __init__(self, vehicles: Sequence[VehicleParams], dt_s: float = 0.01, seed: int = 0,
+                 ambient_temp_c: float | Sequence[float] = 20.0, altitude_m: float | Sequence[float] = 0.0,
+                 wind_mps: float | Sequence[float] = 0.0, start: str = "off"):
+        if not vehicles:
+            raise ParameterError("a simulator needs at least one vehicle")
+        if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and 0.001 <= dt_s <= 1.0):
+            raise ParameterError(f"dt_s must be from 0.001 to 1.0 s, got {dt_s!r}")
+        if start not in STARTS:
+            raise ParameterError(f"start must be one of {list(STARTS)}, got {start!r}")
+        self.vehicles = list(vehicles)
+        self.dt_s = float(dt_s)
+        self.seed = int(seed)
+        n = len(self.vehicles)
+        self.params = np.zeros((n, N_PARAM))
+        self.ratios = np.zeros((n, MAX_GEARS))
+        self.curve_rpm = np.zeros((n, MAX_CURVE_POINTS))
+        self.curve_nm = np.zeros((n, MAX_CURVE_POINTS))
+        self.n_curve = np.zeros(n, dtype=np.int64)
+        for i, v in enumerate(self.vehicles):
+            for key, value in v.values.items():
+                self.params[i, P[key]] = value
+            self.params[i, P["gearbox_type"]] = _gearbox_code(v.gearbox_type)
+            self.params[i, P["n_gears"]] = v.n_gears
+            self.ratios[i, : v.n_gears] = v.gear_ratios
+            k = len(v.torque_curve_rpm)
+            self.curve_rpm[i, :k] = v.torque_curve_rpm
+            self.curve_nm[i, :k] = v.torque_curve_nm
+            self.n_curve[i] = k
+
+        def per_vehicle(value, name):
+            arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+            if not np.all(np.isfinite(arr)):
+                raise ParameterError(f"{name} must be finite")
+            return arr
+
+        ambient = per_vehicle(ambient_temp_c, "ambient_temp_c")
+        altitude = per_vehicle(altitude_m, "altitude_m")
+        if np.any((ambient < -40) | (ambient > 55)):
+            raise ParameterError("ambient_temp_c must be from -40 to 55 °C")
+        if np.any((altitude < -500) | (altitude > 5000)):
+            raise ParameterError("altitude_m must be from -500 to 5000 m")
+        self.inputs = np.zeros((n, N_INPUT))
+        self.inputs[:, I["ambient_temp_c"]] = ambient
+        self.inputs[:, I["air_density_ratio"]] = [
+            air_density_kgpm3(a, t) / AIR_DENSITY_ISA_KGPM3 for a, t in zip(altitude, ambient, strict=True)
+        ]
+        self.inputs[:, I["wind_mps"]] = per_vehicle(wind_mps, "wind_mps")
+        self.inputs[:, I["grade_override_frac"]] = np.nan
+        self.inputs[:, I["fuel_tank_initial_l"]] = self.params[:, P["fuel_tank_l"]]
+        self.inputs[:, I["profile"]] = 1
+        self.inputs[:, I["shift_eco_bias"]] = [
+            v.meta.get("shift_eco_bias", DEFAULT_SHIFT_ECO_BIAS) for v in self.vehicles
+        ]
+        self.inputs[:, I["engine_request"]] = 0.0 if start == "off" else 1.0
+
+        self.state = np.zeros((n, N_STATE))
+        engine_temp = np.full(n, HOT_START_TEMP_C) if start == "hot" else ambient
+        self.state[:, S["coolant_temp_c"]] = engine_temp
+        self.state[:, S["oil_temp_c"]] = engine_temp
+        self.state[:, S["gear"]] = 1.0
+        self.state[:, S["oil_life_frac"]] = 1.0
+        seeds = np.random.SeedSequence(self.seed).generate_state(n, dtype=np.uint64)
+        self.rng = np.where(seeds == 0, np.uint64(0x9E3779B97F4A7C15), seeds).astype(np.uint64)
+
+        self._cycles: list[Cycle] = []
+        self._cycle_speed = np.zeros((1, 2))
+        self._cycle_grade = np.zeros((1, 2))
+        self._cycle_len = np.full(1, 2, dtype=np.int64)
+        self._steps_done = 0
+        self._carry_s = 0.0
+
+    # --- configuration between steps ----------------------------------------------------------
+    @property
+    def n_vehicles(self) -> int:
+        return len(self.vehicles)
+
+    @property
+    def time_s(self) -> float:
+        return self._steps_done * self.dt_s
+
+    def _cycle_index(self, cycle: Cycle) -> int:
+        for k, known in enumerate(self._cycles):
+            if known is cycle or known.name == cycle.name and len(known.speed_mps) == len(cycle.speed_mps) \
+                    and np.array_equal(known.speed_mps, cycle.speed_mps):
+                return k
+        self._cycles.append(cycle)
+        width = max(len(c.speed_mps) for c in self._cycles)
+        self._cycle_speed = np.zeros((len(self._cycles), width))
+        self._cycle_grade = np.zeros((len(self._cycles), width))
+        self._cycle_len = np.zeros(len(self._cycles), dtype=np.int64)
+        for k, c in enumerate(self._cycles):
+            self._cycle_speed[k, : len(c.speed_mps)] = c.speed_mps
+            self._cycle_grade[k, : len(c.grade_frac)] = c.grade_frac
+            self._cycle_len[k] = len(c.speed_mps)
+        return len(self._cycles) - 1
+
+    def set_driver(self, i: int | slice, spec: str | Cycle) -> None:
+        """Choose a vehicle's driver: ``"cycle:<name|path>"``, a :class:`Cycle`,
+        ``"profile:<eco|normal|aggressive>"`` or ``"commands"``.
+
+        Cycle and profile drivers start the engine themselves.
+        """
+        rows = self.inputs[i]
+        if isinstance(spec, Cycle) or (isinstance(spec, str) and spec.startswith("cycle:")):
+            cycle = spec if isinstance(spec, Cycle) else load_cycle(spec.split(":", 1)[1])
+            rows[..., I["driver_mode"]] = DRIVER_CYCLE
+            rows[..., I["cycle_index"]] = self._cycle_index(cycle)
+            rows[..., I["engine_request"]] = 1.0
+            self.state[i, S["driver_time_s"]] = 0.0
+        elif isinstance(spec, str) and spec.startswith("profile:"):
+            name = spec.split(":", 1)[1]
+            if name not in PROFILE_NAMES:
+                raise ParameterError(f"driver profile must be one of {list(PROFILE_NAMES)}, got {name!r}")
+            rows[..., I["driver_mode"]] = DRIVER_PROFILE
+            rows[..., I["profile"]] = PROFILE_NAMES.index(name)
+            rows[..., I["shift_eco_bias"]] = 1.0 - 0.5 * PROFILE_NAMES.index(name)
+            rows[..., I["engine_request"]] = 1.0
+        elif spec == "commands":
+            rows[..., I["driver_mode"]] = DRIVER_COMMANDS
+        else:
+            raise ParameterError(
+                f"driver must be 'cycle:<name>', 'profile:<eco|normal|aggressive>' or 'commands', got {spec!r}"
+            )
+
+    def set_environment(self, i: int | slice, *, grade_frac: float | None = None,
+                        wind_mps: float | None = None) -> None:
+        """Override road grade (``None`` restores the cycle's) and wind for vehicle(s) ``i``."""
+        if grade_frac is not None and not (math.isfinite(grade_frac) and abs(grade_frac) <= 0.3):
+            raise ParameterError(f"grade_frac must be within -0.3 to 0.3, got {grade_frac!r}")
+        self.inputs[i, I["grade_override_frac"]] = np.nan if grade_frac is None else grade_frac
+        if wind_mps is not None:
+            if not (math.isfinite(wind_mps) and abs(wind_mps) <= 40):
+                raise ParameterError(f"wind_mps must be within -40 to 40 m/s, got {wind_mps!r}")
+            self.inputs[i, I["wind_mps"]] = wind_mps
+
+    def apply(self, i: int, command: Command | dict[str, Any]) -> Command:
+        """Apply a driver command to vehicle ``i`` at the next step; returns the validated command."""
+        if not 0 <= i < self.n_vehicles:
+            raise CommandError(f"vehicle index {i} out of range (0 to {self.n_vehicles - 1})",
+                               field="vehicle_id", reason="unknown_vehicle")
+        cmd = command if isinstance(command, Command) else parse_command(command)
+        row = self.inputs[i]
+        if cmd.type == "start_engine":
+            row[I["engine_request"]] = 1.0
+        elif cmd.type == "stop_engine":
+            row[I["engine_request"]] = 0.0
+        elif cmd.type == "throttle":
+            row[I["throttle_cmd_frac"]] = float(cmd.value) / 100.0
+        elif cmd.type == "brake":
+            row[I["brake_cmd_frac"]] = float(cmd.value) / 100.0
+        elif cmd.type == "gear_mode":
+            row[I["gear_mode"]] = 1.0 if cmd.value == "manual" else 0.0
+            row[I["gear_cmd"]] = self.state[i, S["gear"]]
+        elif cmd.type == "gear":
+            n_gears = self.vehicles[i].n_gears
+            if float(cmd.value) > n_gears:
+                raise CommandError(f"gear: value {cmd.value:g} exceeds this car's {n_gears} gears",
+                                   field="value", reason="out_of_range")
+            row[I["gear_cmd"]] = float(cmd.value)
+        elif cmd.type == "profile":
+            k = PROFILE_NAMES.index(str(cmd.value))
+            row[I["profile"]] = k
+            row[I["shift_eco_bias"]] = 1.0 - 0.5 * k
+        return cmd
+
+    # --- time -----------------------------------------------------------------------------------
+    def run_steps(self, n_steps: int, record_every: int = 0) -> np.ndarray:
+        """Run ``n_steps`` steps; return records ``[n_records, n_vehicles, n_state]``."""
+        n_records = n_steps // record_every if record_every > 0 else 0
+        records = empty_records(n_records, self.n_vehicles)
+        if n_steps > 0:
+            run_fleet(self.state, self.inputs, self.params, self.ratios, self.curve_rpm, self.curve_nm,
+                      self.n_curve, self._cycle_speed, self._cycle_grade, self._cycle_len, self.rng,
+                      self.dt_s, int(n_steps), int(record_every), records)
+            self._steps_done += int(n_steps)
+        return records
+
+    def advance(self, duration_s: float) -> int:
+        """Advance by ``duration_s`` in whole steps (the remainder carries over); returns steps run."""
+        if not (math.isfinite(duration_s) and duration_s >= 0):
+            raise ParameterError(f"duration_s must be a finite number >= 0, got {duration_s!r}")
+        total = self._carry_s + duration_s
+        n_steps = int(total / self.dt_s + 1e-9)
+        self._carry_s = total - n_steps * self.dt_s
+        self.run_steps(n_steps)
+        return n_steps
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Current telemetry per vehicle (copies), SI names, plus ``engine_on``."""
+        out = {name: self.state[:, k].copy() for name, k in S.items()}
+        out["engine_on"] = self.state[:, S["engine_state"]] >= 2
+        out["ambient_temp_c"] = self.inputs[:, I["ambient_temp_c"]].copy()
+        tank_g = self.inputs[:, I["fuel_tank_initial_l"]] * GASOLINE_DENSITY_KGPL * 1e3
+        out["fuel_level_frac"] = np.clip(
+            (tank_g - self.state[:, S["fuel_used_g"]]) / (self.params[:, P["fuel_tank_l"]] * GASOLINE_DENSITY_KGPL * 1e3),
+            0.0, 1.0,
+        )
+        return out
+
+
+@dataclass
+class Result:
+    """Outcome of an offline run: 1 Hz telemetry and a summary."""
+
+    telemetry: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_parquet(self, path) -> None:
+        self.telemetry.to_parquet(path, index=False)
+
+
+def summarize(final: np.ndarray, initial: np.ndarray, ambient_temp_c: float) -> dict[str, Any]:
+    """Summary figures (user units) from a vehicle's final and initial state rows."""
+    d = {name: float(final[k] - initial[k]) for name, k in S.items()}
+    distance_m = d["odometer_m"]
+    fuel_l = d["fuel_used_g"] / 1e3 / GASOLINE_DENSITY_KGPL
+    l_per_100km = fuel_l / (distance_m / 1e5) if distance_m > 1.0 else math.inf
+    return {
+        "duration_s": round(float(d["time_s"]), 3),
+        "distance_km": round(distance_m / 1e3, 4),
+        "fuel_l": round(fuel_l, 5),
+        "fuel_l_per_100km": round(l_per_100km, 3),
+        "mpg": round(l_per_100km_to_mpg(l_per_100km), 3) if math.isfinite(l_per_100km) and l_per_100km > 0 else None,
+        "max_speed_error_mph": round(float(final[S["max_speed_error_mps"]]) / 0.44704, 3),
+        "time_outside_tolerance_s": round(float(final[S["time_outside_tolerance_s"]]), 2),
+        "final_coolant_temp_c": round(float(final[S["coolant_temp_c"]]), 2),
+        "final_oil_temp_c": round(float(final[S["oil_temp_c"]]), 2),
+        "ambient_temp_c": ambient_temp_c,
+        "fuel_energy_mj": round(d["fuel_energy_j"] / 1e6, 4),
+        "wheel_work_mj": round(d["wheel_work_j"] / 1e6, 4),
+        "brake_energy_mj": round(d["brake_energy_j"] / 1e6, 4),
+        "engine_wear_pct_delta": float(d["engine_wear_frac"] * 100),
+        "gearbox_wear_pct_delta": float(d["gearbox_wear_frac"] * 100),
+        "brake_pad_wear_pct_delta": float(d["brake_pad_wear_frac"] * 100),
+        "tyre_wear_pct_delta": float(d["tyre_wear_frac"] * 100),
+        "oil_life_pct_delta": float(d["oil_life_frac"] * 100),
+    }
+
+
+def telemetry_frame(records: np.ndarray, vehicle: int = 0) -> pd.DataFrame:
+    frame = pd.DataFrame(records[:, vehicle, :], columns=list(STATE_COLUMNS))
+    for col in ("engine_state", "gear", "fan_on", "fuel_cutoff", "out_of_fuel", "profile_phase"):
+        frame[col] = frame[col].astype("int8")
+    return frame
+
+
+def simulate(params: VehicleParams, cycle: Cycle | str, dt_s: float = 0.01, seed: int = 0,
+             ambient_temp_c: float = 20.0, start: str = "cold", record_every_s: float = 1.0,
+             altitude_m: float = 0.0, wind_mps: float = 0.0) -> Result:
+    """Drive one vehicle over a cycle, as fast as possible; telemetry every ``record_every_s``."""
+    if start == "off":
+        raise ParameterError("simulate drives a cycle: start must be 'cold' or 'hot'")
+    cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
+    sim = Simulator([params], dt_s=dt_s, seed=seed, ambient_temp_c=ambient_temp_c, start=start,
+                    altitude_m=altitude_m, wind_mps=wind_mps)
+    sim.set_driver(0, cycle)
+    initial = sim.state[0].copy()
+    n_steps = int(round(cycle.duration_s / dt_s))
+    every = max(int(round(record_every_s / dt_s)), 1)
+    records = sim.run_steps(n_steps, every)
+    frame = telemetry_frame(records)
+    summary = {"vehicle": params.name, "cycle": cycle.name, "dt_s": dt_s, "seed": seed, "start": start,
+               **summarize(sim.state[0], initial, ambient_temp_c)}
+    return Result(frame, summary)
+
+
+def simulate_fleet(vehicles: Sequence[VehicleParams], cycle: Cycle | str, dt_s: float = 0.1, seed: int = 0,
+                   ambient_temp_c: float = 20.0, start: str = "cold") -> pd.DataFrame:
+    """Drive a fleet over one cycle with summary-only output (one row per vehicle)."""
+    cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
+    sim = Simulator(vehicles, dt_s=dt_s, seed=seed, ambient_temp_c=ambient_temp_c, start=start)
+    sim.set_driver(slice(None), cycle)
+    initial = sim.state.copy()
+    sim.run_steps(int(round(cycle.duration_s / dt_s)))
+    rows = [summarize(sim.state[i], initial[i], float(sim.inputs[i, I["ambient_temp_c"]]))
+            for i in range(sim.n_vehicles)]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "vehicle", [v.name for v in vehicles])
+    return frame
+
+
+__all__ = ["Simulator", "Result", "simulate", "simulate_fleet", "summarize", "PARAM_COLUMNS"]

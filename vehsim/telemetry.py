@@ -1,0 +1,46 @@
+"""Telemetry at the edge: the ``simulation.raw`` payload in the units people read.
+
+Inside the simulation everything is SI (°C for temperatures); this is the one place where a
+snapshot becomes km/h, %, L/h and km for events, widgets and tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from vehsim.constants import GASOLINE_DENSITY_KGPL
+from vehsim.units import mps_to_kph
+
+
+def raw_payload(snapshot: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
+    """The ``simulation.raw`` payload of vehicle ``i`` from :meth:`Simulator.snapshot`."""
+    s = {k: v[i] for k, v in snapshot.items()}
+    return {
+        "engine_on": bool(s["engine_on"]),
+        "engine_rpm": round(float(s["engine_speed_rpm"]), 1),
+        "vehicle_speed_kph": round(float(mps_to_kph(s["speed_mps"])), 3),
+        "gear": int(s["gear"]),
+        "throttle_pct": round(float(s["throttle_frac"]) * 100.0, 2),
+        "brake_pct": round(float(s["brake_frac"]) * 100.0, 2),
+        "coolant_temp_c": round(float(s["coolant_temp_c"]), 2),
+        "oil_temp_c": round(float(s["oil_temp_c"]), 2),
+        "fuel_rate_lph": round(float(s["fuel_rate_gps"]) * 3600.0 / 1e3 / GASOLINE_DENSITY_KGPL, 4),
+        "fuel_used_l": round(float(s["fuel_used_g"]) / 1e3 / GASOLINE_DENSITY_KGPL, 5),
+        "fuel_level_pct": round(float(s["fuel_level_frac"]) * 100.0, 3),
+        "odometer_km": round(float(s["odometer_m"]) / 1e3, 5),
+        "engine_wear_pct": float(s["engine_wear_frac"]) * 100.0,
+        "gearbox_wear_pct": float(s["gearbox_wear_frac"]) * 100.0,
+        "brake_pad_wear_pct": float(s["brake_pad_wear_frac"]) * 100.0,
+        "tyre_wear_pct": float(s["tyre_wear_frac"]) * 100.0,
+        "oil_life_pct": float(s["oil_life_frac"]) * 100.0,
+        "ambient_temp_c": round(float(s["ambient_temp_c"]), 2),
+        "road_grade_pct": round(float(s["road_grade_frac"]) * 100.0, 3),
+        "engine_torque_nm": round(float(s["engine_torque_nm"]), 2),
+        "accel_mps2": round(float(s["accel_mps2"]), 4),
+        "fuel_cutoff": bool(s["fuel_cutoff"] > 0.5),
+        "fan_on": bool(s["fan_on"] > 0.5),
+        "target_speed_kph": round(float(mps_to_kph(s["target_speed_mps"])), 3),
+    }
