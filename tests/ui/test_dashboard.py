@@ -144,3 +144,10 @@ def test_run_for_needs_local_mode():
     dash = Dashboard(Remote(), autostart=False)
     with pytest.raises(VehsimError, match="local mode"):
         dash.run_for(1.0)
+
+
+def test_gear_indicator_shows_the_gearbox_mode_that_was_set(dash):
+    dash.controls.gear_mode.value = "manual"
+    assert dash.cluster.gear.mode == "manual"
+    dash.command({"type": "gear_mode", "value": "auto"})
+    assert dash.cluster.gear.mode == "auto"

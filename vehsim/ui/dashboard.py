@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,12 +68,12 @@ class InstrumentCluster:
         self.coolant = Dial(
             label="Coolant",
             unit="°C",
-            min=40,
+            min=10,
             max=130,
             major_step=30,
             minor_step=10,
             decimals=0,
-            zones=[[40, 60, "cold"], [105, 110, "warn"], [110, 130, "alarm"]],
+            zones=[[10, 60, "cold"], [105, 110, "warn"], [110, 130, "alarm"]],
             size_px=160,
         )
         self.coolant.add_class("vehsim-gauge-coolant")
@@ -165,8 +166,12 @@ class Dashboard:
         self.status = StatusBar(title=title, mode=source.mode, mode_detail=source.describe())
         self.status.message = source.describe()
         self.status.on_msg(self._on_status_message)
-        self.cluster = InstrumentCluster()
-        self.controls = Controls(self._on_user_command)
+        hints = getattr(source, "cluster_hints", dict)()
+        redline_rpm = float(hints.get("redline_rpm", 6000.0))
+        self.cluster = InstrumentCluster(
+            redline_rpm=redline_rpm, max_rpm=1000.0 * math.ceil((redline_rpm + 500.0) / 1000.0)
+        )
+        self.controls = Controls(self._on_user_command, max_gear=int(hints.get("max_gear", 6)))
         self.chart = RollingChart(CHART_SERIES, window_s=chart_window_s)
         chart_title = w.HTML(f"Last {chart_window_s / 60:g} minutes")
         chart_title.add_class("vehsim-section-title")
@@ -194,12 +199,20 @@ class Dashboard:
         """
         self.source.send(command)
         self.controls.reflect(command)
+        self._note_gear_mode(command)
 
     def _on_user_command(self, command: Mapping[str, Any]) -> None:
         try:
             self.source.send(command)
         except VehsimError as exc:
             self.status.message = f"Command refused: {exc}"
+            return
+        self._note_gear_mode(command)
+
+    def _note_gear_mode(self, command: Mapping[str, Any]) -> None:
+        # Telemetry may not carry the gearbox mode; the indicator then shows the last one set.
+        if command.get("type") == "gear_mode" and command.get("value") in ("auto", "manual"):
+            self.cluster.gear.mode = str(command["value"])
 
     # -- updates ----------------------------------------------------------------------------
     def show(self, sample: Sample) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vehsim.errors import VehsimError
+
 Command = Mapping[str, Any]
 
 
@@ -48,7 +50,8 @@ class LocalSource:
     """The car simulated in this kernel, paced by the wall clock of the caller.
 
     Args:
-        vehicle: name (or path) of a vehicle parameter file; default the first shipped vehicle.
+        vehicle: name (or path) of a vehicle parameter file, or ready ``VehicleParams``;
+            default the first shipped vehicle.
         simulator: a ready simulator (tests pass a stand-in); built from ``vehicle`` if omitted.
         payload: function ``(snapshot, index) -> payload``; default ``vehsim.telemetry.raw_payload``.
         dt_s: physics step of the simulator [s].
@@ -61,7 +64,7 @@ class LocalSource:
 
     def __init__(
         self,
-        vehicle: str | None = None,
+        vehicle: Any = None,
         *,
         simulator: Any | None = None,
         payload: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
@@ -75,13 +78,13 @@ class LocalSource:
             import vehsim.telemetry
 
             if simulator is None:
-                vehicle = vehicle or vehsim.list_vehicles()[0]
-                simulator = vehsim.Simulator(
-                    [vehsim.load_vehicle(vehicle)], dt_s=dt_s, seed=seed, start="off"
-                )
+                params = vehicle if hasattr(vehicle, "name") else _load_vehicle(vehicle)
+                vehicle = params.name
+                self.params = params
+                simulator = vehsim.Simulator([params], dt_s=dt_s, seed=seed, start="off")
             payload = payload or vehsim.telemetry.raw_payload
             parse_command = parse_command or vehsim.parse_command
-        self.vehicle = vehicle or "vehicle"
+        self.vehicle = str(vehicle or "vehicle")
         self.sim = simulator
         self.sim.set_driver(0, "commands")
         self._payload = payload
@@ -93,8 +96,19 @@ class LocalSource:
         self._last_now_s: float | None = None
         self._notices: list[str] = []
 
+    params: Any = None
+
     def describe(self) -> str:
         return f"simulated in this kernel: {self.vehicle}"
+
+    def cluster_hints(self) -> dict[str, float]:
+        """Scale of the dials for this vehicle: redline and number of gears."""
+        if self.params is None:
+            return {}
+        return {
+            "redline_rpm": float(self.params.values["max_speed_rpm"]),
+            "max_gear": int(self.params.n_gears),
+        }
 
     def send(self, command: Command) -> None:
         """Apply a command at the next step; raises ``CommandError`` naming the bad field."""
@@ -143,3 +157,14 @@ class LocalSource:
 
     def close(self) -> None:
         pass
+
+
+def _load_vehicle(name: str | None):
+    import vehsim
+
+    if name is None:
+        names = vehsim.list_vehicles()
+        if not names:
+            raise VehsimError("no vehicle parameter sets are installed; pass vehicle=...")
+        name = names[0]
+    return vehsim.load_vehicle(name)

@@ -1,0 +1,54 @@
+"""Helpers for the browser tests: Debian Chromium through Playwright, reading the gauges."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("needs Chromium (Debian package 'chromium'; make system-deps)")
+    return path
+
+
+def launch(playwright):
+    return playwright.chromium.launch(
+        executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+def offline_only(page, blocked: list[str]) -> None:
+    """Refuse every request that does not go to the dashboard on 127.0.0.1 (record it)."""
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+
+
+def gauge(page, name: str) -> float:
+    """The number shown by gauge ``name`` (rpm, speed, coolant, fuel)."""
+    return float(page.text_content(f".vehsim-gauge-{name} .vehsim-value"))
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")

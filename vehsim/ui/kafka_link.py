@@ -1,0 +1,213 @@
+"""Connected mode: commands go to the Kafka commands topic, gauges follow the telemetry topic.
+
+The kernel never waits on the network: one daemon thread follows telemetry (manual partition
+assignment from the true end of each partition, so no consumer-group join delays the first
+reading) and one publishes commands; :meth:`ConnectedSource.poll` only drains what the follower
+has queued. The car itself runs elsewhere, e.g. ``vehsim drive --driver commands``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from vehsim.config import Settings, load_settings
+from vehsim.errors import VehsimError
+from vehsim.ui.sources import Command, Sample
+
+log = logging.getLogger(__name__)
+
+_RETRY_S = 2.0
+
+
+class ConnectedSource:
+    """Follow one vehicle's telemetry on Kafka and send it driver commands.
+
+    Args:
+        settings: configuration (topics, security); default :func:`vehsim.config.load_settings`.
+        vehicle_id: vehicle to follow and command; ``None`` adopts the first vehicle seen.
+        bootstrap: ``host:port``; default ``VEHSIM_KAFKA_BOOTSTRAP`` or the embedded broker.
+        buffer_size: readings kept between two polls (older ones are dropped).
+    """
+
+    mode = "connected"
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        vehicle_id: str | None = None,
+        bootstrap: str | None = None,
+        buffer_size: int = 4096,
+    ):
+        from vehsim.stream.broker import resolve_bootstrap
+
+        self.settings = settings or load_settings()
+        self.bootstrap = bootstrap or resolve_bootstrap(self.settings)
+        self.vehicle_id = vehicle_id
+        self.received = 0
+        self.skipped = 0
+        self._samples: deque[Sample] = deque(maxlen=buffer_size)
+        self._notices: deque[str] = deque(maxlen=32)
+        self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._following = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._follow, name="vehsim-ui-telemetry", daemon=True),
+            threading.Thread(target=self._publish, name="vehsim-ui-commands", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._note(f"waiting for telemetry on {self.settings.telemetry_topic} at {self.bootstrap}")
+
+    # -- the source interface ---------------------------------------------------------------
+    def describe(self) -> str:
+        who = f"vehicle {self.vehicle_id}" if self.vehicle_id else "the first vehicle seen"
+        return f"following {who} on {self.settings.telemetry_topic} at {self.bootstrap}"
+
+    def send(self, command: Command) -> None:
+        """Validate ``command`` and queue it for the commands topic (returns at once).
+
+        Raises:
+            CommandError: the command is malformed or out of range.
+            VehsimError: no vehicle has been seen yet, so there is no one to address.
+        """
+        import vehsim
+        from vehsim.events import make_command
+
+        vehsim.parse_command(dict(command))  # refuse bad input here, with the field named
+        if not self.vehicle_id:
+            raise VehsimError(
+                f"no vehicle seen on {self.settings.telemetry_topic} yet; start one with "
+                "'vehsim drive --driver commands'"
+            )
+        self._commands.put(make_command(self.vehicle_id, command["type"], command.get("value")))
+
+    def poll(self, now_s: float) -> list[Sample]:
+        out = []
+        while self._samples:
+            out.append(self._samples.popleft())
+        return out
+
+    def notices(self) -> list[str]:
+        out = []
+        while self._notices:
+            out.append(self._notices.popleft())
+        return out
+
+    def wait_following(self, timeout_s: float = 20.0) -> bool:
+        """Block until the follower is positioned on the telemetry topic (for scripts, tests)."""
+        return self._following.wait(timeout_s)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=3.0)
+
+    # -- threads ----------------------------------------------------------------------------
+    def _note(self, message: str) -> None:
+        log.info("%s", message)
+        self._notices.append(message)
+
+    def _client_config(self) -> dict[str, Any]:
+        from vehsim.stream.kafka_config import client_config
+
+        return client_config(self.settings, self.bootstrap)
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._follow_once()
+            except Exception as exc:  # broker away or unreachable: say so, retry
+                self._following.clear()
+                self._note(f"telemetry unavailable ({exc}); retrying")
+                self._stop.wait(_RETRY_S)
+
+    def _follow_once(self) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        from vehsim.stream.offsets import true_end_offsets
+
+        topic = self.settings.telemetry_topic
+        consumer = KafkaConsumer(
+            **self._client_config(),
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            request_timeout_ms=30_000,
+        )
+        try:
+            ids = None
+            while not ids and not self._stop.is_set():
+                ids = consumer.partitions_for_topic(topic)
+                if not ids:
+                    self._stop.wait(0.5)
+            if self._stop.is_set():
+                return
+            partitions = [TopicPartition(topic, p) for p in sorted(ids)]
+            consumer.assign(partitions)
+            for tp, offset in true_end_offsets(consumer, partitions).items():
+                consumer.seek(tp, offset)
+            self._following.set()
+            while not self._stop.is_set():
+                for records in consumer.poll(timeout_ms=100).values():
+                    for record in records:
+                        self._handle(record.value)
+        finally:
+            consumer.close()
+
+    def _handle(self, raw: bytes) -> None:
+        try:
+            event = json.loads(raw)
+            kind = event["event_type"]
+            vehicle_id = event["vehicle_id"]
+        except (ValueError, TypeError, KeyError):
+            self.skipped += 1
+            return
+        if kind == "simulation.raw":
+            if self.vehicle_id is None:
+                self.vehicle_id = vehicle_id
+                self._note(f"following vehicle {vehicle_id}")
+            if vehicle_id == self.vehicle_id and isinstance(event.get("payload"), Mapping):
+                self.received += 1
+                self._samples.append(
+                    Sample(float(event.get("sim_time_s", 0.0)), event["payload"], vehicle_id)
+                )
+        elif kind == "command.rejected" and vehicle_id == self.vehicle_id:
+            payload = event.get("payload") or {}
+            self._note(f"Command refused by the car: {payload.get('message', payload)}")
+
+    def _publish(self) -> None:
+        producer = None
+        while not self._stop.is_set():
+            try:
+                message = self._commands.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while not self._stop.is_set():
+                try:
+                    if producer is None:
+                        from kafka import KafkaProducer
+
+                        producer = KafkaProducer(**self._client_config(), acks="all", linger_ms=0)
+                    producer.send(
+                        self.settings.commands_topic,
+                        key=message["vehicle_id"].encode(),
+                        value=json.dumps(message).encode(),
+                    )
+                    producer.flush(timeout=10)
+                    break
+                except Exception as exc:  # keep the command; try again when the broker answers
+                    self._note(f"command not sent yet ({exc}); retrying")
+                    if producer is not None:
+                        producer.close(timeout=1)
+                        producer = None
+                    time.sleep(_RETRY_S)
+        if producer is not None:
+            producer.close(timeout=2)
