@@ -1,0 +1,204 @@
+"""``vehsim broker start|stop|status`` and ``vehsim drive``: the command-line face of the runtime.
+
+Heavy imports (kafka-python, the simulation) happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+
+
+def register_broker(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "broker",
+        help="run the embedded development Kafka broker (Tansu, memory storage)",
+        description=(
+            "Start, stop or inspect the embedded Tansu broker recorded under VEHSIM_HOME. "
+            "It keeps topics in memory only: a restart loses them. Use a real Kafka "
+            "(VEHSIM_KAFKA_BOOTSTRAP) for anything that must last."
+        ),
+    )
+    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("--port", type=int, default=None, help="TCP port (default: a free one)")
+    parser.add_argument("--json", action="store_true", help="print the broker record as JSON")
+    parser.set_defaults(func=_broker)
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim.stream.broker import EmbeddedBroker
+
+    settings = load_settings()
+    broker = EmbeddedBroker(settings)
+    if args.action == "start":
+        record = broker.start(port=args.port)
+        _say(args, record, f"broker running at {record.bootstrap} (pid {record.pid}); "
+             f"topics {settings.telemetry_topic}, {settings.commands_topic}")  # fmt: skip
+        return 0
+    if args.action == "stop":
+        stopped = broker.stop()
+        print("broker stopped" if stopped else "no broker was running", file=sys.stderr)
+        return 0
+    record = broker.status()
+    if record is None:
+        if args.json:
+            print(json.dumps(None))
+        print(f"no embedded broker running for VEHSIM_HOME={settings.home}", file=sys.stderr)
+        return 1
+    if args.port is not None and args.port != record.port:
+        print(f"broker runs on port {record.port}, not {args.port}", file=sys.stderr)
+        return 1
+    _say(args, record, f"broker running at {record.bootstrap} (pid {record.pid})")
+    return 0
+
+
+def _say(args, record, text: str) -> None:
+    from dataclasses import asdict
+
+    if args.json:
+        print(json.dumps(asdict(record)))
+    else:
+        print(text)
+
+
+def _speedup(text: str) -> float:
+    if text.lower() in ("max", "inf"):
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"speedup must be a number > 0 or 'max', got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"speedup must be > 0 or 'max', got {text!r}")
+    return value
+
+
+def register_drive(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "drive",
+        help="simulate cars live: telemetry events to Kafka, driver commands from Kafka",
+        description=(
+            "Run one or many vehicles in real time (or sped up), publishing events to the "
+            "telemetry topic and obeying commands from the commands topic. Events are spooled "
+            "durably while Kafka is unreachable and replayed when it returns. Ctrl-C stops "
+            "cleanly."
+        ),
+    )
+    who = parser.add_mutually_exclusive_group()
+    parser.add_argument("--vehicles", type=int, default=1, metavar="N", help="number of cars")
+    who.add_argument("--vehicle", metavar="NAME", help="parameter set of every car")
+    parser.add_argument(
+        "--driver",
+        default="cycle:udds",
+        help="cycle:<name>, profile:<eco|normal|aggressive> or commands (default cycle:udds)",
+    )
+    parser.add_argument(
+        "--speedup",
+        type=_speedup,
+        default=1.0,
+        metavar="K",
+        help="sim seconds per wall second, or max",
+    )
+    parser.add_argument(
+        "--duration-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="simulated seconds (default: until stopped)",
+    )
+    parser.add_argument(
+        "--rate-hz", type=float, default=10.0, metavar="R", help="telemetry rate per car"
+    )
+    parser.add_argument("--dt-s", type=float, default=0.01, help="physics step [s]")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ambient-temp-c", type=float, default=20.0)
+    parser.add_argument("--run-id", default=None, help="identifier of this run (default: new UUID)")
+    parser.add_argument(
+        "--id-prefix",
+        default=None,
+        help="vehicle ids <prefix>-<index> (default: <vehicle>-<index>)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(func=_drive)
+
+
+def _drive(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim.stream.runtime import DriveConfig, DriveRuntime, fleet
+
+    settings = load_settings()
+    names = fleet(args.vehicles, args.vehicle)
+    ids = None
+    if args.id_prefix:
+        ids = [f"{args.id_prefix}-{i:03d}" for i in range(len(names))]
+    config = DriveConfig(
+        vehicles=names,
+        vehicle_ids=ids,
+        driver=args.driver,
+        speedup=args.speedup,
+        duration_s=args.duration_s,
+        rate_hz=args.rate_hz,
+        dt_s=args.dt_s,
+        seed=args.seed,
+        ambient_temp_c=args.ambient_temp_c,
+    )
+
+    def progress(p) -> None:
+        print(p.line(), file=sys.stderr, flush=True)
+
+    runtime = DriveRuntime(
+        config, settings, run_id=args.run_id, progress=None if args.quiet else progress
+    )
+    interrupts = 0
+
+    def on_signal(signum, _frame) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt  # second Ctrl-C: leave now, the spool keeps what is unsent
+        print(
+            f"vehsim drive: {signal.Signals(signum).name}, stopping and flushing", file=sys.stderr
+        )
+        runtime.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(
+        f"vehsim drive: run {runtime.run_id}, {len(names)} vehicle(s) "
+        f"{', '.join(runtime.vehicle_ids[:5])}{' ...' if len(names) > 5 else ''}, "
+        f"driver {config.driver}, topic {settings.telemetry_topic}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        final = runtime.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    summary = {
+        "run_id": final.run_id,
+        "vehicle_ids": runtime.vehicle_ids,
+        "sim_time_s": round(final.sim_time_s, 3),
+        "wall_s": round(final.wall_s, 3),
+        "events": final.events,
+        "acked": final.acked,
+        "spooled": final.pending,
+        "replayed": final.replayed,
+        "outages": final.outages,
+        "commands_applied": final.commands_applied,
+        "commands_rejected": final.commands_rejected,
+        "cpu_s": round(final.cpu_s, 3),
+    }
+    print(json.dumps(summary))
+    if final.pending:
+        print(
+            f"vehsim drive: {final.pending} event(s) could not be delivered and stay spooled "
+            f"under {settings.spool_dir}; the next 'vehsim drive' sends them",
+            file=sys.stderr,
+        )
+    return 0

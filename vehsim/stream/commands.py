@@ -1,0 +1,294 @@
+"""Driver commands over Kafka: read them in the background, send them from anywhere.
+
+Wire format of one message on the commands topic (JSON object, key = ``vehicle_id``)::
+
+    {"schema_version": 1, "command_id": "<uuid>", "vehicle_id": "compact-sedan-000",
+     "issued_at": "2026-11-27T14:06:24.123456Z", "type": "throttle", "value": 40}
+
+``vehicle_id`` ``"*"`` addresses every vehicle of the runtime that reads it. The command itself
+(``type`` and ``value``) is validated by :func:`vehsim.parse_command` when the runtime applies
+it; this module checks only the envelope (:func:`decode_command`).
+
+:class:`CommandListener` assigns the topic's partitions directly (no consumer group: group joins
+are slow on the development broker and a runtime needs no shared offsets), starts at the end of
+the topic, and polls from a daemon thread. :class:`CommandSender` is what a dashboard or a
+notebook uses to drive a car.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vehsim.config import Settings, load_settings
+from vehsim.events import BROADCAST_VEHICLE_ID, COMMAND_SCHEMA_VERSION, make_command
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingCommand:
+    """A message read from the commands topic, envelope checked.
+
+    ``error`` is set (``(field, reason, message)``) when the envelope is unusable; then
+    ``command`` may be partial or empty and the runtime rejects it.
+    """
+
+    vehicle_id: str | None
+    command_id: str | None
+    command: dict[str, Any]  # {"type": ..., "value": ...} as received
+    raw: str | None = None  # the message text when it was not a JSON object
+    error: tuple[str, str, str] | None = None
+    offset: int | None = None
+
+
+def decode_command(value: bytes | str, offset: int | None = None) -> IncomingCommand:
+    """Check the envelope of one commands-topic message (never raises)."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        return IncomingCommand(
+            None, None, {}, raw=text[:1000],
+            error=("message", "malformed", f"command is not valid JSON ({exc})"), offset=offset,
+        )  # fmt: skip
+    if not isinstance(obj, dict):
+        return IncomingCommand(
+            None, None, {}, raw=text[:1000],
+            error=("message", "malformed", f"command must be a JSON object, got {type(obj).__name__}"),
+            offset=offset,
+        )  # fmt: skip
+    command = {k: obj[k] for k in ("type", "value") if k in obj}
+    command_id = obj.get("command_id")
+    command_id = command_id if isinstance(command_id, str) and command_id else None
+    vehicle_id = obj.get("vehicle_id")
+    error = None
+    if obj.get("schema_version") != COMMAND_SCHEMA_VERSION:
+        error = (
+            "schema_version",
+            "unsupported_version",
+            f"schema_version must be {COMMAND_SCHEMA_VERSION}, got {obj.get('schema_version')!r}",
+        )
+    if not isinstance(vehicle_id, str) or not vehicle_id:
+        vehicle_id = None
+        error = error or (
+            "vehicle_id",
+            "missing_field",
+            "vehicle_id must be a non-empty string naming a vehicle (or '*' for all)",
+        )
+    return IncomingCommand(vehicle_id, command_id, command, error=error, offset=offset)
+
+
+class CommandListener:
+    """Reads the commands topic from a background thread into a queue.
+
+    Args:
+        settings: Resolved settings; default :func:`load_settings`.
+        bootstrap: Kafka bootstrap servers; default: resolved from settings.
+        topic: Default ``settings.commands_topic``.
+        from_beginning: Read commands already on the topic (default: only new ones).
+        on_command: Called from the listener thread for each message, instead of queueing.
+
+    The listener survives broker outages: it keeps retrying, and after a development broker
+    restart (topics recreated empty) it reads the new topic from its beginning.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        bootstrap: str | None = None,
+        topic: str | None = None,
+        from_beginning: bool = False,
+        on_command: Callable[[IncomingCommand], None] | None = None,
+        poll_interval_s: float = 0.1,
+    ):
+        self.settings = settings or load_settings()
+        if bootstrap is None:
+            from vehsim.stream.broker import resolve_bootstrap
+
+            bootstrap = resolve_bootstrap(self.settings)
+        self.bootstrap = bootstrap
+        self.topic = topic or self.settings.commands_topic
+        self.from_beginning = from_beginning
+        self.on_command = on_command
+        self.poll_interval_s = poll_interval_s
+        self._queue: queue.SimpleQueue[IncomingCommand] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.received = 0
+        self._positions: dict[int, int] = {}
+
+    def start(self, wait_s: float = 0.0) -> CommandListener:
+        """Start the thread; wait up to ``wait_s`` until it is positioned on the topic."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vehsim-commands", daemon=True)
+            self._thread.start()
+        if wait_s:
+            self._ready.wait(wait_s)
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """True once partitions are assigned and positioned (new commands will be seen)."""
+        return self._ready.is_set()
+
+    def drain(self) -> list[IncomingCommand]:
+        """Every command received since the last call, in arrival order (non-blocking)."""
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def __enter__(self) -> CommandListener:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._consume()
+            except Exception as exc:  # broker away, topic missing: retry
+                log.info("command listener: %s; retrying", exc)
+                self._stop.wait(1.0)
+
+    def _consume(self) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        from vehsim.stream.kafka_config import client_config
+        from vehsim.stream.offsets import true_end_offsets
+
+        consumer = KafkaConsumer(
+            **client_config(self.settings, self.bootstrap),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            request_timeout_ms=10_000,
+        )
+        try:
+            partitions = None
+            while partitions is None and not self._stop.is_set():
+                consumer.topics()  # refresh metadata
+                partitions = consumer.partitions_for_topic(self.topic)
+                if partitions is None:
+                    self._stop.wait(0.5)
+            if partitions is None:
+                return
+            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            ends = true_end_offsets(consumer, tps)
+            for tp in tps:
+                if tp.partition in self._positions:  # reconnect: continue where we were,
+                    position = self._positions[tp.partition]
+                    # unless the topic was recreated (a restarted development broker)
+                    consumer.seek(tp, position if position <= ends[tp] else 0)
+                elif self.from_beginning:
+                    consumer.seek(tp, 0)
+                else:
+                    consumer.seek(tp, ends[tp])
+                self._positions[tp.partition] = consumer.position(tp)
+            self._ready.set()
+            while not self._stop.is_set():
+                batches = consumer.poll(timeout_ms=int(self.poll_interval_s * 1000))
+                for _tp, records in batches.items():
+                    for record in records:
+                        self.received += 1
+                        self._positions[record.partition] = record.offset + 1
+                        incoming = decode_command(record.value or b"", record.offset)
+                        if self.on_command is not None:
+                            self.on_command(incoming)
+                        else:
+                            self._queue.put(incoming)
+        finally:
+            consumer.close()
+
+
+class CommandSender:
+    """Publishes driver commands to the commands topic (for dashboards, notebooks, tests).
+
+    Example::
+
+        with CommandSender() as sender:
+            sender.send("compact-sedan-000", "start_engine")
+            sender.send("compact-sedan-000", "throttle", 40)
+    """
+
+    def __init__(self, settings: Settings | None = None, *, bootstrap: str | None = None):
+        from kafka import KafkaProducer
+
+        from vehsim.stream.kafka_config import client_config
+
+        self.settings = settings or load_settings()
+        self.topic = self.settings.commands_topic
+        self._producer = KafkaProducer(
+            **client_config(self.settings, bootstrap),
+            acks="all",
+            linger_ms=0,
+            allow_auto_create_topics=False,
+        )
+
+    def send(
+        self, vehicle_id: str, command_type: str, value: Any = None, *, timeout_s: float = 10.0
+    ) -> dict[str, Any]:
+        """Send one command and wait until the broker has it; returns the message sent."""
+        message = make_command(vehicle_id, command_type, value)
+        self.send_message(message, timeout_s=timeout_s)
+        return message
+
+    def send_message(self, message: dict[str, Any] | bytes, *, timeout_s: float = 10.0) -> None:
+        """Send a prepared message (a dict, or raw bytes for tests of malformed input)."""
+        if isinstance(message, dict):
+            key = str(message.get("vehicle_id") or BROADCAST_VEHICLE_ID).encode()
+            value = json.dumps(message).encode()
+        else:
+            key, value = BROADCAST_VEHICLE_ID.encode(), message
+        self._producer.send(self.topic, key=key, value=value).get(timeout=timeout_s)
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)
+
+    def __enter__(self) -> CommandSender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def send_command(
+    vehicle_id: str,
+    command_type: str,
+    value: Any = None,
+    settings: Settings | None = None,
+    *,
+    bootstrap: str | None = None,
+) -> dict[str, Any]:
+    """One-shot :meth:`CommandSender.send` (opens and closes a producer)."""
+    with CommandSender(settings, bootstrap=bootstrap) as sender:
+        return sender.send(vehicle_id, command_type, value)
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout_s`` passes; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()

@@ -1,0 +1,433 @@
+"""The live runtime behind ``vehsim drive``: a fleet simulated in (scaled) real time on Kafka.
+
+One loop owns time. Every telemetry tick (``1 / rate_hz`` simulated seconds) it
+
+1. applies the driver commands received since the previous tick (echoing each as a
+   ``driver.command`` event, or emitting ``command.rejected`` with the reason),
+2. advances the physics by one tick in its own fixed steps (``dt_s``),
+3. emits ``engine.started`` / ``engine.stopped`` on engine transitions and one
+   ``simulation.raw`` event per vehicle,
+4. sleeps until the wall clock catches up with ``sim_time / speedup`` (no sleep when
+   ``speedup`` is infinite).
+
+Events leave through an :class:`~vehsim.stream.producer.EventPublisher` (durable spool, then
+Kafka); commands arrive through a :class:`~vehsim.stream.commands.CommandListener` thread.
+``seq`` counts every event of one vehicle in one run from 0 without gaps.
+
+The class is importable so that notebooks and the dashboard can run a fleet in-process::
+
+    runtime = DriveRuntime(DriveConfig(vehicles=["compact-sedan"], driver="commands"))
+    threading.Thread(target=runtime.run, daemon=True).start()
+    runtime.submit_command({"type": "start_engine"}, vehicle_id=runtime.vehicle_ids[0])
+    runtime.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vehsim.config import Settings, load_settings
+from vehsim.errors import CommandError, ConfigError
+from vehsim.events import (
+    BROADCAST_VEHICLE_ID,
+    COMMAND_REJECTED,
+    DRIVER_COMMAND,
+    ENGINE_STARTED,
+    ENGINE_STOPPED,
+    SIMULATION_RAW,
+    make_event,
+    utc_now_iso,
+)
+from vehsim.stream.commands import IncomingCommand
+
+log = logging.getLogger(__name__)
+
+_ENGINE_COMMANDS = {"start_engine": True, "stop_engine": False}
+
+
+@dataclass
+class DriveConfig:
+    """What to simulate and how fast.
+
+    Attributes:
+        vehicles: Vehicle parameter-set names (or paths), one per simulated car.
+        vehicle_ids: Identifiers used on the wire; default ``<name>-<index:03d>``.
+        driver: ``"cycle:<name>"``, ``"profile:<eco|normal|aggressive>"`` or ``"commands"``.
+        speedup: Simulated seconds per wall second; ``math.inf`` runs as fast as possible.
+        duration_s: Simulated duration; ``None`` runs until :meth:`DriveRuntime.stop`.
+        rate_hz: Telemetry events per vehicle per simulated second.
+        dt_s: Physics step [s].
+        seed: Seed of the simulation's random generators.
+        ambient_temp_c: Ambient temperature [°C].
+    """
+
+    vehicles: Sequence[str]
+    vehicle_ids: Sequence[str] | None = None
+    driver: str = "cycle:udds"
+    speedup: float = 1.0
+    duration_s: float | None = None
+    rate_hz: float = 10.0
+    dt_s: float = 0.01
+    seed: int = 0
+    ambient_temp_c: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not self.vehicles:
+            raise ConfigError("drive needs at least one vehicle")
+        if not (math.isfinite(self.rate_hz) and 0.1 <= self.rate_hz <= 100):
+            raise ConfigError(f"rate_hz must be from 0.1 to 100 Hz, got {self.rate_hz!r}")
+        if not (self.speedup > 0):
+            raise ConfigError(f"speedup must be > 0 (or 'max'), got {self.speedup!r}")
+        if self.duration_s is not None and not (
+            math.isfinite(self.duration_s) and self.duration_s >= 0
+        ):
+            raise ConfigError(f"duration_s must be a number >= 0 s, got {self.duration_s!r}")
+        if self.vehicle_ids is None:
+            self.vehicle_ids = [f"{name}-{i:03d}" for i, name in enumerate(self.vehicles)]
+        if len(self.vehicle_ids) != len(self.vehicles):
+            raise ConfigError("vehicle_ids must name every vehicle once")
+        if len(set(self.vehicle_ids)) != len(self.vehicle_ids) or BROADCAST_VEHICLE_ID in set(
+            self.vehicle_ids
+        ):
+            raise ConfigError(
+                f"vehicle_ids must be unique and must not be {BROADCAST_VEHICLE_ID!r}"
+            )
+
+
+@dataclass
+class DriveProgress:
+    """Progress of a run, passed to the progress callback and returned by :meth:`DriveRuntime.run`."""
+
+    run_id: str
+    sim_time_s: float
+    wall_s: float
+    events: int
+    acked: int
+    pending: int
+    replayed: int
+    outages: int
+    publisher_state: str
+    commands_applied: int
+    commands_rejected: int
+    cpu_s: float = 0.0
+    lag_s: float = 0.0  # how far the simulation is behind its real-time target [wall s]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.wall_s if self.wall_s > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"t_sim={self.sim_time_s:9.1f}s events={self.events} acked={self.acked} "
+            f"spooled={self.pending} rate={self.events_per_s:.0f}/s kafka={self.publisher_state}"
+            f" lag={self.lag_s:.2f}s"
+        )
+
+
+class DriveRuntime:
+    """A fleet simulation publishing events and obeying commands, paced to the wall clock.
+
+    Args:
+        config: What to simulate.
+        settings: Resolved settings; default :func:`vehsim.config.load_settings`.
+        bootstrap: Kafka bootstrap servers; default: resolved from settings.
+        run_id: Identifier of this run (default: a new UUID).
+        publisher: An event sink with ``start()``, ``publish(event)``, ``stats()`` and
+            ``close(timeout_s)`` (default: an :class:`EventPublisher`).
+        listen: Read the commands topic (default True).
+        progress: Called with a :class:`DriveProgress` every ``progress_interval_s`` wall seconds.
+    """
+
+    def __init__(
+        self,
+        config: DriveConfig,
+        settings: Settings | None = None,
+        *,
+        bootstrap: str | None = None,
+        run_id: str | None = None,
+        publisher=None,
+        listen: bool = True,
+        progress: Callable[[DriveProgress], None] | None = None,
+        progress_interval_s: float = 1.0,
+    ):
+        import vehsim
+
+        self.config = config
+        self.settings = settings or load_settings()
+        self.run_id = run_id or str(uuid.uuid4())
+        self.vehicle_ids = list(config.vehicle_ids)
+        self._index = {vid: i for i, vid in enumerate(self.vehicle_ids)}
+        loaded = {name: vehsim.load_vehicle(name) for name in dict.fromkeys(config.vehicles)}
+        params = [loaded[name] for name in config.vehicles]
+        self.sim = vehsim.Simulator(
+            params,
+            dt_s=config.dt_s,
+            seed=config.seed,
+            ambient_temp_c=config.ambient_temp_c,
+            start="off",
+        )
+        self.sim.set_driver(slice(None), config.driver)
+        self._raw_payload = vehsim.telemetry.raw_payload
+        if bootstrap is None and (publisher is None or listen):
+            from vehsim.stream.broker import resolve_bootstrap
+
+            bootstrap = resolve_bootstrap(self.settings)
+        self.bootstrap = bootstrap
+        if publisher is None:
+            from vehsim.stream.producer import EventPublisher
+
+            publisher = EventPublisher(self.settings, run_id=self.run_id, bootstrap=bootstrap)
+        self.publisher = publisher
+        self.listener = None
+        if listen:
+            from vehsim.stream.commands import CommandListener
+
+            self.listener = CommandListener(self.settings, bootstrap=bootstrap)
+        self.progress = progress
+        self.progress_interval_s = progress_interval_s
+
+        n = len(self.vehicle_ids)
+        self._seq = dict.fromkeys([*self.vehicle_ids, BROADCAST_VEHICLE_ID], 0)
+        self._engine_on = [False] * n
+        self._engine_cause: list[tuple[bool, str] | None] = [None] * n  # (wanted on, command_id)
+        self._local_commands: list[IncomingCommand] = []
+        self._local_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._events = 0
+        self.commands_applied = 0
+        self.commands_rejected = 0
+        self._wall0 = 0.0
+        self._cpu0 = 0.0
+        self._sim0 = 0.0
+        self._lag_s = 0.0
+
+    # -- control from other threads --------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to end after the current tick (safe from signal handlers and threads)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def submit_command(self, command: dict[str, Any], vehicle_id: str) -> str:
+        """Queue a command for the next tick without Kafka (in-process use); returns its id."""
+        command_id = str(uuid.uuid4())
+        incoming = IncomingCommand(vehicle_id, command_id, dict(command))
+        with self._local_lock:
+            self._local_commands.append(incoming)
+        return command_id
+
+    @property
+    def commands_ready(self) -> bool:
+        """True once the commands topic is being read (commands sent from now on are seen)."""
+        return self.listener is None or self.listener.ready
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> DriveProgress:
+        """Run until ``duration_s`` of simulated time or :meth:`stop`; flush; return the totals."""
+        tick_s = 1.0 / self.config.rate_hz
+        duration_s = self.config.duration_s
+        speedup = self.config.speedup
+        self.publisher.start()
+        if self.listener is not None:
+            self.listener.start(wait_s=10.0)
+        self._wall0 = time.monotonic()
+        self._cpu0 = time.process_time()
+        self._sim0 = self.sim.time_s
+        next_progress = self._wall0 + self.progress_interval_s
+        try:
+            while not self._stop.is_set():
+                elapsed_sim = self.sim.time_s - self._sim0
+                if duration_s is not None and elapsed_sim >= duration_s - 1e-9:
+                    break
+                step_s = tick_s if duration_s is None else min(tick_s, duration_s - elapsed_sim)
+                self._apply_commands()
+                self.sim.advance(step_s)
+                self._emit_tick()
+                now = time.monotonic()
+                if math.isfinite(speedup):
+                    target = self._wall0 + (self.sim.time_s - self._sim0) / speedup
+                    self._lag_s = max(0.0, now - target)
+                    if target > now:
+                        self._stop.wait(target - now)
+                if self.progress is not None and now >= next_progress:
+                    self.progress(self.snapshot_progress())
+                    next_progress = now + self.progress_interval_s
+        finally:
+            self._finish()
+        return self.snapshot_progress()
+
+    def _finish(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+        # Commands that arrived before shutdown are answered, so none is silently dropped.
+        self._apply_commands()
+        self._final_stats = self.publisher.close(timeout_s=30.0)
+
+    def snapshot_progress(self) -> DriveProgress:
+        stats = getattr(self, "_final_stats", None) or self.publisher.stats()
+        return DriveProgress(
+            run_id=self.run_id,
+            sim_time_s=self.sim.time_s - self._sim0,
+            wall_s=time.monotonic() - self._wall0,
+            events=self._events,
+            acked=stats.acked,
+            pending=stats.pending,
+            replayed=stats.replayed,
+            outages=stats.outages,
+            publisher_state=stats.state,
+            commands_applied=self.commands_applied,
+            commands_rejected=self.commands_rejected,
+            cpu_s=time.process_time() - self._cpu0,
+            lag_s=self._lag_s,
+        )
+
+    # -- events ----------------------------------------------------------------------------------
+    def _emit(
+        self, event_type: str, vehicle_id: str, payload: dict, emitted_at: str | None
+    ) -> None:
+        seq = self._seq[vehicle_id]
+        self._seq[vehicle_id] = seq + 1
+        event = make_event(
+            event_type,
+            vehicle_id,
+            self.run_id,
+            seq,
+            self.sim.time_s,
+            payload,
+            emitted_at=emitted_at,
+        )
+        self.publisher.publish(event)
+        self._events += 1
+
+    def _emit_tick(self) -> None:
+        snapshot = self.sim.snapshot()
+        emitted_at = utc_now_iso()
+        for i, vehicle_id in enumerate(self.vehicle_ids):
+            payload = self._raw_payload(snapshot, i)
+            on = payload["engine_on"]
+            if on != self._engine_on[i]:
+                self._engine_on[i] = on
+                cause = self._engine_cause[i]
+                by_command = cause is not None and cause[0] == on
+                self._emit(
+                    ENGINE_STARTED if on else ENGINE_STOPPED,
+                    vehicle_id,
+                    {
+                        "cause": "command" if by_command else "driver",
+                        "command_id": cause[1] if by_command else None,
+                    },
+                    emitted_at,
+                )
+                if by_command:
+                    self._engine_cause[i] = None
+            self._emit(SIMULATION_RAW, vehicle_id, payload, emitted_at)
+
+    # -- commands --------------------------------------------------------------------------------
+    def _apply_commands(self) -> None:
+        incoming = self.listener.drain() if self.listener is not None else []
+        with self._local_lock:
+            incoming.extend(self._local_commands)
+            self._local_commands.clear()
+        for command in incoming:
+            self._apply_one(command)
+
+    def _apply_one(self, incoming: IncomingCommand) -> None:
+        import vehsim
+
+        vehicle_id = incoming.vehicle_id
+        if vehicle_id is None or vehicle_id == BROADCAST_VEHICLE_ID:
+            targets = list(range(len(self.vehicle_ids)))
+        elif vehicle_id in self._index:
+            targets = [self._index[vehicle_id]]
+        else:
+            log.debug(
+                "command %s is for vehicle %r, not in this run", incoming.command_id, vehicle_id
+            )
+            return
+        if incoming.error is not None:
+            self._reject(incoming, *incoming.error)
+            return
+        try:
+            command = vehsim.parse_command(incoming.command)
+            for i in targets:
+                self.sim.apply(i, command)
+        except CommandError as exc:
+            self._reject(incoming, exc.field or "command", exc.reason or "invalid", str(exc))
+            return
+        command_id = incoming.command_id or str(uuid.uuid4())
+        self.commands_applied += 1
+        log.info("applied %s to %s (%s)", command.to_dict(), vehicle_id, command_id)
+        for i in targets:
+            if command.type in _ENGINE_COMMANDS:
+                self._engine_cause[i] = (_ENGINE_COMMANDS[command.type], command_id)
+            self._emit(
+                DRIVER_COMMAND,
+                self.vehicle_ids[i],
+                {"command_id": command_id, "type": command.type, "value": command.value},
+                None,
+            )
+
+    def _reject(
+        self, incoming: IncomingCommand, field_name: str, reason: str, message: str
+    ) -> None:
+        self.commands_rejected += 1
+        vehicle_id = incoming.vehicle_id
+        if vehicle_id not in self._index:
+            vehicle_id = BROADCAST_VEHICLE_ID
+        log.warning(
+            "rejected command %s for %s: %s", incoming.command_id, incoming.vehicle_id, message
+        )
+        self._emit(
+            COMMAND_REJECTED,
+            vehicle_id,
+            {
+                "command_id": incoming.command_id,
+                "type": _text_or_none(incoming.command.get("type")),
+                "value": _jsonable(incoming.command.get("value")),
+                "field": field_name,
+                "reason": reason,
+                "message": message,
+                "raw": incoming.raw,
+            },
+            None,
+        )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Keep a received value as is when it is plain JSON, else its text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, list | dict):
+        return value
+    return str(value)
+
+
+def fleet(n: int, vehicle: str | None = None) -> list[str]:
+    """Vehicle names for ``n`` cars: ``vehicle`` repeated, or every known vehicle in turn."""
+    import vehsim
+
+    if n < 1:
+        raise ConfigError(f"the number of vehicles must be >= 1, got {n}")
+    if vehicle is not None:
+        vehsim.load_vehicle(vehicle)  # fail early with the loader's message
+        return [vehicle] * n
+    names = sorted(vehsim.list_vehicles())
+    if not names:
+        raise ConfigError("no vehicle parameter sets are installed")
+    return [names[i % len(names)] for i in range(n)]
