@@ -151,3 +151,17 @@ def test_gear_indicator_shows_the_gearbox_mode_that_was_set(dash):
     assert dash.cluster.gear.mode == "manual"
     dash.command({"type": "gear_mode", "value": "auto"})
     assert dash.cluster.gear.mode == "auto"
+
+
+def test_history_frame_has_one_row_per_chart_sample(dash):
+    dash.command({"type": "start_engine"})
+    dash.run_for(2.0)
+    frame = dash.history_frame()
+    assert list(frame.columns) == [
+        "sim_time_s",
+        "vehicle_speed_kph",
+        "engine_rpm",
+        "throttle_pct",
+        "coolant_temp_c",
+    ]
+    assert len(frame) == 20 and frame["sim_time_s"].is_monotonic_increasing

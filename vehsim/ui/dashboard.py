@@ -257,6 +257,14 @@ class Dashboard:
         self.chart.flush()
         return self.latest  # type: ignore[return-value]
 
+    def history_frame(self):
+        """The chart's history as a pandas DataFrame: ``sim_time_s`` and one column per lane."""
+        import pandas as pd
+
+        rows = [{"sim_time_s": t, **values} for t, values in self.chart.history]
+        columns = ["sim_time_s", *(s["key"] for s in self.chart.series)]
+        return pd.DataFrame(rows, columns=columns)
+
     @property
     def watched(self) -> bool:
         if self.unwatched_after_s is None:

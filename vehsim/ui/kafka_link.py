@@ -1,18 +1,17 @@
 """Connected mode: commands go to the Kafka commands topic, gauges follow the telemetry topic.
 
-The kernel never waits on the network: one daemon thread follows telemetry (manual partition
-assignment from the true end of each partition, so no consumer-group join delays the first
-reading) and one publishes commands; :meth:`ConnectedSource.poll` only drains what the follower
-has queued. The car itself runs elsewhere, e.g. ``vehsim drive --driver commands``.
+The kernel never waits on the network: :class:`vehsim.stream.follow.TelemetryFollower` reads
+telemetry on its own thread (partitions assigned directly, positioned at their true end, so no
+consumer-group join delays the first reading) and a daemon thread publishes commands through
+:class:`vehsim.stream.commands.CommandSender`; :meth:`ConnectedSource.poll` only drains what the
+follower queued. The car itself runs elsewhere, e.g. ``vehsim drive --driver commands``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -47,6 +46,7 @@ class ConnectedSource:
         buffer_size: int = 4096,
     ):
         from vehsim.stream.broker import resolve_bootstrap
+        from vehsim.stream.follow import TelemetryFollower
 
         self.settings = settings or load_settings()
         self.bootstrap = bootstrap or resolve_bootstrap(self.settings)
@@ -57,13 +57,13 @@ class ConnectedSource:
         self._notices: deque[str] = deque(maxlen=32)
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
-        self._following = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._follow, name="vehsim-ui-telemetry", daemon=True),
-            threading.Thread(target=self._publish, name="vehsim-ui-commands", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._follower = TelemetryFollower(
+            self.settings, bootstrap=self.bootstrap, on_event=self._handle, buffer_size=64
+        ).start(wait_s=0)
+        self._publisher = threading.Thread(
+            target=self._publish, name="vehsim-ui-commands", daemon=True
+        )
+        self._publisher.start()
         self._note(f"waiting for telemetry on {self.settings.telemetry_topic} at {self.bootstrap}")
 
     # -- the source interface ---------------------------------------------------------------
@@ -103,71 +103,23 @@ class ConnectedSource:
 
     def wait_following(self, timeout_s: float = 20.0) -> bool:
         """Block until the follower is positioned on the telemetry topic (for scripts, tests)."""
-        return self._following.wait(timeout_s)
+        self._follower.start(wait_s=timeout_s)
+        return self._follower.ready
 
     def close(self) -> None:
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=3.0)
+        self._follower.close()
+        self._publisher.join(timeout=3.0)
 
     # -- threads ----------------------------------------------------------------------------
     def _note(self, message: str) -> None:
         log.info("%s", message)
         self._notices.append(message)
 
-    def _client_config(self) -> dict[str, Any]:
-        from vehsim.stream.kafka_config import client_config
-
-        return client_config(self.settings, self.bootstrap)
-
-    def _follow(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._follow_once()
-            except Exception as exc:  # broker away or unreachable: say so, retry
-                self._following.clear()
-                self._note(f"telemetry unavailable ({exc}); retrying")
-                self._stop.wait(_RETRY_S)
-
-    def _follow_once(self) -> None:
-        from kafka import KafkaConsumer, TopicPartition
-
-        from vehsim.stream.offsets import true_end_offsets
-
-        topic = self.settings.telemetry_topic
-        consumer = KafkaConsumer(
-            **self._client_config(),
-            group_id=None,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=50,
-            request_timeout_ms=30_000,
-        )
-        try:
-            ids = None
-            while not ids and not self._stop.is_set():
-                ids = consumer.partitions_for_topic(topic)
-                if not ids:
-                    self._stop.wait(0.5)
-            if self._stop.is_set():
-                return
-            partitions = [TopicPartition(topic, p) for p in sorted(ids)]
-            consumer.assign(partitions)
-            for tp, offset in true_end_offsets(consumer, partitions).items():
-                consumer.seek(tp, offset)
-            self._following.set()
-            while not self._stop.is_set():
-                for records in consumer.poll(timeout_ms=100).values():
-                    for record in records:
-                        self._handle(record.value)
-        finally:
-            consumer.close()
-
-    def _handle(self, raw: bytes) -> None:
-        try:
-            event = json.loads(raw)
-            kind = event["event_type"]
-            vehicle_id = event["vehicle_id"]
-        except (ValueError, TypeError, KeyError):
+    def _handle(self, event: dict[str, Any]) -> None:
+        """Called on the follower's thread with each decoded event."""
+        kind, vehicle_id = event.get("event_type"), event.get("vehicle_id")
+        if not isinstance(vehicle_id, str):
             self.skipped += 1
             return
         if kind == "simulation.raw":
@@ -184,7 +136,7 @@ class ConnectedSource:
             self._note(f"Command refused by the car: {payload.get('message', payload)}")
 
     def _publish(self) -> None:
-        producer = None
+        sender = None
         while not self._stop.is_set():
             try:
                 message = self._commands.get(timeout=0.2)
@@ -192,22 +144,17 @@ class ConnectedSource:
                 continue
             while not self._stop.is_set():
                 try:
-                    if producer is None:
-                        from kafka import KafkaProducer
+                    if sender is None:
+                        from vehsim.stream.commands import CommandSender
 
-                        producer = KafkaProducer(**self._client_config(), acks="all", linger_ms=0)
-                    producer.send(
-                        self.settings.commands_topic,
-                        key=message["vehicle_id"].encode(),
-                        value=json.dumps(message).encode(),
-                    )
-                    producer.flush(timeout=10)
+                        sender = CommandSender(self.settings, bootstrap=self.bootstrap)
+                    sender.send_message(message)
                     break
                 except Exception as exc:  # keep the command; try again when the broker answers
                     self._note(f"command not sent yet ({exc}); retrying")
-                    if producer is not None:
-                        producer.close(timeout=1)
-                        producer = None
-                    time.sleep(_RETRY_S)
-        if producer is not None:
-            producer.close(timeout=2)
+                    if sender is not None:
+                        sender.close()
+                        sender = None
+                    self._stop.wait(_RETRY_S)
+        if sender is not None:
+            sender.close()
