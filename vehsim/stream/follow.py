@@ -185,3 +185,57 @@ class TelemetryFollower:
                             self.malformed += 1
         finally:
             consumer.close()
+
+
+def read_topic(
+    settings: Settings | None = None,
+    *,
+    bootstrap: str | None = None,
+    topic: str | None = None,
+    timeout_s: float = 30.0,
+) -> list[tuple[int, int, bytes | None, bytes]]:
+    """Every record now in ``topic`` (default: telemetry), as ``(partition, offset, key, value)``.
+
+    Reads each partition from its beginning up to its true end offset (for notebooks, checks
+    and tests; a live view uses :class:`TelemetryFollower`).
+
+    Raises:
+        TimeoutError: the records up to the end offsets could not be read in ``timeout_s``.
+    """
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from vehsim.stream.kafka_config import client_config
+    from vehsim.stream.offsets import true_end_offsets
+
+    settings = settings or load_settings()
+    topic = topic or settings.telemetry_topic
+    consumer = KafkaConsumer(
+        **client_config(settings, bootstrap), enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        ends = true_end_offsets(consumer, tps)
+        starts = consumer.beginning_offsets(tps)
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+        out = []
+        todo = {tp for tp in tps if starts[tp] < ends[tp]}
+        deadline = time.monotonic() + timeout_s
+        while todo:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} up to {ends} in {timeout_s} s")
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                for r in records:
+                    if r.offset < ends[tp]:
+                        out.append((tp.partition, r.offset, r.key, r.value))
+                if consumer.position(tp) >= ends[tp]:
+                    todo.discard(tp)
+        return out
+    finally:
+        consumer.close()

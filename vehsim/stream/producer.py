@@ -140,6 +140,8 @@ class EventPublisher:
         self._replayed = 0
         self._outages = 0
         self._error: BaseException | None = None
+        self._last_progress = time.monotonic()
+        self.stall_check_s = 2.0
         self.spool_path = self.spool_root / spool_dir_name(run_id)
 
     # -- public API ----------------------------------------------------------------------------
@@ -224,6 +226,8 @@ class EventPublisher:
             if self._state == ONLINE and self._replay is not None:
                 self._replay_some(20_000)
             now = time.monotonic()
+            if self._state == ONLINE and now - self._last_progress > self.stall_check_s:
+                self._check_stall(now)
             if now - last_commit > 0.2:
                 self._spool.commit_acks()
                 last_commit = now
@@ -275,6 +279,8 @@ class EventPublisher:
     def _collect(self) -> None:
         """Apply acks and failures reported by the producer thread."""
         spool = self._spool
+        if self._acks:
+            self._last_progress = time.monotonic()
         while self._acks:
             spool.ack(self._acks.popleft())
             self._acked += 1
@@ -283,6 +289,14 @@ class EventPublisher:
             self._failures.clear()
             if self._state == ONLINE:
                 self._go_offline(exc, index)
+
+    def _check_stall(self, now: float) -> None:
+        """Records in flight without an ack for a while and the broker refuses connections:
+        it is gone, so stop waiting for the delivery timeout and start spooling now."""
+        self._last_progress = now
+        in_flight = self._sent_through > self._spool.acked_through and self._spool.pending_count
+        if in_flight and not self._broker_reachable():
+            self._go_offline(ConnectionError(f"broker at {self.bootstrap} refuses connections"))
 
     def _go_offline(self, exc: BaseException, index: int | None = None) -> None:
         self._outages += 1
@@ -339,6 +353,7 @@ class EventPublisher:
             self._abort_producer()
             return
         self._state = ONLINE
+        self._last_progress = time.monotonic()
         self._sent_through = self._spool.acked_through
         if self._spool.pending_count or self._spool.end_index > self._sent_through:
             self._replay = self._spool.pending()
