@@ -1,0 +1,234 @@
+"""``vehsim pipeline <stage>``: run the Spark jobs of the lake from a shell.
+
+Each stage is one entry of :data:`STAGES`: a function that adds its parser to the ``pipeline``
+sub-commands and sets ``func``. Adding a stage is one line in that table. Heavy libraries
+(pyspark, deltalake) are imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+
+def add_spark_options(parser: argparse.ArgumentParser) -> None:
+    """``--master`` and ``--conf`` for any stage that starts Spark."""
+    parser.add_argument(
+        "--master", default=None, help="Spark master (default $VEHSIM_SPARK_MASTER or local[*])"
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Spark setting (repeatable)",
+    )
+
+
+def spark_conf(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--conf KEY=VALUE`` settings as a dict (a clear error for a malformed one)."""
+    from vehsim.errors import ConfigError
+
+    conf = {}
+    for item in args.conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE, e.g. spark.driver.memory=2g")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- bronze -----------------------------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def add_bronze(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "bronze",
+        help="stream the telemetry topic from Kafka into the Bronze Delta table",
+        description=(
+            "Stream every Kafka record of the telemetry topic into the Bronze Delta table, "
+            "exactly once (offsets checkpointed, commits guarded by Delta txn ids). Runs until "
+            "stopped (Ctrl-C / SIGTERM), or with --available-now until the current backlog is in."
+        ),
+    )
+    parser.add_argument(
+        "--available-now",
+        action="store_true",
+        help="ingest what is in Kafka now, then stop",
+    )
+    parser.add_argument(
+        "--trigger-s",
+        type=_positive_float,
+        default=1.0,
+        help="micro-batch interval [s] (default 1)",
+    )
+    parser.add_argument(
+        "--starting-offsets",
+        choices=("earliest", "latest"),
+        default="earliest",
+        help="where a new query starts (default earliest; ignored once checkpointed)",
+    )
+    parser.add_argument(
+        "--max-offsets-per-trigger",
+        type=_positive_int,
+        default=500_000,
+        help="records per micro-batch at most (default 500000)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("python", "jvm"),
+        default="python",
+        help="python: Python Kafka source + delta-rs (default); "
+        "jvm: Spark's kafka and delta formats (needs their jars)",
+    )
+    parser.add_argument(
+        "--sink",
+        choices=("files", "foreach_batch"),
+        default="files",
+        help="files: executors write Parquet, the driver commits (default); "
+        "foreach_batch: the driver writes each batch",
+    )
+    add_spark_options(parser)
+    parser.set_defaults(func=run_bronze_command)
+
+
+def run_bronze_command(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim.errors import VehsimError
+    from vehsim.stream.broker import resolve_bootstrap
+    from vehsim_pipelines import bronze
+
+    settings = load_settings()
+    config = bronze.BronzeConfig(
+        trigger_s=args.trigger_s,
+        available_now=args.available_now,
+        starting_offsets=args.starting_offsets,
+        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        engine=args.engine,
+        sink=args.sink,
+    )
+    bootstrap = resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
+    _say(
+        f"bronze: {settings.telemetry_topic} on {bootstrap} -> {bronze.bronze_uri(settings)} "
+        f"(checkpoint {bronze.checkpoint_path(settings)})"
+    )
+    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args), engine=args.engine)
+    try:
+        if args.available_now:
+            return _bronze_available_now(spark, settings, config)
+        return _bronze_continuous(spark, settings, config)
+    except Exception as exc:
+        if isinstance(exc, VehsimError):
+            raise
+        if type(exc).__name__ == "StreamingQueryException":
+            raise VehsimError(f"the Bronze stream failed: {_first_lines(str(exc))}") from exc
+        raise
+    finally:
+        spark.stop()
+
+
+def _first_lines(text: str, n: int = 6) -> str:
+    return "\n".join(text.strip().splitlines()[:n])
+
+
+def _bronze_available_now(spark, settings, config) -> int:
+    from vehsim_pipelines import bronze
+
+    total = 0
+
+    def show(progress: dict) -> None:
+        nonlocal total
+        total += int(progress.get("numInputRows", 0))
+        _say(bronze.describe_progress(progress, total, None))
+
+    run = bronze.run_bronze_available_now(spark, settings, config, on_progress=show)
+    _say(
+        f"bronze: done: {run.records:,} records in {run.batches} batch(es), "
+        f"{run.duration_s:.1f} s ({run.records_per_s:,.0f} records/s); "
+        f"table version {run.table_version}"
+    )
+    return 0
+
+
+def _bronze_continuous(spark, settings, config) -> int:
+    from vehsim_pipelines import bronze
+
+    stop_requested = False
+
+    def request_stop(signum, _frame) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    query = bronze.start_bronze(spark, settings, config)
+    probe = bronze.TopicProbe(settings)
+    seen: set[int] = set()
+    total = 0
+    last_line = time.monotonic()
+    try:
+        while query.isActive and not stop_requested:
+            query.awaitTermination(1.0)
+            for progress in query.recentProgress:
+                batch = progress["batchId"]
+                if batch in seen:
+                    continue
+                seen.add(batch)
+                rows = int(progress.get("numInputRows", 0))
+                total += rows
+                if rows or time.monotonic() - last_line > 30:
+                    lag = probe.lag(bronze.end_offsets_of(progress))
+                    _say(bronze.describe_progress(progress, total, lag))
+                    last_line = time.monotonic()
+    except KeyboardInterrupt:
+        stop_requested = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        probe.close()
+        if query.isActive:
+            _say("bronze: stopping (the running batch finishes or is replayed on restart)")
+            query.stop()
+    if not stop_requested:
+        query.awaitTermination()  # the query ended on its own: raise its error
+    _say(f"bronze: stopped after {total:,} rows")
+    return 0
+
+
+#: ``vehsim pipeline <name>``: each entry adds one stage's parser.
+STAGES: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "bronze": add_bronze,
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``vehsim pipeline`` and its stages to the ``vehsim`` command line."""
+    parser = subparsers.add_parser(
+        "pipeline",
+        help="run the lake's Spark jobs (Kafka -> Bronze -> Silver -> Gold)",
+        description=__doc__.splitlines()[0],
+    )
+    stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    for add in STAGES.values():
+        add(stages)

@@ -1,0 +1,523 @@
+"""A Kafka streaming source for Spark written as a Python data source (pyspark >= 4.1).
+
+The JVM Kafka connector (``format("kafka")``) is the usual way to read Kafka from Spark; where
+its jar cannot be loaded, this source offers the same shape over ``kafka-python``:
+
+* rows have the connector's columns: ``key``, ``value`` (binary), ``topic``, ``partition``,
+  ``offset``, ``timestamp``, ``timestampType``;
+* the offset Spark checkpoints is ``{"<topic>": {"<partition>": <next offset>}}``, the same JSON
+  the JVM connector writes;
+* partitions are assigned directly (no consumer group, nothing committed to Kafka), so a restart
+  resumes exactly from the checkpoint;
+* ``read`` runs on executors and reads exactly the planned offset range, so a batch replayed after
+  a crash yields the same records; large ranges are split into several Spark partitions.
+
+Usage::
+
+    spark.dataSource.register(KafkaDataSource)
+    df = (spark.readStream.format("vehsim_kafka")
+          .option("kafka.bootstrap.servers", "127.0.0.1:9092")
+          .option("subscribe", "vehsim.telemetry")
+          .option("startingOffsets", "earliest")
+          .option("maxOffsetsPerTrigger", "100000")
+          .load())
+
+Options (case-insensitive):
+
+``subscribe``
+    Comma-separated topic names (required).
+``kafka.<client setting>``
+    Passed to kafka-python with dots turned into underscores, e.g. ``kafka.bootstrap.servers``
+    (required), ``kafka.security.protocol``, ``kafka.sasl.mechanism``,
+    ``kafka.sasl.plain.username``, ``kafka.sasl.plain.password``, ``kafka.ssl.cafile``,
+    ``kafka.request.timeout.ms``.
+``startingOffsets``
+    ``earliest`` (default) or ``latest``; used only when the checkpoint has no offsets yet.
+``maxOffsetsPerTrigger``
+    Upper bound of records per micro-batch, shared among partitions by their lag (default: none).
+``maxRecordsPerSplit``
+    Offsets read by one Spark task (default 50,000); a larger range is split.
+``pollTimeoutMs``
+    How long a task waits for records it knows exist before failing (default 120,000).
+``failOnDataLoss``
+    ``true`` (default): fail when planned offsets are no longer on the broker (retention, topic
+    recreated). ``false``: log and continue from the earliest available offset.
+``checkpointLocation``
+    The query's checkpoint directory; lets ``maxOffsetsPerTrigger`` also apply to the first batch
+    after a restart (pyspark 4.1 does not tell a source where the next batch starts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+
+from vehsim.errors import VehsimError
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = "vehsim_kafka"
+
+#: Same columns, names and order as Spark's built-in Kafka source.
+SPARK_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, "
+    "timestamp timestamp, timestampType int"
+)
+ARROW_SCHEMA = pa.schema(
+    [
+        ("key", pa.binary()),
+        ("value", pa.binary()),
+        ("topic", pa.string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+        ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("timestampType", pa.int32()),
+    ]
+)
+
+DEFAULT_MAX_RECORDS_PER_SPLIT = 50_000
+DEFAULT_POLL_TIMEOUT_MS = 120_000
+#: Records per Arrow batch handed to Spark by one task.
+_ARROW_BATCH_ROWS = 10_000
+#: Fetch sizes for executors: large enough for values near the producer's 1 MB request limit.
+_FETCH_SETTINGS = {
+    "max_partition_fetch_bytes": 8 * 1024 * 1024,
+    "fetch_max_bytes": 64 * 1024 * 1024,
+    "max_poll_records": 10_000,
+}
+
+Offsets = dict[str, dict[str, int]]
+
+
+class KafkaSourceError(VehsimError):
+    """The Kafka source is misconfigured or the broker no longer has the planned records."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Validated options of one Kafka source (picklable, shipped to executors)."""
+
+    topics: tuple[str, ...]
+    client: tuple[tuple[str, Any], ...]
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int | None = None
+    max_records_per_split: int = DEFAULT_MAX_RECORDS_PER_SPLIT
+    poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS
+    fail_on_data_loss: bool = True
+    checkpoint_location: str | None = None
+
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        return dict(self.client)
+
+
+def _positive_int(options: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = options.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise KafkaSourceError(f"option {name} must be a whole number >= 1, got {raw!r}")
+    return value
+
+
+def _client_setting(name: str, value: str) -> Any:
+    if name == "bootstrap_servers":
+        return [host.strip() for host in value.split(",") if host.strip()]
+    if value.isdigit():
+        return int(value)
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def parse_options(options: Mapping[str, str]) -> SourceConfig:
+    """Validate the source options (see the module docstring)."""
+    lowered = {str(k).lower(): str(v) for k, v in options.items()}
+    topics = tuple(t.strip() for t in lowered.get("subscribe", "").split(",") if t.strip())
+    if not topics:
+        raise KafkaSourceError("option subscribe is required: comma-separated topic names")
+    client = {
+        key[len("kafka.") :].replace(".", "_"): _client_setting(
+            key[len("kafka.") :].replace(".", "_"), value
+        )
+        for key, value in lowered.items()
+        if key.startswith("kafka.")
+    }
+    if not client.get("bootstrap_servers"):
+        raise KafkaSourceError("option kafka.bootstrap.servers is required: host:port[,host:port]")
+    starting = lowered.get("startingoffsets", "earliest").strip().lower()
+    if starting not in ("earliest", "latest"):
+        raise KafkaSourceError(
+            f"option startingOffsets must be earliest or latest, got {starting!r}"
+        )
+    fail = lowered.get("failondataloss", "true").strip().lower()
+    if fail not in ("true", "false"):
+        raise KafkaSourceError(f"option failOnDataLoss must be true or false, got {fail!r}")
+    return SourceConfig(
+        topics=topics,
+        client=tuple(sorted(client.items())),
+        starting_offsets=starting,
+        max_offsets_per_trigger=_positive_int(lowered, "maxoffsetspertrigger", None),
+        max_records_per_split=_positive_int(
+            lowered, "maxrecordspersplit", DEFAULT_MAX_RECORDS_PER_SPLIT
+        ),
+        poll_timeout_ms=_positive_int(lowered, "polltimeoutms", DEFAULT_POLL_TIMEOUT_MS),
+        fail_on_data_loss=fail == "true",
+        checkpoint_location=lowered.get("checkpointlocation") or None,
+    )
+
+
+# --- offset arithmetic (pure) -----------------------------------------------------------------
+
+
+@dataclass
+class OffsetRange(InputPartition):
+    """Records ``[start, end)`` of one topic-partition, read by one Spark task."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def total_records(start: Offsets, end: Offsets) -> int:
+    """Offsets between ``start`` and ``end`` (partitions missing from ``start`` count from 0)."""
+    return sum(
+        max(0, pos - start.get(topic, {}).get(part, 0))
+        for topic, parts in end.items()
+        for part, pos in parts.items()
+    )
+
+
+def cap_offsets(start: Offsets, end: Offsets, max_records: int | None) -> Offsets:
+    """Move ``end`` back so that at most ``max_records`` lie between ``start`` and it.
+
+    The budget is shared among partitions in proportion to their lag (each lagging partition
+    gets at least one record), so one busy partition cannot starve the others.
+    """
+    total = total_records(start, end)
+    if max_records is None or total <= max_records:
+        return {t: dict(p) for t, p in end.items()}
+    capped: Offsets = {}
+    for topic, parts in end.items():
+        capped[topic] = {}
+        for part, pos in parts.items():
+            first = start.get(topic, {}).get(part, pos)
+            lag = max(0, pos - first)
+            share = min(lag, max(1, lag * max_records // total)) if lag else 0
+            capped[topic][part] = first + share
+    return capped
+
+
+def plan_splits(start: Offsets, end: Offsets, max_records_per_split: int) -> list[OffsetRange]:
+    """Cut the offsets between ``start`` and ``end`` into ranges of at most ``max_records_per_split``."""
+    splits: list[OffsetRange] = []
+    for topic in sorted(end):
+        for part in sorted(end[topic], key=int):
+            first = start.get(topic, {}).get(part)
+            last = end[topic][part]
+            if first is None or last <= first:
+                continue
+            for lo in range(first, last, max_records_per_split):
+                splits.append(
+                    OffsetRange(topic, int(part), lo, min(last, lo + max_records_per_split))
+                )
+    return splits
+
+
+def checkpointed_end(checkpoint_location: str | None, committed: bool = False) -> Offsets | None:
+    """End offsets of the newest batch in a Spark checkpoint (source 0), if any.
+
+    Args:
+        checkpoint_location: The query's checkpoint directory (local).
+        committed: Only consider batches that Spark marked as committed (``commits/<id>``);
+            otherwise the newest planned batch (``offsets/<id>``), committed or not.
+    """
+    if not checkpoint_location:
+        return None
+    root = Path(checkpoint_location.removeprefix("file:"))
+    offsets_dir = root / "offsets"
+    if not offsets_dir.is_dir():
+        return None
+    batch_ids = {int(p.name) for p in offsets_dir.iterdir() if p.name.isdigit()}
+    if committed:
+        commits_dir = root / "commits"
+        done = (
+            {int(p.name) for p in commits_dir.iterdir() if p.name.isdigit()}
+            if commits_dir.is_dir()
+            else set()
+        )
+        batch_ids &= done
+    if not batch_ids:
+        return None
+    lines = (offsets_dir / str(max(batch_ids))).read_text().splitlines()
+    # Line 0 is the log version ("v1"), line 1 the batch metadata, then one line per source.
+    if len(lines) < 3 or lines[2].strip() in ("", "-"):
+        return None
+    return json.loads(lines[2])
+
+
+def offsets_reached(reached: Offsets | None, target: Offsets, default: Offsets) -> bool:
+    """Whether ``reached`` is at or past ``target`` in every partition.
+
+    A partition missing from ``reached`` counts as being at its ``default`` offset (where the
+    query would start it).
+    """
+    for topic, parts in target.items():
+        for part, end in parts.items():
+            at = (reached or {}).get(topic, {}).get(part, default.get(topic, {}).get(part, 0))
+            if at < end:
+                return False
+    return True
+
+
+# --- broker access ----------------------------------------------------------------------------
+
+
+def _consumer(config: SourceConfig, **extra: Any):
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        **config.client_kwargs,
+        group_id=None,
+        enable_auto_commit=False,
+        **extra,
+    )
+
+
+def _to_offsets(mapping: Mapping[Any, int]) -> Offsets:
+    offsets: Offsets = {}
+    for tp, pos in mapping.items():
+        offsets.setdefault(tp.topic, {})[str(tp.partition)] = int(pos)
+    return offsets
+
+
+class KafkaStreamReader(DataSourceStreamReader):
+    """Plans micro-batches on the driver and reads offset ranges on executors."""
+
+    def __init__(self, config: SourceConfig):
+        self.config = config
+        self._driver_consumer = None
+        self._last_end: Offsets | None = None
+
+    def __getstate__(self) -> dict:
+        return {"config": self.config, "_driver_consumer": None, "_last_end": None}
+
+    # driver side
+
+    def _client(self):
+        if self._driver_consumer is None:
+            self._driver_consumer = _consumer(self.config)
+        return self._driver_consumer
+
+    def _partitions(self) -> list:
+        from kafka import TopicPartition
+
+        consumer = self._client()
+        found = []
+        for topic in self.config.topics:
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                raise KafkaSourceError(
+                    f"topic {topic!r} does not exist on {self.config.client_kwargs['bootstrap_servers']}"
+                    " (create it, e.g. with 'vehsim broker start', or fix the topic prefix)"
+                )
+            found += [TopicPartition(topic, p) for p in sorted(parts)]
+        return found
+
+    def _end_offsets(self) -> Offsets:
+        from vehsim.stream.offsets import true_end_offsets
+
+        return _to_offsets(true_end_offsets(self._client(), self._partitions()))
+
+    def _beginning_offsets(self) -> Offsets:
+        return _to_offsets(self._client().beginning_offsets(self._partitions()))
+
+    def initialOffset(self) -> Offsets:
+        if self.config.starting_offsets == "latest":
+            return self._end_offsets()
+        return self._beginning_offsets()
+
+    def latestOffset(self) -> Offsets:
+        end = self._end_offsets()
+        start = self._last_end or checkpointed_end(self.config.checkpoint_location)
+        if start is not None:
+            self._check_no_rewind(start, end)
+            end = cap_offsets(start, end, self.config.max_offsets_per_trigger)
+        elif self.config.max_offsets_per_trigger is not None:
+            # No batch planned yet: the first batch starts at initialOffset().
+            end = cap_offsets(self.initialOffset(), end, self.config.max_offsets_per_trigger)
+        self._last_end = end
+        return end
+
+    def _check_no_rewind(self, start: Offsets, end: Offsets) -> None:
+        for topic, parts in start.items():
+            for part, pos in parts.items():
+                now = end.get(topic, {}).get(part)
+                if now is not None and now < pos:
+                    message = (
+                        f"{topic}[{part}] ends at offset {now} but this query already read up to "
+                        f"{pos}: the topic was deleted or recreated (a restarted embedded broker "
+                        "loses its topics). Use a new checkpoint, or set failOnDataLoss=false to "
+                        "continue from the broker's offsets"
+                    )
+                    if self.config.fail_on_data_loss:
+                        raise KafkaSourceError(message)
+                    log.warning("%s; continuing", message)
+                    parts[part] = now
+
+    def partitions(self, start: Offsets, end: Offsets) -> list[OffsetRange]:
+        missing = {
+            topic: [p for p in parts if p not in start.get(topic, {})]
+            for topic, parts in end.items()
+        }
+        if any(missing.values()):
+            # Partitions added after the query started are read from their beginning.
+            earliest = self._beginning_offsets()
+            start = {t: dict(p) for t, p in start.items()}
+            for topic, parts in missing.items():
+                for part in parts:
+                    start.setdefault(topic, {})[part] = earliest.get(topic, {}).get(part, 0)
+        self._last_end = end
+        return plan_splits(start, end, self.config.max_records_per_split)
+
+    def commit(self, end: Offsets) -> None:
+        """Nothing to do: offsets live in the Spark checkpoint, never in a consumer group."""
+
+    def stop(self) -> None:
+        if self._driver_consumer is not None:
+            self._driver_consumer.close()
+            self._driver_consumer = None
+
+    # executor side
+
+    def read(self, partition: OffsetRange) -> Iterator[pa.RecordBatch]:
+        return read_range(self.config, partition)
+
+
+def read_range(config: SourceConfig, split: OffsetRange) -> Iterator[pa.RecordBatch]:
+    """Yield the records of ``split`` (and only those) as Arrow batches of :data:`ARROW_SCHEMA`."""
+    from kafka import TopicPartition
+    from kafka.errors import OffsetOutOfRangeError
+
+    tp = TopicPartition(split.topic, split.partition)
+    consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, split.start)
+        columns = _Columns(split.topic, split.partition)
+        position = split.start
+        last_progress = time.monotonic()
+        while position < split.end:
+            try:
+                records = consumer.poll(timeout_ms=1000).get(tp, [])
+            except OffsetOutOfRangeError:
+                if config.fail_on_data_loss:
+                    raise KafkaSourceError(
+                        f"{split.topic}[{split.partition}] offsets {position}..{split.end - 1} are "
+                        "no longer on the broker (retention or a recreated topic); set "
+                        "failOnDataLoss=false to skip them"
+                    ) from None
+                log.warning("%s[%d] lost offsets from %d", split.topic, split.partition, position)
+                return
+            for record in records:
+                if record.offset >= split.end:
+                    break
+                if record.offset >= position:
+                    columns.append(record)
+            new_position = max(position, consumer.position(tp))
+            if new_position > position:
+                position = new_position
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > config.poll_timeout_ms / 1000:
+                raise KafkaSourceError(
+                    f"{split.topic}[{split.partition}]: planned offsets {split.start}..{split.end - 1}"
+                    f" but no record after {position} arrived within {config.poll_timeout_ms} ms"
+                )
+            if len(columns) >= _ARROW_BATCH_ROWS:
+                yield columns.flush()
+        if len(columns):
+            yield columns.flush()
+    finally:
+        consumer.close()
+
+
+class _Columns:
+    """Column buffers for records of one topic-partition."""
+
+    def __init__(self, topic: str, partition: int):
+        self.topic = topic
+        self.partition = partition
+        self._reset()
+
+    def _reset(self) -> None:
+        self.keys: list[bytes | None] = []
+        self.values: list[bytes | None] = []
+        self.offsets: list[int] = []
+        self.timestamps_us: list[int | None] = []
+        self.timestamp_types: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def append(self, record) -> None:
+        self.keys.append(record.key)
+        self.values.append(record.value)
+        self.offsets.append(record.offset)
+        ts = record.timestamp
+        self.timestamps_us.append(ts * 1000 if ts is not None and ts >= 0 else None)
+        self.timestamp_types.append(
+            record.timestamp_type if record.timestamp_type is not None else -1
+        )
+
+    def flush(self) -> pa.RecordBatch:
+        n = len(self.offsets)
+        batch = pa.RecordBatch.from_arrays(
+            [
+                pa.array(self.keys, pa.binary()),
+                pa.array(self.values, pa.binary()),
+                pa.array([self.topic] * n, pa.string()),
+                pa.array([self.partition] * n, pa.int32()),
+                pa.array(self.offsets, pa.int64()),
+                pa.array(self.timestamps_us, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+                pa.array(self.timestamp_types, pa.int32()),
+            ],
+            schema=ARROW_SCHEMA,
+        )
+        self._reset()
+        return batch
+
+
+class KafkaDataSource(DataSource):
+    """``spark.readStream.format("vehsim_kafka")``: Kafka records with the connector's columns."""
+
+    @classmethod
+    def name(cls) -> str:
+        return SOURCE_NAME
+
+    def schema(self) -> str:
+        return SPARK_SCHEMA
+
+    def streamReader(self, schema) -> KafkaStreamReader:
+        return KafkaStreamReader(parse_options(self.options))
+
+
+def register(spark) -> None:
+    """Make ``format("vehsim_kafka")`` available in ``spark``."""
+    spark.dataSource.register(KafkaDataSource)
