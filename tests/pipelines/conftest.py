@@ -1,0 +1,21 @@
+"""Fixtures for the Spark pipelines: one SparkSession for the whole test session."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local SparkSession shared by every pipelines test (starting one costs ~5-10 s)."""
+    pytest.importorskip("pyspark", reason="needs the [spark] extra")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from vehsim_pipelines.session import build_spark
+
+    session = build_spark("vehsim-tests", master="local[2]")
+    yield session
+    session.stop()
