@@ -92,7 +92,9 @@ def read_record(settings: Settings | None = None) -> BrokerRecord | None:
     try:
         record = BrokerRecord(**json.loads(path.read_text()))
     except (ValueError, TypeError) as exc:
-        raise BrokerError(f"{path} is not a broker record ({exc}); delete it and start again") from exc
+        raise BrokerError(
+            f"{path} is not a broker record ({exc}); delete it and start again"
+        ) from exc
     return record if _pid_alive(record.pid) else None
 
 

@@ -184,12 +184,12 @@ class CommandListener:
         )
         try:
             partitions = None
-            while partitions is None and not self._stop.is_set():
+            while not partitions and not self._stop.is_set():
                 consumer.topics()  # refresh metadata
                 partitions = consumer.partitions_for_topic(self.topic)
-                if partitions is None:
+                if not partitions:
                     self._stop.wait(0.5)
-            if partitions is None:
+            if not partitions:
                 return
             tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
