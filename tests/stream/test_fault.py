@@ -1,11 +1,20 @@
 """Fault test: the broker dies mid-run, stays down >= 10 s, comes back; nothing lost, nothing twice.
 
-The embedded development broker (Tansu) keeps topics in memory: when it dies, records it had
-acknowledged but nobody had read yet die with it. That loss would be the broker's, not the
-runtime's, so the test pauses ``vehsim drive`` (SIGSTOP) for the moment it takes the reader to
-catch up, kills the broker (SIGKILL), and lets the runtime continue (SIGCONT) into the outage.
-From then on every event must reach the reader exactly once: those produced while the broker
-is down are spooled and replayed into the restarted broker's fresh topics, in order.
+The embedded development broker (Tansu) keeps topics in memory, so its death takes along
+whatever it held. Two artefacts of that would be the broker's fault, not the runtime's:
+records it acknowledged that nobody had read yet (lost), and records it stored whose
+acknowledgement was still in flight when it died (re-sent, since the sender cannot know).
+The test therefore takes the broker down in steps that keep both sets empty:
+
+1. pause ``vehsim drive`` (SIGSTOP) and let the reader catch up with everything stored;
+2. freeze the broker (SIGSTOP), resume the runtime (SIGCONT): it reads the acknowledgements
+   already on its socket; new requests wait unprocessed in the frozen broker;
+3. kill the broker (SIGKILL): those requests were never stored, the outage begins;
+4. after >= 10 s, start a new broker on the same port (fresh, empty topics).
+
+From step 2 on, the runtime runs freely. Every event must reach the reader exactly once, in
+per-vehicle order: the ones produced during the outage are spooled and replayed into the
+restarted broker's topics.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -114,16 +123,21 @@ def test_broker_outage_loses_nothing_and_sends_nothing_twice(tmp_path):
     try:
         _wait(lambda: len(collector.events) >= 100, 120, "the run to get going")
 
-        # Pause the runtime until the reader holds everything the broker has, then kill it.
+        # 1. Pause the runtime and let the reader hold everything the broker has stored.
         drive.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)  # requests already on the wire land
         ends = _end_offsets(record.bootstrap, topic)
         _wait(lambda: all(collector.positions.get(p, 0) >= e for p, e in ends.items()), 30,
               "the reader to catch up")  # fmt: skip
         before = len(collector.events)
         collector.paused.set()
+        # 2. Freeze the broker; the runtime resumes and takes the acknowledgements it was sent.
+        os.kill(record.pid, signal.SIGSTOP)
+        drive.send_signal(signal.SIGCONT)
+        time.sleep(1.0)
+        # 3. Kill it.
         os.kill(record.pid, signal.SIGKILL)
         os.waitpid(record.pid, 0)
-        drive.send_signal(signal.SIGCONT)
 
         time.sleep(12.0)  # broker down >= 10 s while the runtime keeps simulating
         assert drive.poll() is None, drive.stderr.read()
@@ -150,7 +164,9 @@ def test_broker_outage_loses_nothing_and_sends_nothing_twice(tmp_path):
     assert summary["acked"] == summary["events"]
     assert len(collector.events) > before > 0
     ids = [e["event_id"] for e in collector.events]
-    assert len(ids) == len(set(ids)), "an event arrived twice"
+    counts = Counter(ids)
+    twice = [(e["vehicle_id"], e["seq"]) for e in collector.events if counts[e["event_id"]] > 1]
+    assert not twice, f"events arrived twice: {twice[:10]} ({before} read before the outage)"
     assert len(ids) == summary["events"], "an event is missing"
     streams = defaultdict(list)
     for e in collector.events:
