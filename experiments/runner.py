@@ -1,0 +1,346 @@
+"""Config-driven MLflow experiments: train, evaluate on a held-out split, log, register.
+
+An :class:`ExperimentConfig` names the target, the data source, the seed and a list of
+:class:`ModelSpec` (model kind and hyper-parameters). :func:`run_experiment` trains one MLflow run
+per model spec, logs parameters, metrics (MAE, RMSE, R² on the held-out split), the model with its
+signature, a predicted-vs-actual plot and the tags that make the run reproducible, registers each
+model under ``config.registered_model_name`` and sets the alias ``champion`` on the version with
+the lowest held-out RMSE.
+
+Configs come from presets (:data:`PRESETS`) or a YAML file (:func:`load_config`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import vehsim
+from vehsim.config import Settings, load_settings
+from vehsim.errors import ConfigError
+from vehsim_experiments.datasets import (
+    FEATURES,
+    SOURCES,
+    TARGETS,
+    Dataset,
+    SimulationConfig,
+    load_dataset,
+)
+
+MODEL_KINDS = ("ridge", "gradient_boosting", "random_forest")
+CHAMPION_ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to train: a kind from :data:`MODEL_KINDS` and its hyper-parameters."""
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that defines an experiment; its hash is logged with every run."""
+
+    experiment: str
+    target: str
+    registered_model_name: str
+    models: tuple[ModelSpec, ...]
+    features: tuple[str, ...] = tuple(FEATURES)
+    data_source: str = "auto"
+    simulation: SimulationConfig = SimulationConfig()
+    test_frac: float = 0.25
+    seed: int = 0
+
+    def validate(self) -> ExperimentConfig:
+        """Return self, or raise :class:`ConfigError` naming the bad field and what is allowed."""
+        if self.target not in TARGETS:
+            raise ConfigError(f"target must be one of {sorted(TARGETS)}, got {self.target!r}")
+        unknown = sorted(set(self.features) - set(FEATURES))
+        if unknown or not self.features:
+            raise ConfigError(f"features must be a non-empty subset of {sorted(FEATURES)}; unknown: {unknown}")
+        if self.data_source not in SOURCES:
+            raise ConfigError(f"data_source must be one of {SOURCES}, got {self.data_source!r}")
+        if not 0.05 <= self.test_frac <= 0.5:
+            raise ConfigError(f"test_frac must be from 0.05 to 0.5, got {self.test_frac}")
+        if not self.models:
+            raise ConfigError("models must list at least one model")
+        for spec in self.models:
+            if spec.kind not in MODEL_KINDS:
+                raise ConfigError(f"model kind must be one of {MODEL_KINDS}, got {spec.kind!r}")
+        return self
+
+    def content_hash(self) -> str:
+        """SHA-256 (16 hex digits) of the whole configuration."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_DEFAULT_MODELS = (
+    ModelSpec("ridge", {"alpha": 1.0}),
+    ModelSpec("gradient_boosting", {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05}),
+    ModelSpec("random_forest", {"n_estimators": 200, "min_samples_leaf": 2}),
+)
+
+#: Named experiments behind ``vehsim experiment fuel`` and ``vehsim experiment wear``.
+PRESETS: dict[str, ExperimentConfig] = {
+    "fuel": ExperimentConfig(
+        experiment="vehsim-fuel",
+        target="fuel_l_per_100km",
+        registered_model_name="vehsim-fuel",
+        models=_DEFAULT_MODELS,
+    ),
+    "wear": ExperimentConfig(
+        experiment="vehsim-wear",
+        target="brake_pad_wear_pct_per_100km",
+        registered_model_name="vehsim-wear-brake-pad",
+        models=_DEFAULT_MODELS,
+    ),
+}
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """An :class:`ExperimentConfig` from YAML; keys mirror the dataclass fields.
+
+    ``preset: fuel`` (or ``wear``) starts from a preset and the other keys override it.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read experiment config ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping of experiment settings")
+    preset = doc.pop("preset", None)
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"{path}: preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    base = asdict(PRESETS[preset]) if preset else {}
+    known = {f for f in ExperimentConfig.__dataclass_fields__}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)} and 'preset'")
+    merged = {**base, **doc}
+    try:
+        sim = merged.get("simulation") or {}
+        merged["simulation"] = SimulationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sim.items()})
+        merged["models"] = tuple(ModelSpec(m["kind"], dict(m.get("params") or {})) for m in merged.get("models", ()))
+        if "features" in merged:
+            merged["features"] = tuple(merged["features"])
+        return ExperimentConfig(**merged).validate()
+    except (TypeError, KeyError) as exc:
+        raise ConfigError(f"{path}: invalid experiment config ({exc})") from exc
+
+
+def build_model(spec: ModelSpec, seed: int):
+    """An unfitted scikit-learn regressor for ``spec`` (features standardised for Ridge)."""
+    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    params = dict(spec.params)
+    try:
+        if spec.kind == "ridge":
+            return make_pipeline(StandardScaler(), Ridge(**params))
+        if spec.kind == "gradient_boosting":
+            return GradientBoostingRegressor(random_state=seed, **params)
+        if spec.kind == "random_forest":
+            return RandomForestRegressor(random_state=seed, n_jobs=1, **params)
+    except TypeError as exc:
+        raise ConfigError(f"model {spec.kind}: invalid hyper-parameter ({exc})") from exc
+    raise ConfigError(f"model kind must be one of {MODEL_KINDS}, got {spec.kind!r}")
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE and R² (in the target's units, R² unitless)."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    return {
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(mean_squared_error(y_true, y_pred))),
+        "r2": float(r2_score(y_true, y_pred)),
+    }
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """``git rev-parse HEAD`` of the working tree, or ``"unknown"``."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def reproducibility_tags(config: ExperimentConfig, data: Dataset) -> dict[str, str]:
+    """Tags that pin down a run: data version, parameter sets, seed, code and config."""
+    tags = {
+        "vehsim.data_source": data.source,
+        "vehsim.data_version": data.version,
+        "vehsim.seed": str(config.seed),
+        "vehsim.git_commit": git_commit(),
+        "vehsim.version": vehsim.__version__,
+        "vehsim.config_hash": config.content_hash(),
+        "vehsim.target": config.target,
+        "vehsim.param_sets": ",".join(sorted(data.vehicle_hashes)),
+    }
+    for name, digest in data.vehicle_hashes.items():
+        tags[f"vehsim.param_hash.{name}"] = digest
+    return tags
+
+
+def _prediction_plot(y_true: np.ndarray, y_pred: np.ndarray, target: str, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.add_subplot()
+    ax.scatter(y_true, y_pred, s=14, alpha=0.7)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1, label="ideal")
+    ax.set_xlabel(f"actual {target}")
+    ax.set_ylabel(f"predicted {target}")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def _experiment_id(client, name: str, settings: Settings) -> str:
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    artifacts = settings.home / "mlflow-artifacts" / name
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(name, artifact_location=artifacts.resolve().as_uri())
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train and log every model of ``config``; return a JSON-ready summary.
+
+    The summary has the experiment name and id, data version, registered model name, one entry
+    per run (run id, model kind, version, metrics) and the champion (run id and version).
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+    from sklearn.model_selection import train_test_split
+    from skops.io import dumps, get_untrusted_types
+
+    config = config.validate()
+    settings = settings or load_settings()
+    say = progress or (lambda text: print(text, file=sys.stderr, flush=True))
+    required = (*config.features, config.target)
+    data = load_dataset(config.data_source, settings, config.simulation, required, say)
+    frame = data.frame.dropna(subset=list(required))
+    frame = frame[np.isfinite(frame[config.target])]
+    if len(frame) < 8:
+        raise ConfigError(f"feature table has {len(frame)} usable rows; at least 8 are needed")
+    X = frame[list(config.features)].astype("float64")
+    y = frame[config.target].astype("float64")
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=config.test_frac, random_state=config.seed
+    )
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    experiment_id = _experiment_id(client, config.experiment, settings)
+    tags = reproducibility_tags(config, data)
+    runs = []
+    for spec in config.models:
+        model = build_model(spec, config.seed)
+        say(f"training {spec.kind} on {len(X_train)} rows ({config.target})")
+        model.fit(X_train, y_train)
+        metrics = {
+            f"test_{k}": v for k, v in regression_metrics(y_test.to_numpy(), model.predict(X_test)).items()
+        }
+        metrics.update(
+            {f"train_{k}": v for k, v in regression_metrics(y_train.to_numpy(), model.predict(X_train)).items()}
+        )
+        with mlflow.start_run(experiment_id=experiment_id, run_name=spec.kind, tags=tags) as run:
+            mlflow.log_params(
+                {
+                    "model_kind": spec.kind,
+                    **{f"model.{k}": v for k, v in spec.params.items()},
+                    "target": config.target,
+                    "features": ",".join(config.features),
+                    "data_source": data.source,
+                    "data_version": data.version,
+                    "n_rows": len(frame),
+                    "n_train": len(X_train),
+                    "n_test": len(X_test),
+                    "test_frac": config.test_frac,
+                    "seed": config.seed,
+                    "config_hash": config.content_hash(),
+                }
+            )
+            mlflow.log_metrics(metrics)
+            mlflow.log_dict(asdict(config), "config.json")
+            fig = _prediction_plot(
+                y_test.to_numpy(), model.predict(X_test), config.target,
+                f"{spec.kind}: R² {metrics['test_r2']:.3f}, RMSE {metrics['test_rmse']:.3g}",
+            )
+            mlflow.log_figure(fig, "predicted_vs_actual.png")
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=infer_signature(X_train, model.predict(X_train)),
+                input_example=X_train.head(3),
+                registered_model_name=config.registered_model_name,
+                # The types of the model just trained here: skops needs them named to load it.
+                skops_trusted_types=get_untrusted_types(data=dumps(model)),
+            )
+        version = str(info.registered_model_version)
+        runs.append(
+            {"run_id": run.info.run_id, "model_kind": spec.kind, "model_version": version, "metrics": metrics}
+        )
+        say(f"{spec.kind}: test RMSE {metrics['test_rmse']:.4g}, R² {metrics['test_r2']:.3f} (run {run.info.run_id})")
+
+    best = min(runs, key=lambda r: r["metrics"]["test_rmse"])
+    client.set_registered_model_alias(config.registered_model_name, CHAMPION_ALIAS, best["model_version"])
+    say(f"{CHAMPION_ALIAS}: {config.registered_model_name} version {best['model_version']} ({best['model_kind']})")
+    return {
+        "experiment": config.experiment,
+        "experiment_id": experiment_id,
+        "tracking_uri": settings.mlflow_tracking_uri,
+        "target": config.target,
+        "data_source": data.source,
+        "data_version": data.version,
+        "registered_model": config.registered_model_name,
+        "runs": runs,
+        "champion": {"run_id": best["run_id"], "model_version": best["model_version"],
+                     "model_kind": best["model_kind"],
+                     "uri": f"models:/{config.registered_model_name}@{CHAMPION_ALIAS}"},
+    }
+
+
+def with_overrides(config: ExperimentConfig, **changes: Any) -> ExperimentConfig:
+    """A copy of ``config`` with some fields replaced (``None`` values are ignored)."""
+    return replace(config, **{k: v for k, v in changes.items() if v is not None}).validate()
+
+
+__all__ = [
+    "CHAMPION_ALIAS", "ExperimentConfig", "MODEL_KINDS", "ModelSpec", "PRESETS", "build_model",
+    "git_commit", "load_config", "regression_metrics", "reproducibility_tags", "run_experiment",
+    "with_overrides",
+]
