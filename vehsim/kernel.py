@@ -37,6 +37,7 @@ from vehsim.physics.driver import (
     xorshift_next,
 )
 from vehsim.physics.engine import (
+    torque_to_mep_pa,
     cold_enrichment_factor,
     friction_mep_pa,
     fuel_power_w,
@@ -143,6 +144,7 @@ P_NMAX = P["max_speed_rpm"]
 P_JENG = P["inertia_kgm2"]
 P_FRIC = P["friction_scale"]
 P_PMEP = P["pumping_mep_idle_pa"]
+P_BMEPATM = P["atmospheric_bmep_pa"]
 P_ETAI = P["eta_indicated"]
 P_ACC = P["accessory_power_w"]
 P_COLDF = P["cold_enrichment_gain"]
@@ -151,6 +153,7 @@ P_STARTF = P["start_fuel_g"]
 P_DFCO = P["fuel_cutoff_min_rpm"]
 P_FD = P["final_drive_ratio"]
 P_ETA = P["efficiency"]
+P_SPIN = P["spin_loss_nm"]
 P_TSHIFT = P["shift_duration_s"]
 P_STALL = P["converter_stall_rpm"]
 P_TR0 = P["converter_stall_torque_ratio"]
@@ -190,6 +193,9 @@ CONVERTER_COUPLING_SLIP = 0.93
 CVT_LOCKUP_SPEED_MPS = 5.0
 #: Share of friction heat that goes into the oil (rest into coolant) [-] (Shayler et al. 1993).
 FRICTION_HEAT_TO_OIL_FRAC = 0.5
+#: Share of the converter's full stall-curve drag felt at idle in Drive: modern automatics
+#: reduce it with neutral-idle control (disengaging a clutch while stopped) [-].
+CREEP_FRACTION = 0.5
 #: Fraction of torque an automatic transmits during the torque phase of a shift [-].
 SHIFT_TORQUE_FRAC = 0.5
 #: Shortest time between two shifts of an automatic [s] (hunting guard).
@@ -371,13 +377,24 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     omega = rpm * math.pi / 30.0
     t_acc = p[P_ACC] / omega if omega > 1.0 else 0.0
     can_cut_fuel = running and (not slipping) and rpm_wheel >= p[P_DFCO] and v > 0.5
-    t_motor = motoring_torque_nm(rpm, fmep, pumping_mep_pa(0.0, p[P_PMEP]), p[P_DISP]) if can_cut_fuel else 0.0
+    t_motor = motoring_torque_nm(rpm, fmep, pumping_mep_pa(0.0, p[P_PMEP], p[P_BMEPATM]), p[P_DISP]) if can_cut_fuel else 0.0
+    # A slipping converter loads the idling engine with the pump's torque (rpm / K)², K from the
+    # stall point (Kotwicki, SAE 820393): the drag of idling in Drive.
+    t_creep = 0.0
+    if running and slipping and p[P_TR0] > 1.0 and rpm > 0.0:
+        k_factor = p[P_STALL] / math.sqrt(max(interp(p[P_STALL], curve_rpm, curve_nm, n_curve), 1.0))
+        t_creep = (rpm / k_factor) ** 2 * max(1.0 - rpm_wheel / rpm, 0.0) * CREEP_FRACTION
     shift_frac = SHIFT_TORQUE_FRAC if s[S_SHIFT] > 0.0 else 1.0
     eta = p[P_ETA]
     k_wheel = overall / radius  # wheel force per unit driveline input torque [1/m]
     coupled = running and rpm_wheel > 0.0
-    drive_force_max = max(t_max - t_acc, 0.0) * torque_ratio * k_wheel * eta * shift_frac if running else 0.0
-    overrun_force = (t_motor - t_acc) * k_wheel / eta if can_cut_fuel else 0.0
+    # Gearbox spin losses (pump and drag), growing with input speed, while the car rolls.
+    t_spin = p[P_SPIN] * (1.0 + rpm_wheel / 3000.0) if v > 0.0 else 0.0
+    # Pedal-to-force map: throttle scales the torque above the accessories' share; the spin
+    # loss is an offset the driver has to overcome.
+    drive_force_gross = max(t_max - t_acc, 0.0) * torque_ratio * shift_frac * k_wheel * eta if running else 0.0
+    f_spin = t_spin * k_wheel * eta
+    overrun_force = (t_motor - t_acc - t_spin) * k_wheel / eta if can_cut_fuel else -t_spin * k_wheel / eta
     pad_factor = 1.0 if s[S_WPAD] < 0.9 else max(1.0 - (s[S_WPAD] - 0.9) * 5.0, 0.3)
     brake_force_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * pad_factor
     rot_mass = mass * p[P_ROT] + (p[P_JENG] * k_wheel * k_wheel if coupled and not slipping else 0.0)
@@ -392,9 +409,9 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         if v <= 0.0 and v_trace <= 0.0:
             throttle, brake = 0.0, 1.0
             if a_want > 0.0:
-                throttle, brake = pedals_for_force(f_need, drive_force_max, overrun_force, brake_force_max)
+                throttle, brake = pedals_for_force(f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max)
         else:
-            throttle, brake = pedals_for_force(f_need, drive_force_max, overrun_force, brake_force_max)
+            throttle, brake = pedals_for_force(f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max)
     else:
         throttle = inp[I_THR]
         brake = inp[I_BRK]
@@ -407,14 +424,14 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         if fuel_cut:
             t_brake = t_motor  # overrun: unfuelled engine drags
         elif throttle <= 0.0:
-            t_brake = t_acc  # idle control holds speed and carries the accessories
+            t_brake = t_acc + t_creep  # idle control holds speed, carries accessories and converter
         else:
             t_brake = t_acc + throttle * max(t_max - t_acc, 0.0)
         t_out = t_brake - t_acc
     else:
         t_brake = 0.0
         t_out = 0.0
-    t_out_wheel = t_out * shift_frac * (torque_ratio if t_out > 0.0 else 1.0)
+    t_out_wheel = t_out * shift_frac * (torque_ratio if t_out > 0.0 else 1.0) - t_spin
     if t_out_wheel >= 0.0:
         f_drive = t_out_wheel * k_wheel * eta
     else:
@@ -450,7 +467,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     cold = cold_enrichment_factor(s[S_TCOOL], p[P_TWARM], 20.0, p[P_COLDF])
     if running and not fuel_cut:
         load = t_brake / t_max if t_max > 1.0 else 0.0
-        pmep = pumping_mep_pa(load, p[P_PMEP])
+        pmep = pumping_mep_pa(torque_to_mep_pa(max(t_brake, 0.0), p[P_DISP]), p[P_PMEP], p[P_BMEPATM])
         fuel_w = fuel_power_w(max(t_brake, 0.0), rpm, fmep, pmep, p[P_DISP], p[P_ETAI]) * cold
     elif state == ENGINE_CRANKING:
         fuel_w = p[P_STARTF] * 1e-3 * GASOLINE_LHV_JPKG / p[P_CRANK] * cold

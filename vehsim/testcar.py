@@ -129,11 +129,13 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
     if gtype == "cvt":
         ratios = [top * gb["cvt_spread"], top]
         efficiency = gb["efficiency_cvt"]
+        spin = gb["spin_loss_nm_cvt"]
     else:
         spread = gb["spread_by_gears"].get(gears) or gb["spread_by_gears"][max(k for k in gb["spread_by_gears"] if k <= gears)]
         ratios = generic_ratios(gears, top, spread)
-        efficiency = gb["efficiency_manual"] if gtype == "manual" else (
-            gb["efficiency_automatic"] if has_converter else gb["efficiency_automated_manual"])
+        kind = "manual" if gtype == "manual" else ("automatic" if has_converter else "automated_manual")
+        efficiency = gb[f"efficiency_{kind}"]
+        spin = gb[f"spin_loss_nm_{kind}"]
     ratios = [min(max(r, 0.31), 7.9) for r in ratios]
 
     coolant_cap = th["coolant_capacity_jpk_base"] + th["coolant_capacity_jpk_per_l"] * disp_l
@@ -165,8 +167,10 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
             "idle_speed_rpm": eng["idle_speed_rpm"],
             "max_speed_rpm": rated_rpm * 1.1,
             "inertia_kgm2": max(eng["inertia_kgm2_per_l"] * disp_l, 0.05),
-            "friction_scale": eng["friction_scale"],
+            "friction_scale": eng["friction_scale"]
+            * max(specific_power / 60_000.0, 0.5) ** eng["friction_specific_power_exponent"],
             "pumping_mep_idle_pa": eng["pumping_mep_idle_pa"],
+            "atmospheric_bmep_pa": eng["atmospheric_bmep_pa"],
             "eta_indicated": eng["eta_indicated"],
             "accessory_power_w": eng["accessory_power_w"],
             "cold_enrichment_gain": eng["cold_enrichment_gain"],
@@ -181,6 +185,7 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
             "ratios": ratios,
             "final_drive_ratio": axle,
             "efficiency": efficiency,
+            "spin_loss_nm": spin,
             "shift_duration_s": gb["shift_duration_s"],
             "converter_stall_rpm": gb["converter_stall_rpm"],
             "converter_stall_torque_ratio": gb["converter_stall_torque_ratio"] if has_converter else 1.0,
@@ -211,7 +216,8 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
             "oil_life_rev": wr["oil_life_rev"],
             "radiator_fouling_per_m": wr["radiator_fouling_per_m"],
         },
-        "meta": {"testcar_id": vid, "shift_eco_bias": gb["shift_eco_bias"]},
+        "meta": {"testcar_id": vid,
+                 "shift_eco_bias": gb["shift_eco_bias_manual"] if gtype == "manual" else gb["shift_eco_bias"]},
     }
     return from_dict(doc, origin=f"test car {vid}")
 
@@ -232,6 +238,17 @@ def calibration_frame() -> pd.DataFrame:
         return pd.read_csv(p)
 
 
+def _rounded(doc):
+    """Six significant digits: readable files, far below any physical uncertainty."""
+    if isinstance(doc, dict):
+        return {k: _rounded(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_rounded(v) for v in doc]
+    if isinstance(doc, float):
+        return float(f"{doc:.6g}")
+    return doc
+
+
 def write_shipped_vehicles(directory: Path) -> list[Path]:
     """Write the shipped vehicle files from their test-car rows (maintenance task)."""
     frame = calibration_frame()
@@ -240,7 +257,7 @@ def write_shipped_vehicles(directory: Path) -> list[Path]:
         rows = frame[(frame[COL_ID] == vid) & (frame[COL_MODEL] == model)]
         params = vehicle_from_testcar(rows.iloc[0].to_dict(), name=name)
         path = Path(directory) / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(params.to_dict(), sort_keys=False, allow_unicode=True))
+        path.write_text(yaml.safe_dump(_rounded(params.to_dict()), sort_keys=False, allow_unicode=True))
         written.append(path)
     return written
 

@@ -15,8 +15,8 @@ References for the coefficients:
     Oil viscosity-temperature dependence of friction: Shayler, Christian and Ma, "A model for the
     investigation of temperature, heat flow and friction characteristics during engine warm-up",
     SAE 931153 (1993): friction scales with viscosity to a power of about 0.24.
-    Oil viscosity: Vogel equation ``mu = a exp(b / (T + c))`` with b = 900 K, c = 95 K
-    (typical 5W-30 fit, Shayler et al. 1993).
+    Oil viscosity: Vogel equation ``mu = a exp(b / (T + c))`` with b = 700 K, c = 95 K
+    (5W-30: viscosity about 10x higher at 20 °C than at 90 °C).
 """
 
 import math
@@ -25,8 +25,8 @@ from vehsim.physics._jit import jit
 
 #: Engine crank revolutions per cycle of a four-stroke engine [-].
 REVS_PER_CYCLE = 2.0
-#: Vogel constants of a 5W-30 oil (Shayler et al. 1993) [K].
-VOGEL_B_K = 900.0
+#: Vogel constants of a 5W-30 oil [K] (about 10x viscosity from 90 °C down to 20 °C).
+VOGEL_B_K = 700.0
 VOGEL_C_K = 95.0
 #: Exponent of friction on viscosity ratio (Shayler et al., SAE 931153).
 FRICTION_VISCOSITY_EXPONENT = 0.24
@@ -87,13 +87,15 @@ def friction_mep_pa(engine_speed_rpm, oil_temp_c, friction_scale, wear_frac):
 
 
 @jit
-def pumping_mep_pa(load_frac, pumping_mep_idle_pa):
-    """Pumping MEP [Pa] of a throttled SI engine: largest at zero load, ~0 at full load.
+def pumping_mep_pa(brake_mep_pa, pumping_mep_idle_pa, atmospheric_bmep_pa):
+    """Pumping MEP [Pa] of a throttled SI engine: largest at zero load, zero once unthrottled.
 
-    Intake manifold pressure rises about linearly with load (Heywood 1988, §13.4), so the
-    pumping loss falls linearly from its idle value.
+    Intake manifold pressure rises about linearly with load until it reaches atmospheric
+    pressure, near the brake MEP a naturally aspirated engine makes at wide-open throttle
+    (``atmospheric_bmep_pa``, ~10 bar); above it a turbocharged engine runs boosted and the
+    throttling loss is gone (Heywood 1988, §13.4).
     """
-    load = min(max(load_frac, 0.0), 1.0)
+    load = min(max(brake_mep_pa / atmospheric_bmep_pa, 0.0), 1.0)
     return pumping_mep_idle_pa * (1.0 - load)
 
 

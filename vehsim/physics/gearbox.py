@@ -14,6 +14,9 @@ import math
 
 from vehsim.physics._jit import jit
 
+#: Shape of a CVT's engine-speed target against power demand [-] (near the optimal-BSFC line).
+CVT_SPEED_EXPONENT = 0.8
+
 #: Coupling point of a typical three-element torque converter (Kotwicki 1982) [-].
 TC_COUPLING_SPEED_RATIO = 0.85
 
@@ -62,7 +65,7 @@ def downshift_speed_rpm(throttle_frac, idle_speed_rpm, rated_speed_rpm, eco_bias
 def cvt_target_speed_rpm(power_demand_frac, idle_speed_rpm, rated_speed_rpm):
     """Engine speed a CVT aims for at a fraction of rated power [rpm] (optimal-BSFC line shape)."""
     p = min(max(power_demand_frac, 0.0), 1.0)
-    return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * math.sqrt(p)
+    return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * p ** CVT_SPEED_EXPONENT
 
 
 def generic_ratios(n_gears: int, top_ratio: float, spread: float) -> list[float]:
