@@ -257,10 +257,13 @@ def make_command(
     return message
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def encode_event(event: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of an event. NaN and infinity are refused (not valid JSON)."""
     try:
-        return json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
+        return _ENCODER.encode(event).encode()
     except ValueError as exc:
         bad = [
             k
