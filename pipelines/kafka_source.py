@@ -206,10 +206,11 @@ def total_records(start: Offsets, end: Offsets) -> int:
 
 
 def cap_offsets(start: Offsets, end: Offsets, max_records: int | None) -> Offsets:
-    """Move ``end`` back so that at most ``max_records`` lie between ``start`` and it.
+    """Move ``end`` back so that about ``max_records`` lie between ``start`` and it.
 
-    The budget is shared among partitions in proportion to their lag (each lagging partition
-    gets at least one record), so one busy partition cannot starve the others.
+    The budget is shared among partitions in proportion to their lag, rounded down, and each
+    lagging partition gets at least one record (so the total may exceed ``max_records`` by at
+    most the number of partitions); one busy partition cannot starve the others.
     """
     total = total_records(start, end)
     if max_records is None or total <= max_records:
