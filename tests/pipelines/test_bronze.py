@@ -27,10 +27,10 @@ ODD_VALUES = [
 
 
 def test_bronze_frame_keeps_text_and_the_bytes_of_anything_that_is_not_utf8(spark):
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     rows = [
-        (b"car-1", b'{"v": 1}', "t", 0, 7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), 0),
+        (b"car-1", b'{"v": 1}', "t", 0, 7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 0),
         (b"\xff", b"\xc3\x28bad", "t", 1, 8, None, 0),
         (None, None, "t", 2, 9, None, 0),
     ]
