@@ -220,6 +220,12 @@ def _prediction_plot(y_true: np.ndarray, y_pred: np.ndarray, target: str, title:
     return fig
 
 
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
+
+
 def _experiment_id(client, name: str, settings: Settings) -> str:
     existing = client.get_experiment_by_name(name)
     if existing is not None:
@@ -309,6 +315,8 @@ def run_experiment(
                 registered_model_name=config.registered_model_name,
                 # The types of the model just trained here: skops needs them named to load it.
                 skops_trusted_types=get_untrusted_types(data=dumps(model)),
+                # Pinned from this environment: skips MLflow's slow import-tracing inference.
+                pip_requirements=_pip_requirements(),
             )
         version = str(info.registered_model_version)
         runs.append(
