@@ -179,6 +179,7 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
     for section in SECTIONS:
         if not isinstance(doc.get(section), dict):
             raise ParameterError(f"{origin}: section '{section}' is required")
+    doc = _road_load_from_drag(doc, origin)
     for section, key, unit, lo, hi in SCALAR_FIELDS:
         if key not in doc[section]:
             raise ParameterError(
@@ -241,6 +242,28 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
         torque_curve_nm=torque,
         meta=dict(doc.get("meta", {})),
     )
+
+
+def _road_load_from_drag(doc: dict, origin: str) -> dict:
+    """Accept ``crr`` and ``drag_area_m2`` instead of coast-down coefficients A/B/C.
+
+    A = Crr m g, B = 0, C = ½ ρ Cd·A at ISA sea-level density (Gillespie 1992, ch. 4).
+    """
+    vehicle = doc["vehicle"]
+    if "crr" not in vehicle and "drag_area_m2" not in vehicle:
+        return doc
+    if any(k in vehicle for k in ("road_load_a_n", "road_load_b_n_per_mps", "road_load_c_n_per_mps2")):
+        raise ParameterError(f"{origin}: give either road_load_a/b/c or crr and drag_area_m2, not both")
+    from vehsim.constants import AIR_DENSITY_ISA_KGPM3
+    from vehsim.physics.road_load import coefficients_from_drag
+
+    crr = _number(origin, "vehicle.crr", vehicle.get("crr"), "-", 0.003, 0.03, False)
+    cda = _number(origin, "vehicle.drag_area_m2", vehicle.get("drag_area_m2"), "m²", 0.2, 3.0, False)
+    mass = _number(origin, "vehicle.mass_kg", vehicle.get("mass_kg"), "kg", 300.0, 10_000.0, False)
+    a_n, b, c = coefficients_from_drag(mass, crr, cda, AIR_DENSITY_ISA_KGPM3)
+    rest = {k: v for k, v in vehicle.items() if k not in ("crr", "drag_area_m2")}
+    return {**doc, "vehicle": {**rest, "road_load_a_n": a_n, "road_load_b_n_per_mps": b,
+                               "road_load_c_n_per_mps2": c}}
 
 
 def _vehicle_dir():

@@ -82,3 +82,17 @@ def test_any_corrupted_field_is_either_accepted_in_range_or_named(doc, index, va
             or "fan_off_c" in str(exc) or "rated_speed_rpm" in str(exc)
     else:
         assert lo <= params[key] <= hi
+
+
+def test_drag_area_and_rolling_resistance_instead_of_coastdown(doc):
+    alt = copy.deepcopy(doc)
+    for key in ("road_load_a_n", "road_load_b_n_per_mps", "road_load_c_n_per_mps2"):
+        del alt["vehicle"][key]
+    alt["vehicle"].update(crr=0.009, drag_area_m2=0.7)
+    params = from_dict(alt)
+    # A = 0.009 * m * 9.80665, C = 0.5 * 1.225 * 0.7 = 0.42875 (hand-checked)
+    assert params["road_load_a_n"] == pytest.approx(0.009 * alt["vehicle"]["mass_kg"] * 9.80665)
+    assert params["road_load_c_n_per_mps2"] == pytest.approx(0.42875)
+    alt["vehicle"]["road_load_a_n"] = 100.0
+    with pytest.raises(ParameterError, match="not both"):
+        from_dict(alt)
