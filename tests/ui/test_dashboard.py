@@ -165,3 +165,18 @@ def test_history_frame_has_one_row_per_chart_sample(dash):
         "coolant_temp_c",
     ]
     assert len(frame) == 20 and frame["sim_time_s"].is_monotonic_increasing
+
+
+def test_paced_queue_spreads_bursts_and_never_falls_behind():
+    from vehsim.ui.sources import PacedQueue, Sample
+
+    queue = PacedQueue(max_backlog=3)
+    assert queue.pop_due() == []
+    for t in (0.0, 0.033, 0.066):  # one burst of three
+        queue.push(Sample(t, {}))
+    shown = [[s.sim_time_s for s in queue.pop_due()] for _ in range(4)]
+    assert shown == [[0.0], [0.033], [0.066], []]
+    for i in range(10):  # a backlog: the older readings go out together, the newest wait
+        queue.push(Sample(float(i), {}))
+    assert [s.sim_time_s for s in queue.pop_due()] == [float(i) for i in range(8)]
+    assert len(queue) == 2

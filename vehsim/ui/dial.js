@@ -91,7 +91,7 @@ function render({ model, el }) {
 
   function update() {
     const v = model.get("value");
-    const a = angle(v);
+    const a = angle(model.get("needle"));
     needle.setAttribute("transform", `rotate(${a.toFixed(2)} 100 100)`);
     valueArc.setAttribute("d", a > START_DEG + 0.5 ? arc(84, START_DEG, a) : "");
     value.textContent = v.toFixed(model.get("decimals"));
@@ -102,13 +102,11 @@ function render({ model, el }) {
   drawScale();
   update();
   const onScale = () => { drawScale(); update(); };
-  model.on("change:value", update);
-  model.on("change:alarm", update);
+  model.on("change:value change:needle change:alarm", update);
   const scaleEvents = "change:min change:max change:zones change:major_step change:minor_step change:unit change:label change:size_px";
   model.on(scaleEvents, onScale);
   return () => {
-    model.off("change:value", update);
-    model.off("change:alarm", update);
+    model.off("change:value change:needle change:alarm", update);
     model.off(scaleEvents, onScale);
   };
 }

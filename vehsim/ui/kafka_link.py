@@ -18,7 +18,7 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
-from vehsim.ui.sources import Command, Sample
+from vehsim.ui.sources import Command, PacedQueue, Sample
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class ConnectedSource:
         vehicle_id: vehicle to follow and command; ``None`` adopts the first vehicle seen.
         bootstrap: ``host:port``; default ``VEHSIM_KAFKA_BOOTSTRAP`` or the embedded broker.
         buffer_size: readings kept between two polls (older ones are dropped).
+        max_backlog: readings allowed to wait for display before the older ones are skipped.
     """
 
     mode = "connected"
@@ -44,6 +45,7 @@ class ConnectedSource:
         vehicle_id: str | None = None,
         bootstrap: str | None = None,
         buffer_size: int = 4096,
+        max_backlog: int = 3,
     ):
         from vehsim.stream.broker import resolve_bootstrap
         from vehsim.stream.follow import TelemetryFollower
@@ -53,7 +55,7 @@ class ConnectedSource:
         self.vehicle_id = vehicle_id
         self.received = 0
         self.skipped = 0
-        self._samples: deque[Sample] = deque(maxlen=buffer_size)
+        self._samples = PacedQueue(max_backlog, maxlen=buffer_size)
         self._notices: deque[str] = deque(maxlen=32)
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -90,10 +92,8 @@ class ConnectedSource:
         self._commands.put(make_command(self.vehicle_id, command["type"], command.get("value")))
 
     def poll(self, now_s: float) -> list[Sample]:
-        out = []
-        while self._samples:
-            out.append(self._samples.popleft())
-        return out
+        """Readings due now, paced one per tick (see :class:`vehsim.ui.sources.PacedQueue`)."""
+        return self._samples.pop_due()
 
     def notices(self) -> list[str]:
         out = []
@@ -128,7 +128,7 @@ class ConnectedSource:
                 self._note(f"following vehicle {vehicle_id}")
             if vehicle_id == self.vehicle_id and isinstance(event.get("payload"), Mapping):
                 self.received += 1
-                self._samples.append(
+                self._samples.push(
                     Sample(float(event.get("sim_time_s", 0.0)), event["payload"], vehicle_id)
                 )
         elif kind == "command.rejected" and vehicle_id == self.vehicle_id:

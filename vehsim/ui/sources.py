@@ -14,6 +14,8 @@ previous call, as :class:`Sample` (simulated time and ``simulation.raw`` payload
 from __future__ import annotations
 
 import math
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -168,3 +170,35 @@ def _load_vehicle(name: str | None):
             raise VehsimError("no vehicle parameter sets are installed; pass vehicle=...")
         name = names[0]
     return vehsim.load_vehicle(name)
+
+
+class PacedQueue:
+    """Readings that arrive in bursts, handed out one per display tick.
+
+    Producers batch events, so telemetry sent at 30 Hz arrives two or three at a time. Taking
+    one reading per tick spreads a burst over consecutive frames (smooth needles, at most a
+    tick or two of extra delay); when more than ``max_backlog`` readings wait, the older ones
+    are handed out together so the display never falls behind. Thread-safe: a follower thread
+    pushes, the event loop pops.
+    """
+
+    def __init__(self, max_backlog: int = 3, maxlen: int = 4096):
+        self.max_backlog = max_backlog
+        self._items: deque[Sample] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def push(self, sample: Sample) -> None:
+        with self._lock:
+            self._items.append(sample)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop_due(self) -> list[Sample]:
+        """The readings to show now: the oldest one, or all but the newest few on a backlog."""
+        with self._lock:
+            backlog = len(self._items)
+            if backlog == 0:
+                return []
+            take = backlog - self.max_backlog + 1 if backlog > self.max_backlog else 1
+            return [self._items.popleft() for _ in range(take)]

@@ -24,7 +24,11 @@ class Dial(anywidget.AnyWidget):
     _esm = _HERE / "dial.js"
     _css = _CSS
 
+    #: The number in the readout, rounded to ``decimals``.
     value = traitlets.Float(0.0).tag(sync=True)
+    #: Where the needle points: finer than the readout (1/1000 of the scale), so needles move
+    #: smoothly even while the rounded readout stands still.
+    needle = traitlets.Float(0.0).tag(sync=True)
     min = traitlets.Float(0.0).tag(sync=True)
     max = traitlets.Float(100.0).tag(sync=True)
     label = traitlets.Unicode("").tag(sync=True)
@@ -39,10 +43,15 @@ class Dial(anywidget.AnyWidget):
     alarm = traitlets.Bool(False).tag(sync=True)
 
     def show(self, value: float) -> None:
-        """Set the value rounded to the displayed precision (no message when nothing changes)."""
-        rounded = round(float(value), self.decimals)
-        if rounded != self.value:
-            self.value = rounded
+        """Show ``value``; sends one message, and none when nothing visible changed."""
+        value = float(value)
+        rounded = round(value, self.decimals)
+        step = (self.max - self.min) / 1000.0 or 1.0
+        needle = round(round(value / step) * step, 6)
+        if rounded != self.value or needle != self.needle:
+            with self.hold_sync():
+                self.value = rounded
+                self.needle = needle
 
 
 class GearIndicator(anywidget.AnyWidget):
