@@ -129,9 +129,14 @@ def register_drive(subparsers) -> None:
 
 
 def _drive(args: argparse.Namespace) -> int:
+    import logging
+
     from vehsim.config import load_settings
     from vehsim.stream.runtime import DriveConfig, DriveRuntime, fleet
 
+    if not getattr(args, "verbose", False):
+        # kafka-python logs every refused reconnect during an outage; the publisher reports it once
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = load_settings()
     names = fleet(args.vehicles, args.vehicle)
     ids = None

@@ -1,0 +1,117 @@
+"""The command line of the runtime: broker lifecycle, clean SIGINT shutdown, argument errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vehsim.stream.commands import decode_command
+
+
+def _vehsim(env, *args, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "vehsim.cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _env(tmp_path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
+    env["VEHSIM_HOME"] = str(tmp_path / "home")
+    env.update(extra)
+    return env
+
+
+@pytest.mark.integration
+def test_broker_start_status_stop(tmp_path):
+    from vehsim.stream.broker import free_port
+
+    env = _env(tmp_path)
+    port = free_port()
+    assert _vehsim(env, "broker", "status").returncode == 1
+    try:
+        started = _vehsim(env, "broker", "start", "--port", str(port))
+        assert started.returncode == 0, started.stderr
+        assert f"127.0.0.1:{port}" in started.stdout
+        status = _vehsim(env, "broker", "status", "--json")
+        assert status.returncode == 0
+        record = json.loads(status.stdout)
+        assert record["port"] == port
+        os.kill(record["pid"], 0)  # alive
+        again = _vehsim(env, "broker", "start", "--port", str(port))
+        assert again.returncode == 0, "starting twice returns the running broker"
+        other = _vehsim(env, "broker", "start", "--port", str(free_port()))
+        assert other.returncode == 2 and "already runs on port" in other.stderr
+    finally:
+        stopped = _vehsim(env, "broker", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stderr
+    assert _vehsim(env, "broker", "status").returncode == 1
+
+
+@pytest.mark.integration
+def test_sigint_stops_cleanly_and_flushes_everything(kafka_broker, tmp_path):
+    from vehsim.config import load_settings
+    from vehsim.stream.follow import read_topic
+
+    env = _env(
+        tmp_path,
+        VEHSIM_KAFKA_BOOTSTRAP=kafka_broker.bootstrap,
+        VEHSIM_TOPIC_PREFIX=f"t{uuid.uuid4().hex[:8]}.",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vehsim.cli", "drive", "--vehicles", "3", "--speedup", "20"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        progress = ""
+        while "events=" not in progress and time.monotonic() < deadline:
+            progress = proc.stderr.readline()
+        assert "events=" in progress, "no progress line"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGINT, stopping and flushing" in err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["events"] > 0 and summary["acked"] == summary["events"]
+    assert summary["spooled"] == 0
+    assert len(read_topic(load_settings(env))) == summary["events"]
+    assert not list((tmp_path / "home" / "spool").glob("*/*.seg")), "nothing left spooled"
+
+
+def test_bad_arguments_are_named(tmp_path):
+    env = _env(tmp_path, VEHSIM_KAFKA_BOOTSTRAP="127.0.0.1:1")
+    result = _vehsim(env, "drive", "--speedup", "0")
+    assert result.returncode == 2 and "speedup must be > 0" in result.stderr
+    result = _vehsim(env, "drive", "--rate-hz", "1000", "--duration-s", "1")
+    assert result.returncode == 2 and "rate_hz must be from 0.1 to 100 Hz" in result.stderr
+    result = _vehsim(env, "drive", "--vehicle", "no-such-car", "--duration-s", "1")
+    assert result.returncode == 2 and "no-such-car" in result.stderr
+
+
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200)))
+def test_decode_command_never_raises(value):
+    incoming = decode_command(value)
+    assert incoming.error is not None or incoming.vehicle_id
+
+
+def test_decode_command_checks_the_envelope():
+    ok = decode_command(
+        b'{"schema_version": 1, "vehicle_id": "car", "type": "throttle", "value": 5}'
+    )
+    assert ok.error is None and ok.command == {"type": "throttle", "value": 5}
+    assert decode_command(b"[1]").error[1] == "malformed"
+    assert decode_command(b'{"vehicle_id": "car", "type": "x"}').error[0] == "schema_version"
+    assert decode_command(b'{"schema_version": 1, "type": "x"}').error[0] == "vehicle_id"
