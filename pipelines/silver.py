@@ -1,0 +1,434 @@
+"""Bronze → Silver: parse, validate, quarantine, deduplicate. Pure DataFrame transforms.
+
+Every function here takes and returns Spark DataFrames (no table IO, no configuration), so the
+same logic runs in the ``vehsim pipeline silver`` job, in a notebook and in unit tests.
+
+Validation of one Bronze record, in this order (the first failure wins and names the field):
+
+1. ``invalid_json``: ``raw_event`` is null, empty, not JSON, or not a JSON object.
+2. ``schema_violation`` on ``schema_version`` when it is missing or not an integer;
+   ``unsupported_schema_version`` when it is an integer other than
+   :data:`vehsim.events.SCHEMA_VERSION`.
+3. ``schema_violation``: an envelope field missing, null or of the wrong JSON type, or not of its
+   documented form (``event_id`` a UUID, ``event_type`` a known type, ``seq`` >= 0,
+   ``emitted_at`` UTC ISO-8601, ...); then the payload fields the event type requires
+   (:data:`vehsim.events.RAW_PAYLOAD_FIELDS` for ``simulation.raw``) and the optional ones when
+   present.
+4. ``out_of_range``: a numeric ``simulation.raw`` payload field outside
+   :data:`vehsim.events.PAYLOAD_RANGES` (physically impossible).
+
+The payload is parsed once with an explicit schema (:func:`vehsim_pipelines.schemas.envelope_schema`).
+Only records Spark's JSON reader flags as mis-typed (and string fields whose text looks like a
+non-string JSON token) are parsed a second time as a VARIANT to tell "missing" from "wrong
+type", so valid records pay for one parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from vehsim import events
+from vehsim_pipelines import schemas
+
+_JSON_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
+_UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UTC_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"
+#: Text that Spark's JSON reader gives a string column for a non-string JSON token.
+_NON_STRING_TOKEN = r"^(-?[0-9][0-9.eE+-]*|true|false|[\[{][\s\S]*)$"
+_ID_MAX_LENGTH = 200
+
+#: JSON options of the parse: strict JSON (no NaN/Infinity literals, no single quotes).
+JSON_OPTIONS = {
+    "columnNameOfCorruptRecord": schemas.CORRUPT_COLUMN,
+    "mode": "PERMISSIVE",
+    "allowNonNumericNumbers": "false",
+    "allowSingleQuotes": "false",
+}
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One validation rule: when ``failed`` is true the record gets ``reason``/``field``/``detail``."""
+
+    failed: Column
+    reason: str
+    field: str
+    detail: Column
+
+
+def parse_events(bronze: DataFrame) -> DataFrame:
+    """Parse ``raw_event`` of Bronze rows into a struct column ``e`` and classify each record.
+
+    Args:
+        bronze: Bronze rows; needs ``raw_event`` (string) and passes every other column through.
+
+    Returns:
+        The input columns plus ``e`` (the parsed envelope), ``_v`` (the record as a VARIANT,
+        only where a mis-typed field must be named), ``_check`` (index of the first failed
+        rule, see :func:`error_detail`), ``_error`` and ``_error_field`` (null when valid).
+    """
+    parsed = bronze.withColumn(
+        "e", F.from_json(F.col("raw_event"), schemas.envelope_schema(), JSON_OPTIONS)
+    )
+    parsed = parsed.withColumn("_needs_variant", _looks_mistyped())
+    parsed = parsed.withColumn(
+        "_v", F.when(F.col("_needs_variant"), F.expr("try_parse_json(raw_event)"))
+    )
+    groups = _check_groups()
+    checks = [check for group in groups for check in group]
+    positions = []
+    for group, guarded in zip(groups, _GUARDED_GROUPS, strict=True):
+        # One array_position per group keeps the generated code small enough to compile.
+        position = F.array_position(F.array(*[c.failed for c in group]), True).cast("int")
+        if guarded:
+            position = F.when(F.col("_v").isNotNull(), position).otherwise(F.lit(0))
+        positions.append(position)
+    parsed = parsed.withColumn("_pos", F.array(*positions))
+    index = F.when(F.lit(False), F.lit(None).cast("int"))
+    offset = 0
+    for g, group in enumerate(groups):
+        position = F.col("_pos")[g]
+        index = index.when(position > 0, position + F.lit(offset - 1))
+        offset += len(group)
+    reasons = F.array(*[F.lit(c.reason) for c in checks])
+    fields = F.array(*[F.lit(c.field) for c in checks])
+    parsed = parsed.withColumn("_check", index)
+    return parsed.drop("_needs_variant", "_pos").select(
+        "*",
+        F.try_element_at(reasons, F.col("_check") + 1).alias("_error"),
+        F.try_element_at(fields, F.col("_check") + 1).alias("_error_field"),
+    )
+
+
+def error_detail() -> Column:
+    """A message naming the field, what was wrong and the allowed form or range.
+
+    Evaluate it on failed rows only (it is a large expression), as :func:`quarantine_rows` does.
+    """
+    detail = F.when(F.lit(False), F.lit(None).cast("string"))
+    checks = [check for group in _check_groups() for check in group]
+    for i, check in enumerate(checks):
+        detail = detail.when(F.col("_check") == i, check.detail.cast("string"))
+    return detail
+
+
+def _looks_mistyped() -> Column:
+    """True where a second (VARIANT) look is needed to name a mis-typed field."""
+    corrupt = F.col(f"e.{schemas.CORRUPT_COLUMN}").isNotNull()
+    for path in _string_paths():
+        corrupt = corrupt | F.col(path).rlike(_NON_STRING_TOKEN)
+    return corrupt
+
+
+def _string_paths() -> list[str]:
+    """Struct paths of every string field Spark would fill from a non-string JSON token."""
+    paths = [f"e.{n}" for n, t in events.ENVELOPE_FIELDS.items() if t is str and n != "emitted_at"]
+    paths += [f"e.payload.{n}" for n, t in schemas.raw_payload_fields().items() if t is str]
+    return paths
+
+
+def _json_type(path: str) -> Column:
+    """JSON type of ``$.path`` in the record (e.g. ``STRING``, ``BIGINT``), null when absent."""
+    return F.expr(f"schema_of_variant(variant_get(_v, '$.{path}'))")
+
+
+def _field_check(path: str, py_type: type, required: bool) -> _Check:
+    """Missing (when required) or wrong JSON type of one field at struct path ``e.<path>``.
+
+    A non-string field of the wrong JSON type parses to null, so "null" already covers it; the
+    VARIANT look (``_v``, set only on suspicious records) tells the two apart for the message
+    and catches a string field given a number, boolean or object.
+    """
+    value = F.col(f"e.{path}")
+    expected = _JSON_TYPE_NAMES.get(py_type, "value")
+    got = _json_type(path)
+    has_variant = F.col("_v").isNotNull()
+    if py_type is str:
+        wrong_type = has_variant & value.isNotNull() & (got != F.lit("STRING"))
+    else:
+        wrong_type = has_variant & value.isNull() & got.isNotNull() & (got != F.lit("VOID"))
+    if required and py_type is not str:
+        failed = value.isNull()
+    elif required:
+        failed = value.isNull() | wrong_type
+    else:
+        failed = wrong_type
+    detail = F.when(
+        wrong_type, F.concat(F.lit(f"{path}: expected {expected}, got "), F.lower(got))
+    ).otherwise(F.lit(f"{path}: required field is missing or null"))
+    return _Check(failed, "schema_violation", path, detail)
+
+
+def _form_check(path: str, failed: Column, message: str) -> _Check:
+    return _Check(failed, "schema_violation", path, F.lit(f"{path}: {message}"))
+
+
+#: Which of the :func:`_check_groups` need the VARIANT look (evaluated on suspicious rows only).
+_GUARDED_GROUPS = (False, False, False, True, False, False, False, True, False, False)
+
+
+def _check_groups() -> list[list[_Check]]:
+    """Every rule, in groups tried in order; see the module docstring."""
+    e = "e"
+    raw = F.col("raw_event")
+    not_object = F.col(f"{e}.{schemas.CORRUPT_COLUMN}").isNotNull() & (
+        F.col("_v").isNull() | ~F.expr("schema_of_variant(_v)").startswith("OBJECT")
+    )
+    invalid_json = _Check(
+        raw.isNull() | F.col(e).isNull() | not_object,
+        "invalid_json",
+        "raw_event",
+        F.when(raw.isNull(), F.lit("raw_event is null"))
+        .when(F.trim(raw) == "", F.lit("raw_event is empty"))
+        .when(F.col("_v").isNull(), F.lit("raw_event is not valid JSON"))
+        .otherwise(F.lit("raw_event is not a JSON object")),
+    )
+    unsupported = _Check(
+        F.col(f"{e}.schema_version") != F.lit(events.SCHEMA_VERSION),
+        "unsupported_schema_version",
+        "schema_version",
+        F.concat(
+            F.lit("schema_version "),
+            F.col(f"{e}.schema_version").cast("string"),
+            F.lit(f" is not supported (supported: {events.SCHEMA_VERSION})"),
+        ),
+    )
+    envelope = {n: t for n, t in events.ENVELOPE_FIELDS.items() if n != "schema_version"}
+    event_type = F.col(f"{e}.event_type")
+    is_raw = event_type == F.lit(events.SIMULATION_RAW)
+
+    def raw_only(check: _Check) -> _Check:
+        return _Check(is_raw & check.failed, check.reason, check.field, check.detail)
+
+    out_of_range = []
+    for name, (low, high) in events.PAYLOAD_RANGES.items():
+        value = F.col(f"{e}.payload.{name}")
+        outside = (value < F.lit(low)) | (value > F.lit(high)) | F.isnan(value.cast("double"))
+        out_of_range.append(
+            _Check(
+                is_raw & outside,
+                "out_of_range",
+                f"payload.{name}",
+                F.concat(
+                    F.lit(f"payload.{name} = "),
+                    value.cast("string"),
+                    F.lit(f" is outside the physical range [{low:g}, {high:g}]"),
+                ),
+            )
+        )
+    return [
+        [invalid_json],
+        [_field_check("schema_version", int, required=True)],
+        [unsupported],
+        [_field_check(n, t, required=False) for n, t in envelope.items() if t is str],
+        [_field_check(n, t, required=True) for n, t in envelope.items()],
+        [c for n in envelope for c in _envelope_form_checks(n)],
+        [
+            raw_only(_field_check(f"payload.{n}", t, True))
+            for n, t in events.RAW_PAYLOAD_FIELDS.items()
+        ],
+        [
+            raw_only(_field_check(f"payload.{n}", t, required=False))
+            for n, t in events.OPTIONAL_RAW_PAYLOAD_FIELDS.items()
+        ],
+        _other_payload_checks(event_type),
+        out_of_range,
+    ]
+
+
+def _envelope_form_checks(name: str) -> list[_Check]:
+    value = F.col(f"e.{name}")
+    if name == "event_id":
+        return [_form_check(name, ~value.rlike(_UUID_PATTERN), "must be a UUID")]
+    if name == "event_type":
+        return [
+            _form_check(
+                name, ~value.isin(*events.EVENT_TYPES), f"must be one of {list(events.EVENT_TYPES)}"
+            )
+        ]
+    if name in ("vehicle_id", "run_id"):
+        bad = (F.length(value) < 1) | (F.length(value) > _ID_MAX_LENGTH)
+        return [_form_check(name, bad, f"must be 1 to {_ID_MAX_LENGTH} characters")]
+    if name == "seq":
+        return [_form_check(name, value < 0, "must be >= 0")]
+    if name == "sim_time_s":
+        bad = (value < 0) | F.isnan(value) | (value == float("inf"))
+        return [_form_check(name, bad, "must be a finite number >= 0")]
+    if name == "emitted_at":
+        bad = ~value.rlike(_UTC_PATTERN) | _timestamp(value).isNull()
+        return [
+            _form_check(name, bad, "must be a UTC ISO-8601 time, e.g. 2026-11-27T14:06:24.123456Z")
+        ]
+    return []
+
+
+def _other_payload_checks(event_type: Column) -> list[_Check]:
+    """Required payload fields of the engine, command and rejection events."""
+    rules: list[tuple[str, str, Column, str]] = []
+    for kind in (events.ENGINE_STARTED, events.ENGINE_STOPPED):
+        cause = F.col("e.payload.cause")
+        rules.append(
+            (
+                kind,
+                "payload.cause",
+                ~cause.isin(*events.ENGINE_EVENT_CAUSES) | cause.isNull(),
+                f"must be one of {list(events.ENGINE_EVENT_CAUSES)}",
+            )
+        )
+    for name in ("command_id", "type"):
+        rules.append(
+            (
+                events.DRIVER_COMMAND,
+                f"payload.{name}",
+                F.col(f"e.payload.{name}").isNull(),
+                "required field is missing or null",
+            )
+        )
+    for name in ("reason", "message"):
+        value = F.col(f"e.payload.{name}")
+        rules.append(
+            (
+                events.COMMAND_REJECTED,
+                f"payload.{name}",
+                value.isNull() | (F.length(value) < 1),
+                "required non-empty string is missing",
+            )
+        )
+    return [
+        _form_check(path, (event_type == F.lit(kind)) & failed, message)
+        for kind, path, failed, message in rules
+    ]
+
+
+def _timestamp(text: Column) -> Column:
+    """Parse a UTC ISO-8601 text (``Z`` or ``+00:00``, 0-9 fraction digits) to a timestamp."""
+    return F.try_to_timestamp(F.regexp_replace(text, r"(Z|\+00:00)$", ""))
+
+
+def valid_events(parsed: DataFrame) -> DataFrame:
+    """Valid records of any type, flattened to the envelope + payload + lineage columns."""
+    payload_cols = [F.col(f"e.payload.{n}").alias(n) for n in schemas.raw_payload_fields()] + [
+        F.col(f"e.payload.{n}").alias(col) for n, col in schemas.EVENT_PAYLOAD_COLUMNS.items()
+    ]
+    return parsed.where(F.col("_error").isNull()).select(
+        F.col("e.event_id").alias("event_id"),
+        F.col("e.event_type").alias("event_type"),
+        F.col("e.schema_version").alias("schema_version"),
+        F.col("e.vehicle_id").alias("vehicle_id"),
+        F.col("e.run_id").alias("run_id"),
+        F.col("e.seq").alias("seq"),
+        F.col("e.sim_time_s").alias("sim_time_s"),
+        _timestamp(F.col("e.emitted_at")).alias("emitted_at"),
+        *payload_cols,
+        *[
+            (F.col(f.name) if f.name in parsed.columns else F.lit(None).cast(f.dataType)).alias(f.name)
+            for f in schemas.LINEAGE_FIELDS
+        ],
+    )
+
+
+def deduplicate(valid: DataFrame, seen_ids: DataFrame | None = None) -> DataFrame:
+    """Keep each ``event_id`` once: the first Kafka record of it, and none already in Silver.
+
+    Args:
+        valid: Output of :func:`valid_events`.
+        seen_ids: ``event_id`` column of the events Silver already holds (earlier runs).
+
+    Returns:
+        ``valid`` without duplicates; ``valid.count() - result.count()`` is the duplicate count.
+    """
+    order = Window.partitionBy("event_id").orderBy("bronze_version", "topic", "partition", "offset")
+    first = valid.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
+    if seen_ids is not None:
+        first = first.join(seen_ids.select("event_id").distinct(), "event_id", "left_anti")
+    return first
+
+
+def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
+    """``df`` with exactly the columns of ``schema`` (missing optional ones as nulls)."""
+    return df.select(
+        *[
+            (F.col(f.name) if f.name in df.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in schema.fields
+        ]
+    )
+
+
+def telemetry_rows(unique: DataFrame) -> DataFrame:
+    """``silver/telemetry`` rows: ``simulation.raw`` events with the typed payload columns."""
+    raw = unique.where(F.col("event_type") == events.SIMULATION_RAW)
+    return _conform(raw, schemas.telemetry_schema())
+
+
+def event_rows(unique: DataFrame) -> DataFrame:
+    """``silver/events`` rows: every other event type, with its payload fields as text."""
+    other = unique.where(F.col("event_type") != events.SIMULATION_RAW)
+    return _conform(other, schemas.events_schema())
+
+
+def quarantine_rows(parsed: DataFrame) -> DataFrame:
+    """``silver/quarantine`` rows: every record that failed validation, with its raw value."""
+    schema = schemas.quarantine_schema()
+    failed = parsed.where(F.col("_error").isNotNull()).withColumn("_error_detail", error_detail())
+    return _conform(failed, schema)
+
+
+def quarantine_counts(parsed: DataFrame) -> dict[str, int]:
+    """Number of quarantined records per reason code (every code present, zero when none)."""
+    counts = {reason: 0 for reason in schemas.QUARANTINE_REASONS}
+    rows = parsed.where(F.col("_error").isNotNull()).groupBy("_error").count().collect()
+    counts.update({row["_error"]: int(row["count"]) for row in rows})
+    return counts
+
+
+def seq_completeness(ids: DataFrame) -> DataFrame:
+    """``seq`` completeness per vehicle and run (``seq`` starts at 0 and rises by 1).
+
+    Args:
+        ids: ``vehicle_id``, ``run_id``, ``seq`` of every Silver event (all types) of the runs
+            to check.
+
+    Returns:
+        One row per (vehicle_id, run_id): ``first_seq``, ``last_seq``, ``events`` (distinct
+        seq) and ``missing`` (``last_seq + 1 - events``: gaps, including before the first seen).
+    """
+    return (
+        ids.groupBy("vehicle_id", "run_id")
+        .agg(
+            F.min("seq").alias("first_seq"),
+            F.max("seq").alias("last_seq"),
+            F.countDistinct("seq").alias("events"),
+        )
+        .withColumn("missing", F.col("last_seq") + 1 - F.col("events"))
+        .orderBy("vehicle_id", "run_id")
+    )
+
+
+def freshness(unique: DataFrame) -> dict:
+    """Newest event time and ingest lag (Kafka ingest minus emission) of the new events."""
+    lag_s = F.col("ingest_ts").cast("double") - F.col("emitted_at").cast("double")
+    row = unique.agg(
+        F.max("emitted_at").alias("max_emitted_at"),
+        F.max(lag_s).alias("ingest_lag_max_s"),
+        F.percentile_approx(lag_s, 0.5).alias("ingest_lag_p50_s"),
+    ).first()
+    return row.asDict() if row is not None else {}
+
+
+#: Spark schema of the per-vehicle ``seq`` completeness list in ``ops/dq_runs``.
+SEQ_GAP_TYPE = T.ArrayType(
+    T.StructType(
+        [
+            T.StructField("vehicle_id", T.StringType()),
+            T.StructField("run_id", T.StringType()),
+            T.StructField("first_seq", T.LongType()),
+            T.StructField("last_seq", T.LongType()),
+            T.StructField("events", T.LongType()),
+            T.StructField("missing", T.LongType()),
+        ]
+    )
+)
