@@ -216,9 +216,169 @@ def _bronze_continuous(spark, settings, config) -> int:
     return 0
 
 
+# --- silver, gold, all ------------------------------------------------------------------------
+
+
+def add_silver(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "silver",
+        help="validate, deduplicate and flatten new Bronze rows into Silver (+ quarantine, dq)",
+        description=(
+            "Process the Bronze versions Silver has not seen: parse each event against the "
+            "versioned schema, write valid ones to silver/telemetry and silver/events, failed "
+            "ones to silver/quarantine with a reason, and a data-quality row to ops/dq_runs."
+        ),
+    )
+    add_spark_options(parser)
+    parser.set_defaults(func=run_silver_command)
+
+
+def add_gold(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "gold",
+        help="aggregate new Silver rows into gold/vehicle_minute, gold/trips, gold/features",
+        description="Upsert (MERGE) the Gold tables for every vehicle run with new Silver rows.",
+    )
+    _add_watermark(parser)
+    add_spark_options(parser)
+    parser.set_defaults(func=run_gold_command)
+
+
+def add_all(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "all",
+        help="bronze catch-up (available now), then silver and gold; prints a summary",
+        description=(
+            "Ingest what is in Kafka now into Bronze, then run Silver and Gold, and print the "
+            "row counts of every table and a few headline figures. --skip-bronze works without "
+            "a broker."
+        ),
+    )
+    parser.add_argument(
+        "--skip-bronze", action="store_true", help="do not read Kafka; refine what Bronze holds"
+    )
+    _add_watermark(parser)
+    add_spark_options(parser)
+    parser.set_defaults(func=run_all_command)
+
+
+def _add_watermark(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watermark-s",
+        type=_positive_float,
+        default=600.0,
+        help="late events update their window if it ended less than this before the run's "
+        "newest event in Gold (default 600)",
+    )
+
+
+def _refine_session(args: argparse.Namespace):
+    from vehsim_pipelines.session import build_spark
+
+    conf = {"spark.ui.showConsoleProgress": "false"}
+    conf.update(spark_conf(args))
+    return build_spark("vehsim-refine", master=args.master, conf=conf)
+
+
+def run_silver_command(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim_pipelines import jobs
+
+    settings = load_settings()
+    spark = _refine_session(args)
+    try:
+        runs = jobs.run_silver(spark, settings, progress=_say)
+    finally:
+        spark.stop()
+    _print_summary({"silver": [r.as_dict() for r in runs]}, settings)
+    return 0
+
+
+def run_gold_command(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim_pipelines import jobs
+
+    settings = load_settings()
+    spark = _refine_session(args)
+    try:
+        runs = jobs.run_gold(spark, settings, progress=_say, watermark_s=args.watermark_s)
+    finally:
+        spark.stop()
+    _print_summary({"gold": [r.as_dict() for r in runs]}, settings)
+    return 0
+
+
+def run_all_command(args: argparse.Namespace) -> int:
+    from vehsim.config import load_settings
+    from vehsim_pipelines import jobs
+
+    settings = load_settings()
+    result: dict = {}
+    if not args.skip_bronze:
+        from vehsim.stream.broker import resolve_bootstrap
+        from vehsim_pipelines import bronze
+
+        resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
+        spark = bronze.bronze_session(master=args.master, conf=spark_conf(args))
+        total = 0
+
+        def show(progress: dict) -> None:
+            nonlocal total
+            total += int(progress.get("numInputRows", 0))
+            _say(bronze.describe_progress(progress, total, None))
+
+        run = bronze.run_bronze_available_now(spark, settings, bronze.BronzeConfig(), show)
+        _say(f"bronze: {run.records:,} records in {run.batches} batch(es)")
+        result["bronze"] = {"records": run.records, "batches": run.batches}
+    else:
+        spark = _refine_session(args)
+    try:
+        result["silver"] = [r.as_dict() for r in jobs.run_silver(spark, settings, progress=_say)]
+        result["gold"] = [
+            r.as_dict()
+            for r in jobs.run_gold(spark, settings, progress=_say, watermark_s=args.watermark_s)
+        ]
+    finally:
+        spark.stop()
+    _print_summary(result, settings)
+    return 0
+
+
+def _print_summary(result: dict, settings) -> None:
+    """Table versions and row counts and headline figures on stderr; JSON on stdout."""
+    import json
+
+    from vehsim_pipelines import jobs
+
+    tables = jobs.table_summary(settings)
+    _say("")
+    _say(f"{'table':<22} {'version':>8} {'rows':>12}")
+    for name, info in tables.items():
+        if info is None:
+            _say(f"{name:<22} {'-':>8} {'-':>12}")
+        else:
+            _say(f"{name:<22} {info['version']:>8} {info['rows']:>12,}")
+    headline = jobs.headline_figures(settings)
+    if headline:
+        _say(
+            f"fleet: {headline['vehicles']} vehicle(s), {headline['trips']} trip(s), "
+            f"{headline['distance_km']:.2f} km, {headline['fuel_used_l']:.3f} L fuel"
+            + (
+                f", {headline['fleet_l_per_100km']:.2f} L/100 km"
+                if headline["fleet_l_per_100km"] is not None
+                else ""
+            )
+            + f", {headline['harsh_events']} harsh event(s)"
+        )
+    print(json.dumps({**result, "tables": tables, "headline": headline}, default=str))
+
+
 #: ``vehsim pipeline <name>``: each entry adds one stage's parser.
 STAGES: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "bronze": add_bronze,
+    "silver": add_silver,
+    "gold": add_gold,
+    "all": add_all,
 }
 
 
