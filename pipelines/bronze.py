@@ -479,14 +479,26 @@ def run_bronze_available_now(
 
 
 def end_offsets_of(progress: Mapping[str, Any]) -> dict[str, dict[str, int]] | None:
-    """The Kafka offsets a progress report says the query has reached."""
-    sources = progress.get("sources") or []
+    """The Kafka offsets a progress report says the query has reached (None if unknown)."""
+    import ast
+
+    try:
+        sources = progress["sources"]
+    except (KeyError, TypeError):
+        return None
     if not sources:
         return None
-    end = sources[0].get("endOffset")
+    end = sources[0]["endOffset"]
     if isinstance(end, str):
-        end = json.loads(end) if end.strip().startswith("{") else None
-    return end or None
+        # JSON from the JVM; pyspark's progress objects hold the repr of a dict instead.
+        try:
+            end = json.loads(end)
+        except ValueError:
+            try:
+                end = ast.literal_eval(end)
+            except (ValueError, SyntaxError):
+                return None
+    return end if isinstance(end, dict) and end else None
 
 
 class TopicProbe:
@@ -535,7 +547,14 @@ class TopicProbe:
 
         if reached is None:
             return None
-        return total_records({t: dict(p) for t, p in reached.items()}, self.end_offsets())
+        try:
+            ends = self.end_offsets()
+        except Exception as exc:  # a progress line must never stop the stream
+            log.debug("lag probe failed: %s", exc)
+            return None
+        return total_records(
+            {t: {p: int(o) for p, o in ps.items()} for t, ps in reached.items()}, ends
+        )
 
     def close(self) -> None:
         if self._consumer is not None:
