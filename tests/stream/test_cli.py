@@ -73,10 +73,14 @@ def test_sigint_stops_cleanly_and_flushes_everything(kafka_broker, tmp_path):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        progress = ""
-        while "events=" not in progress and time.monotonic() < deadline:
-            progress = proc.stderr.readline()
-        assert "events=" in progress, "no progress line"
+        lines = []
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line or "events=" in line:  # end of output, or the first progress line
+                lines.append(line)
+                break
+            lines.append(line)
+        assert "events=" in lines[-1], "no progress line:\n" + "".join(lines)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

@@ -17,7 +17,6 @@ the same ``VEHSIM_HOME`` is adopted and replayed first.
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import threading
 import time
@@ -122,9 +121,10 @@ class EventPublisher:
         self.adopt_orphans = adopt_orphans
         self.producer_overrides = dict(producer_overrides or {})
 
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._acks: deque[int] = deque()
-        self._failures: deque[tuple[int, BaseException]] = deque()
+        # publish() appends here (deque.append is atomic); the sender thread pops.
+        self._queue: deque = deque()
+        self._in_flight: deque = deque()  # (spool index, kafka future), in send order
+        self._partitions: dict[tuple[str, bytes], int] = {}  # per producer session
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self._closed = threading.Event()
@@ -168,12 +168,12 @@ class EventPublisher:
         if self._closing.is_set():
             raise RuntimeError("publisher is closed")
         self._published += 1
-        self._queue.put((topic or self.topic, key, value))
+        self._queue.append((topic or self.topic, key, value))
 
     def stats(self) -> PublisherStats:
         spool = self._spool
         pending = spool.pending_count if spool is not None else 0
-        pending += self._queue.qsize()
+        pending += len(self._queue)
         return PublisherStats(
             self._state, self._published, self._acked, pending, self._replayed, self._outages
         )
@@ -187,7 +187,7 @@ class EventPublisher:
             return self.stats()
         self._close_timeout_s = timeout_s
         self._closing.set()
-        self._queue.put(_STOP)
+        self._queue.append(_STOP)
         self._thread.join()
         self._thread = None
         if self._error is not None:
@@ -235,23 +235,20 @@ class EventPublisher:
                 return
 
     def _drain(self, stopping: bool) -> tuple[list, bool]:
+        busy = self._replay is not None and self._state == ONLINE
+        if not self._queue and not busy:
+            time.sleep(0.005)  # cheaper than a lock per published event; linger is 20 ms anyway
         batch = []
-        timeout = 0.0 if (self._replay is not None and self._state == ONLINE) else 0.05
+        pop = self._queue.popleft
         try:
-            item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
-        except queue.Empty:
-            return batch, stopping
-        while True:
-            if item is _STOP:
-                stopping = True
-            else:
-                batch.append(item)
-            if len(batch) >= 10_000:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
+            while len(batch) < 10_000:
+                item = pop()
+                if item is _STOP:
+                    stopping = True
+                else:
+                    batch.append(item)
+        except IndexError:
+            pass
         return batch, stopping
 
     def _send_batch(self, first: int, batch: list) -> None:
@@ -262,33 +259,49 @@ class EventPublisher:
 
     def _send(self, index: int, topic: str, key: bytes, value: bytes) -> bool:
         try:
-            future = self._producer.send(topic, value=value, key=key)
+            partition = self._partitions.get((topic, key))
+            if partition is None:  # the default partitioner's choice, hashed once per key
+                from kafka.partitioner.default import murmur2
+
+                partitions = sorted(self._producer.partitions_for(topic))
+                partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+                self._partitions[(topic, key)] = partition
+            future = self._producer.send(topic, value=value, key=key, partition=partition)
         except Exception as exc:  # buffer full for too long, metadata unavailable, ...
             self._go_offline(exc)
             return False
-        future.add_callback(self._on_ack, index)
-        future.add_errback(self._on_error, index)
+        self._in_flight.append((index, future))
         return True
 
-    def _on_ack(self, index: int, _metadata) -> None:  # producer I/O thread
-        self._acks.append(index)
+    def _collect(self, everything: bool = False) -> None:
+        """Mark finished sends in the spool: acknowledged ones as done; a failure ends the session.
 
-    def _on_error(self, index: int, exc: BaseException) -> None:  # producer I/O thread
-        self._failures.append((index, exc))
-
-    def _collect(self) -> None:
-        """Apply acks and failures reported by the producer thread."""
+        Futures are checked in send order and the scan stops at the first unfinished one (acks
+        of other partitions wait a moment; cheaper than a callback per record). With
+        ``everything`` (after an abort, when all are finished) the whole list is settled.
+        """
         spool = self._spool
-        if self._acks:
+        in_flight = self._in_flight
+        failure = None
+        progressed = False
+        while in_flight:
+            index, future = in_flight[0]
+            if not future.is_done:
+                if not everything:
+                    break
+                in_flight.popleft()
+                continue
+            in_flight.popleft()
+            if future.succeeded():
+                spool.ack(index)
+                self._acked += 1
+                progressed = True
+            elif failure is None:
+                failure = (index, future.exception)
+        if progressed:
             self._last_progress = time.monotonic()
-        while self._acks:
-            spool.ack(self._acks.popleft())
-            self._acked += 1
-        if self._failures:
-            index, exc = self._failures[0]
-            self._failures.clear()
-            if self._state == ONLINE:
-                self._go_offline(exc, index)
+        if failure is not None and self._state == ONLINE:
+            self._go_offline(failure[1], failure[0])
 
     def _check_stall(self, now: float) -> None:
         """Records in flight without an ack for a while and the broker refuses connections:
@@ -314,17 +327,26 @@ class EventPublisher:
         self._next_probe = time.monotonic() + self.retry_interval_s
 
     def _abort_producer(self) -> None:
+        """Stop the producer now, failing whatever it has not sent or not heard back about.
+
+        ``KafkaProducer.close(timeout=0)`` flushes first and raises while records are pending,
+        so the I/O thread is force-closed directly (kafka-python has no public abort); it fails
+        every incomplete batch. Then every send is settled: acknowledged ones are marked, the
+        rest stay pending in the spool for the replay.
+        """
         producer, self._producer = self._producer, None
         if producer is not None:
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+                sender.join(10)
             try:
                 producer.close(timeout=0)
-            except Exception as exc:  # closing a broken producer may complain; it is gone anyway
+            except Exception as exc:  # a broken producer may complain on close; it is gone anyway
                 log.debug("closing aborted producer: %s", exc)
-        # Anything still unacknowledged is failed now; collect it so the spool is exact.
-        while self._acks:
-            self._spool.ack(self._acks.popleft())
-            self._acked += 1
-        self._failures.clear()
+        state, self._state = self._state, OFFLINE  # settling must not recurse into _go_offline
+        self._collect(everything=True)
+        self._state = state
 
     def _broker_reachable(self) -> bool:
         for server in self.bootstrap.split(","):
@@ -348,6 +370,7 @@ class EventPublisher:
             ensure_topics(self.settings, self.bootstrap)
             config = producer_config(self.settings, self.bootstrap, **self.producer_overrides)
             self._producer = KafkaProducer(**config)
+            self._partitions.clear()
         except Exception as exc:
             log.info("broker at %s not ready yet: %s", self.bootstrap, exc)
             self._abort_producer()
@@ -431,9 +454,7 @@ class EventPublisher:
                         self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
                     except Exception as exc:
                         log.warning("flush at shutdown incomplete: %s", exc)
-            self._abort_producer() if self._producer is not None else None
-            if self._producer is None:
-                self._collect()
+            self._abort_producer()  # after a complete flush this only settles the sends
         finally:
             self._state = CLOSED
             if self._spool is not None:

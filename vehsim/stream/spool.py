@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -58,9 +59,14 @@ class SpoolRecord:
     value: bytes
 
 
-def _encode(topic: str, key: bytes, value: bytes) -> bytes:
+@functools.lru_cache(maxsize=64)
+def _topic_prefix(topic: str) -> bytes:
     topic_b = topic.encode()
-    body = b"".join((_LEN16.pack(len(topic_b)), topic_b, _LEN16.pack(len(key)), key, value))
+    return _LEN16.pack(len(topic_b)) + topic_b
+
+
+def _encode(topic: str, key: bytes, value: bytes) -> bytes:
+    body = b"".join((_topic_prefix(topic), _LEN16.pack(len(key)), key, value))
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
@@ -179,7 +185,7 @@ class Spool:
             return first
         if self._fh is None or self._fh_bytes >= self.segment_bytes:
             self._roll()
-        data = b"".join(_encode(t, k, v) for t, k, v in records)
+        data = b"".join([_encode(t, k, v) for t, k, v in records])
         self._fh.write(data)
         self._fh_bytes += len(data)
         self._next_index += len(records)
