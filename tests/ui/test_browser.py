@@ -30,6 +30,17 @@ def local_dashboard(tmp_path_factory):
         yield server
 
 
+@pytest.fixture
+def page(browser, request):
+    """A page of the browser; on failure its screenshot goes to ``artifacts/<test>-failed.png``."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
@@ -38,8 +49,7 @@ def browser():
         chromium.close()
 
 
-def test_drive_the_car_from_the_dashboard(local_dashboard, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def test_drive_the_car_from_the_dashboard(local_dashboard, page):
     blocked: list[str] = []
     offline_only(page, blocked)
     page.goto(local_dashboard.url)
@@ -50,8 +60,8 @@ def test_drive_the_car_from_the_dashboard(local_dashboard, browser):
     assert gauge(page, "rpm") == 0 and gauge(page, "speed") == 0
 
     page.click(".vehsim-start-engine")
-    wait_for(lambda: page.is_enabled(".vehsim-stop-engine"), 20, "the engine to start")
-    wait_for(lambda: gauge(page, "rpm") > 300, 20, "idle engine speed")
+    wait_for(lambda: page.is_enabled(".vehsim-stop-engine"), 45, "the engine to start")
+    wait_for(lambda: gauge(page, "rpm") > 300, 45, "idle engine speed")
     idle_rpm = gauge(page, "rpm")
 
     throttle = page.locator(".vehsim-throttle .noUi-handle")
@@ -79,4 +89,67 @@ def test_drive_the_car_from_the_dashboard(local_dashboard, browser):
     wait_for(lambda: page.is_enabled(".vehsim-start-engine"), 10, "start to be offered again")
     page.screenshot(path=str(ARTIFACTS / "dashboard-stopped.png"), full_page=True)
     assert all("fontawesome" in u or "font-awesome" in u for u in blocked), blocked
-    page.close()
+
+
+@pytest.fixture(scope="module")
+def connected_dashboard(kafka_broker, tmp_path_factory):
+    """A car obeying the commands topic (``vehsim drive``) and the dashboard following it."""
+    import dataclasses
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from vehsim.stream.broker import ensure_topics
+    from vehsim.ui.server import DashboardServer
+
+    prefix = f"ui-browser-{uuid.uuid4().hex[:8]}."
+    ensure_topics(
+        dataclasses.replace(kafka_broker.settings, topic_prefix=prefix), kafka_broker.bootstrap
+    )
+    home = tmp_path_factory.mktemp("ui-connected-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
+    env.update(
+        VEHSIM_HOME=str(home),
+        VEHSIM_KAFKA_BOOTSTRAP=kafka_broker.bootstrap,
+        VEHSIM_TOPIC_PREFIX=prefix,
+    )
+    drive = subprocess.Popen(
+        [sys.executable, "-m", "vehsim.cli", "drive", "--vehicles", "1", "--driver", "commands",
+         "--rate-hz", "20", "--quiet"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        with DashboardServer(env=env, log_path=home / "voila.log") as server:
+            yield server
+    finally:
+        drive.send_signal(signal.SIGINT)
+        try:
+            drive.wait(30)
+        except subprocess.TimeoutExpired:
+            drive.kill()
+            drive.wait()
+
+
+def test_connected_dashboard_commands_a_car_through_kafka(connected_dashboard, page):
+    page.goto(connected_dashboard.url)
+    page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
+    assert page.text_content(".vehsim-mode-badge").strip() == "CONNECTED"
+    wait_for(
+        lambda: "following vehicle" in page.text_content(".vehsim-status-subtitle"),
+        60,
+        "telemetry from the car",
+    )
+    page.click(".vehsim-start-engine")
+    wait_for(lambda: gauge(page, "rpm") > 300, 30, "the engine to start through Kafka")
+    throttle = page.locator(".vehsim-throttle .noUi-handle")
+    throttle.focus()
+    for _ in range(10):
+        page.keyboard.press("PageUp")
+    wait_for(lambda: gauge(page, "speed") > 10, 30, "road speed to rise")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-connected.png"), full_page=True)
+    throttle.focus()
+    page.keyboard.press("Home")
+    page.click(".vehsim-stop-engine")
+    wait_for(lambda: gauge(page, "rpm") == 0, 30, "the engine to stop")

@@ -28,3 +28,49 @@ def test_voila_serves_on_loopback_with_kernel_culling(tmp_path):
     assert "--MappingKernelManager.cull_idle_timeout=60" in cmd
     assert "--MappingKernelManager.cull_interval=15" in cmd
     assert "--Voila.port_retries=0" in cmd
+
+
+@pytest.mark.integration
+def test_dashboard_serves_on_loopback_and_shuts_down_with_its_kernels(vehsim_env):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    psutil = pytest.importorskip("psutil")
+    from vehsim.stream.broker import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vehsim.cli", "dashboard", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, page = time.monotonic() + 90, None
+        while page is None and time.monotonic() < deadline:
+            try:  # the first page view executes the notebook in a new kernel
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as response:
+                    page = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert page is not None and "application/vnd.jupyter.widget-view+json" in page
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert any("ipykernel" in " ".join(p.cmdline()) for p in family)  # a kernel is running
+        listening = {
+            c.laddr.ip
+            for c in psutil.net_connections("tcp")
+            if c.laddr.port == port and c.status == "LISTEN"
+        }
+        assert listening == {"127.0.0.1"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        _, alive = psutil.wait_procs(family, timeout=15)
+        assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "127.0.0.1" in proc.stderr.read()
