@@ -119,3 +119,34 @@ def test_decode_command_checks_the_envelope():
     assert decode_command(b"[1]").error[1] == "malformed"
     assert decode_command(b'{"vehicle_id": "car", "type": "x"}').error[0] == "schema_version"
     assert decode_command(b'{"schema_version": 1, "type": "x"}').error[0] == "vehicle_id"
+
+
+@pytest.mark.integration
+def test_drive_without_kafka_spools_and_the_next_drive_replays(kafka_broker, tmp_path):
+    from vehsim.config import load_settings
+    from vehsim.stream.broker import free_port
+    from vehsim.stream.follow import read_topic
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    away = _env(tmp_path, VEHSIM_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}",
+                VEHSIM_TOPIC_PREFIX=prefix)  # fmt: skip
+    first = _vehsim(away, "drive", "--vehicles", "2", "--speedup", "max", "--duration-s", "10",
+                    "--quiet")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    lost = json.loads(first.stdout.strip().splitlines()[-1])
+    assert lost["acked"] == 0 and lost["spooled"] == lost["events"] > 0
+    assert "stay spooled" in first.stderr
+
+    back = dict(away, VEHSIM_KAFKA_BOOTSTRAP=kafka_broker.bootstrap)
+    second = _vehsim(back, "drive", "--vehicles", "2", "--speedup", "max", "--duration-s", "5",
+                     "--quiet")  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    assert summary["replayed"] >= lost["events"] and summary["spooled"] == 0
+
+    evs = [json.loads(v) for *_, v in read_topic(load_settings(back))]
+    runs = {lost["run_id"]: lost["events"], summary["run_id"]: summary["events"]}
+    assert {e["run_id"] for e in evs} == set(runs)
+    for run_id, count in runs.items():
+        ids = [e["event_id"] for e in evs if e["run_id"] == run_id]
+        assert len(ids) == len(set(ids)) == count

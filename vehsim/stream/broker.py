@@ -51,6 +51,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def tcp_reachable(bootstrap: str, timeout_s: float = 1.0) -> bool:
+    """True when any ``host:port`` of ``bootstrap`` accepts a TCP connection (a cheap probe)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "localhost", int(port)), timeout=timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 @dataclass(frozen=True)
 class BrokerRecord:
     pid: int

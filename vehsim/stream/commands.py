@@ -179,6 +179,7 @@ class CommandListener:
             **client_config(self.settings, self.bootstrap),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            bootstrap_timeout_ms=5_000,
             fetch_max_wait_ms=100,
             request_timeout_ms=10_000,
         )

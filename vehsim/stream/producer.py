@@ -17,7 +17,6 @@ the same ``VEHSIM_HOME`` is adopted and replayed first.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections import deque
@@ -349,14 +348,9 @@ class EventPublisher:
         self._state = state
 
     def _broker_reachable(self) -> bool:
-        for server in self.bootstrap.split(","):
-            host, _, port = server.strip().rpartition(":")
-            try:
-                with socket.create_connection((host or "localhost", int(port)), timeout=1.0):
-                    return True
-            except OSError:
-                continue
-        return False
+        from vehsim.stream.broker import tcp_reachable
+
+        return tcp_reachable(self.bootstrap)
 
     def _try_reconnect(self) -> None:
         from kafka import KafkaProducer

@@ -239,7 +239,10 @@ class DriveRuntime:
         speedup = self.config.speedup
         self.publisher.start()
         if self.listener is not None:
-            self.listener.start(wait_s=10.0)
+            from vehsim.stream.broker import tcp_reachable
+
+            # Wait (briefly) to be positioned on the commands topic, unless Kafka is away.
+            self.listener.start(wait_s=10.0 if tcp_reachable(self.bootstrap) else 0.0)
         self._wall0 = time.monotonic()
         self._cpu0 = time.process_time()
         self._sim0 = self.sim.time_s
