@@ -271,7 +271,7 @@ class DriveRuntime:
 
     def _finish(self) -> None:
         if self.listener is not None:
-            self.listener.close()
+            self.listener.close(timeout_s=1.0)  # a listener stuck connecting is a daemon
         # Commands that arrived before shutdown are answered, so none is silently dropped.
         self._apply_commands()
         self._final_stats = self.publisher.close(timeout_s=30.0)
