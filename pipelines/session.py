@@ -15,6 +15,11 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+    # Data source options can carry credentials (Kafka SASL, lake storage keys): keep them out
+    # of plans, error messages and the UI.
+    "spark.sql.redaction.options.regex": (
+        "(?i)url|secret|password|token|account_key|connection_string|sas|jaas"
+    ),
 }
 
 

@@ -90,6 +90,9 @@ def _storage_options(env: Mapping[str, str]) -> dict[str, str]:
         "AZURE_STORAGE_SAS_TOKEN": "sas_token",
         "AZURE_STORAGE_ENDPOINT": "endpoint",
         "AZURE_STORAGE_ALLOW_HTTP": "allow_http",
+        # Azurite (local development and tests): object_store then takes the Blob endpoint from
+        # AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000).
+        "AZURE_STORAGE_USE_EMULATOR": "use_emulator",
         "AZURE_CLIENT_ID": "client_id",
         "AZURE_CLIENT_SECRET": "client_secret",
         "AZURE_TENANT_ID": "tenant_id",
