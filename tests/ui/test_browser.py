@@ -153,3 +153,29 @@ def test_connected_dashboard_commands_a_car_through_kafka(connected_dashboard, p
     page.keyboard.press("Home")
     page.click(".vehsim-stop-engine")
     wait_for(lambda: gauge(page, "rpm") == 0, 30, "the engine to stop")
+
+
+def test_a_closed_dashboard_lets_its_kernel_be_culled(browser, tmp_path):
+    """The page's heartbeats keep its kernel busy; once the tab closes the kernel goes idle."""
+    psutil = pytest.importorskip("psutil")
+    from vehsim.ui.server import DashboardServer
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
+    env["VEHSIM_HOME"] = str(tmp_path)
+    server = DashboardServer(
+        env=env, log_path=tmp_path / "voila.log", cull_idle_timeout_s=8, cull_interval_s=2
+    )
+
+    def kernels():
+        family = psutil.Process(server.proc.pid).children(recursive=True)
+        return [p for p in family if "ipykernel" in " ".join(p.cmdline())]
+
+    with server:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
+        page.click(".vehsim-start-engine")
+        page.wait_for_timeout(12_000)  # longer than the idle timeout: watched, so not culled
+        assert len(kernels()) == 1
+        page.close()
+        wait_for(lambda: not kernels(), 60, "the closed page's kernel to be culled")
