@@ -180,3 +180,38 @@ def test_paced_queue_spreads_bursts_and_never_falls_behind():
         queue.push(Sample(float(i), {}))
     assert [s.sim_time_s for s in queue.pop_due()] == [float(i) for i in range(8)]
     assert len(queue) == 2
+
+
+def test_vehicle_picker_appears_with_a_fleet_and_switches_the_followed_car():
+    class Fleet:
+        mode = "connected"
+
+        def __init__(self):
+            self.vehicles_seen = ["car-a"]
+            self.vehicle_id = "car-a"
+            self.followed = []
+
+        def describe(self):
+            return f"following {self.vehicle_id}"
+
+        def poll(self, now_s):
+            return []
+
+        def notices(self):
+            return []
+
+        def follow(self, vehicle_id):
+            self.vehicle_id = vehicle_id
+            self.followed.append(vehicle_id)
+
+    source = Fleet()
+    dash = Dashboard(source, autostart=False)
+    dash.tick(0.0)
+    assert dash.controls.vehicle.layout.display == "none"  # nothing to choose from yet
+    source.vehicles_seen.append("car-b")
+    dash.tick(0.1)
+    assert dash.controls.vehicle.layout.display == "flex"
+    assert dash.controls.vehicle.value == "car-a" and source.followed == []
+    dash.controls.vehicle.value = "car-b"
+    assert source.followed == ["car-b"]
+    assert dash.status.mode_detail == "following car-b"

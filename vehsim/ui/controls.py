@@ -17,10 +17,17 @@ GEAR_MODES = ("auto", "manual")
 
 
 class Controls:
-    """The control panel. ``on_command`` receives each command the user issues."""
+    """The control panel. ``on_command`` receives each command the user issues, ``on_vehicle``
+    the vehicle picked in the (connected-mode) vehicle list."""
 
-    def __init__(self, on_command: Callable[[Command], None], max_gear: int = 6):
+    def __init__(
+        self,
+        on_command: Callable[[Command], None],
+        max_gear: int = 6,
+        on_vehicle: Callable[[str], None] | None = None,
+    ):
         self._emit = on_command
+        self._on_vehicle = on_vehicle
         self._quiet = False
         self.max_gear = max_gear
         self.start = w.Button(description="Start engine", layout=w.Layout(width="150px"))
@@ -56,6 +63,10 @@ class Controls:
             layout=w.Layout(width="150px"),
         )
         self.profile.add_class("vehsim-profile")
+        #: Which vehicle of a fleet to follow (connected mode; hidden until there is a choice).
+        self.vehicle = w.Dropdown(options=[], layout=w.Layout(width="150px", display="none"))
+        self.vehicle.add_class("vehsim-vehicle")
+        self.vehicle.observe(self._on_vehicle_choice, names="value")
         self._gear = 0
 
         self.start.on_click(lambda _b: self._send({"type": "start_engine"}))
@@ -80,7 +91,11 @@ class Controls:
         gearbox = w.VBox(
             [caption("Gearbox"), self.gear_mode, w.HBox([self.gear_down, self.gear_up])]
         )
-        driver = w.VBox([caption("Driver profile"), self.profile])
+        self._vehicle_caption = caption("Vehicle")
+        self._vehicle_caption.layout.display = "none"
+        driver = w.VBox(
+            [caption("Driver profile"), self.profile, self._vehicle_caption, self.vehicle]
+        )
         self.widget = w.HBox(
             [engine, pedals, gearbox, driver],
             layout=w.Layout(
@@ -100,6 +115,20 @@ class Controls:
         gear = payload.get("gear")
         if isinstance(gear, int | float):
             self._gear = int(gear)
+
+    def offer_vehicles(self, vehicle_ids: list[str], current: str | None) -> None:
+        """Show the vehicle picker once there is more than one vehicle to choose from."""
+        if list(self.vehicle.options) != vehicle_ids:
+            self._quiet = True
+            try:
+                self.vehicle.options = vehicle_ids
+                self.vehicle.value = current if current in vehicle_ids else None
+            finally:
+                self._quiet = False
+        shown = "flex" if len(vehicle_ids) > 1 else "none"
+        if self.vehicle.layout.display != shown:
+            self.vehicle.layout.display = shown
+            self._vehicle_caption.layout.display = shown
 
     def reflect(self, command: Mapping[str, object]) -> None:
         """Move the controls to match a command issued from code, without sending it again."""
@@ -121,6 +150,10 @@ class Controls:
     def _send(self, command: Command) -> None:
         if not self._quiet:
             self._emit(command)
+
+    def _on_vehicle_choice(self, change) -> None:
+        if change["new"] and self._on_vehicle is not None and not self._quiet:
+            self._on_vehicle(change["new"])
 
     def _on_value(self, kind: str):
         def handler(change):

@@ -171,7 +171,11 @@ class Dashboard:
         self.cluster = InstrumentCluster(
             redline_rpm=redline_rpm, max_rpm=1000.0 * math.ceil((redline_rpm + 500.0) / 1000.0)
         )
-        self.controls = Controls(self._on_user_command, max_gear=int(hints.get("max_gear", 6)))
+        self.controls = Controls(
+            self._on_user_command,
+            max_gear=int(hints.get("max_gear", 6)),
+            on_vehicle=self._on_vehicle_choice,
+        )
         self.chart = RollingChart(CHART_SERIES, window_s=chart_window_s)
         chart_title = w.HTML(f"Last {chart_window_s / 60:g} minutes")
         chart_title.add_class("vehsim-section-title")
@@ -209,6 +213,14 @@ class Dashboard:
             return
         self._note_gear_mode(command)
 
+    def _on_vehicle_choice(self, vehicle_id: str) -> None:
+        follow = getattr(self.source, "follow", None)
+        if follow is not None:
+            follow(vehicle_id)
+            self.chart.reset()
+            self._last_chart_t_s = float("-inf")
+            self.status.mode_detail = self.source.describe()
+
     def _note_gear_mode(self, command: Mapping[str, Any]) -> None:
         # Telemetry may not carry the gearbox mode; the indicator then shows the last one set.
         if command.get("type") == "gear_mode" and command.get("value") in ("auto", "manual"):
@@ -235,6 +247,9 @@ class Dashboard:
         samples = self.source.poll(time.monotonic() if now_s is None else now_s)
         for note in self.source.notices():
             self.status.message = note
+        seen = getattr(self.source, "vehicles_seen", None)
+        if seen:
+            self.controls.offer_vehicles(list(seen), getattr(self.source, "vehicle_id", None))
         if not samples:
             return False
         for sample in samples[:-1]:  # the gauges only need the newest; the chart keeps all

@@ -55,6 +55,8 @@ class ConnectedSource:
         self.vehicle_id = vehicle_id
         self.received = 0
         self.skipped = 0
+        #: Every vehicle seen on the telemetry topic, in order of appearance.
+        self.vehicles_seen: list[str] = [vehicle_id] if vehicle_id else []
         self._samples = PacedQueue(max_backlog, maxlen=buffer_size)
         self._notices: deque[str] = deque(maxlen=32)
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -101,6 +103,13 @@ class ConnectedSource:
             out.append(self._notices.popleft())
         return out
 
+    def follow(self, vehicle_id: str) -> None:
+        """Follow (and command) another vehicle from now on."""
+        if vehicle_id != self.vehicle_id:
+            self.vehicle_id = vehicle_id
+            self._samples.clear()
+            self._note(f"following vehicle {vehicle_id}")
+
     def wait_following(self, timeout_s: float = 20.0) -> bool:
         """Block until the follower is positioned on the telemetry topic (for scripts, tests)."""
         self._follower.start(wait_s=timeout_s)
@@ -123,6 +132,8 @@ class ConnectedSource:
             self.skipped += 1
             return
         if kind == "simulation.raw":
+            if vehicle_id not in self.vehicles_seen:
+                self.vehicles_seen.append(vehicle_id)
             if self.vehicle_id is None:
                 self.vehicle_id = vehicle_id
                 self._note(f"following vehicle {vehicle_id}")

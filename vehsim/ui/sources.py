@@ -194,6 +194,10 @@ class PacedQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def pop_due(self) -> list[Sample]:
         """The readings to show now: the oldest one, or all but the newest few on a backlog."""
         with self._lock:
