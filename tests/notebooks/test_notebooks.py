@@ -47,6 +47,19 @@ def test_notebook_runs_headless(path: Path, tmp_path, monkeypatch):
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()  # raises CellExecutionError naming the failing cell
+    try:
+        client.execute()  # raises CellExecutionError naming the failing cell
+    finally:
+        _stop_embedded_broker()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def _stop_embedded_broker() -> None:
+    """A notebook that failed half-way may leave the broker it started running: stop it."""
+    try:
+        from vehsim.config import load_settings
+        from vehsim.stream.broker import EmbeddedBroker
+    except ImportError:
+        return
+    EmbeddedBroker(load_settings()).stop()
