@@ -231,22 +231,28 @@ def _seq_completeness(spark, settings, unique, after: int) -> list[dict]:
     from vehsim_pipelines import silver
 
     new_ids = unique.select("vehicle_id", "run_id", "seq")
-    runs = [r["run_id"] for r in new_ids.select("run_id").distinct().collect()]
-    if not runs:
-        return []
     ids = new_ids
     if after >= 0:
+        touched = new_ids.select("vehicle_id", "run_id").distinct().collect()
+        runs = sorted({row["run_id"] for row in touched})
+        old_parts = []
         for table in SILVER_TABLES[:2]:
             old = lake.read_table(
                 _uri(settings, table),
                 settings.lake_storage_options,
                 columns=["vehicle_id", "run_id", "seq"],
-                filters=[("bronze_version", "<=", after), ("run_id", "in", runs)],
+                filters=[("bronze_version", "<=", after), ("run_id", "in", runs)] if runs else None,
             )
-            if old is not None and old.num_rows:
-                ids = ids.unionByName(spark.createDataFrame(old))
-    touched = new_ids.select("vehicle_id", "run_id").distinct()
-    ids = ids.join(touched, ["vehicle_id", "run_id"])
+            if runs and old is not None and old.num_rows:
+                old_parts.append(old)
+        if old_parts:
+            old_ids = spark.createDataFrame(pa.concat_tables(old_parts)).join(
+                spark.createDataFrame(
+                    [tuple(r) for r in touched], "vehicle_id string, run_id string"
+                ),
+                ["vehicle_id", "run_id"],
+            )
+            ids = ids.unionByName(old_ids)
     return [row.asDict() for row in silver.seq_completeness(ids).collect()]
 
 

@@ -325,7 +325,9 @@ def valid_events(parsed: DataFrame) -> DataFrame:
         _timestamp(F.col("e.emitted_at")).alias("emitted_at"),
         *payload_cols,
         *[
-            (F.col(f.name) if f.name in parsed.columns else F.lit(None).cast(f.dataType)).alias(f.name)
+            (F.col(f.name) if f.name in parsed.columns else F.lit(None).cast(f.dataType)).alias(
+                f.name
+            )
             for f in schemas.LINEAGE_FIELDS
         ],
     )
@@ -341,11 +343,26 @@ def deduplicate(valid: DataFrame, seen_ids: DataFrame | None = None) -> DataFram
     Returns:
         ``valid`` without duplicates; ``valid.count() - result.count()`` is the duplicate count.
     """
-    order = Window.partitionBy("event_id").orderBy("bronze_version", "topic", "partition", "offset")
-    first = valid.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
+    ids = valid.select("event_id")
+    # Only ids seen twice (or already in Silver) need the ordered pick, and they are few: find
+    # them on the narrow id column, then broadcast them, instead of shuffling whole rows.
+    suspects = ids.groupBy("event_id").count().where("count > 1").select("event_id")
+    already = None
     if seen_ids is not None:
-        first = first.join(seen_ids.select("event_id").distinct(), "event_id", "left_anti")
-    return first
+        already = ids.join(seen_ids.select("event_id"), "event_id", "left_semi").distinct()
+        suspects = suspects.unionByName(already).distinct()
+    suspects = F.broadcast(suspects)
+    clean = valid.join(suspects, "event_id", "left_anti")
+    order = Window.partitionBy("event_id").orderBy("bronze_version", "topic", "partition", "offset")
+    firsts = (
+        valid.join(suspects, "event_id", "left_semi")
+        .withColumn("_n", F.row_number().over(order))
+        .where("_n = 1")
+        .drop("_n")
+    )
+    if already is not None:
+        firsts = firsts.join(F.broadcast(already), "event_id", "left_anti")
+    return clean.unionByName(firsts)
 
 
 def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
