@@ -111,6 +111,8 @@ S_PPHASE = S["profile_phase"]
 S_PTIMER = S["profile_timer_s"]
 S_PCRUISE = S["profile_cruise_mps"]
 S_NOFUEL = S["out_of_fuel"]
+S_THRF = S["throttle_filtered_frac"]
+S_OVRT = S["overrun_timer_s"]
 
 I_MODE = I["driver_mode"]
 I_CYC = I["cycle_index"]
@@ -151,6 +153,7 @@ P_COLDF = P["cold_enrichment_gain"]
 P_CRANK = P["crank_duration_s"]
 P_STARTF = P["start_fuel_g"]
 P_DFCO = P["fuel_cutoff_min_rpm"]
+P_DFCODELAY = P["fuel_cutoff_delay_s"]
 P_FD = P["final_drive_ratio"]
 P_ETA = P["efficiency"]
 P_SPIN = P["spin_loss_nm"]
@@ -198,6 +201,9 @@ FRICTION_HEAT_TO_OIL_FRAC = 0.5
 CREEP_FRACTION = 0.5
 #: Fraction of torque an automatic transmits during the torque phase of a shift [-].
 SHIFT_TORQUE_FRAC = 0.5
+#: Time constant of the pedal filter of the shift logic [s]: a transmission controller reacts to
+#: sustained pedal, not to every twitch of the driver's foot.
+SHIFT_PEDAL_TAU_S = 1.0
 #: Shortest time between two shifts of an automatic [s] (hunting guard).
 SHIFT_HOLD_S = 1.5
 #: Engine speed at which a manual clutch is fully engaged at launch [rpm above idle].
@@ -419,7 +425,14 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         throttle = min(throttle, 1.0)
 
     # --- engine output, fuel -------------------------------------------------------------------
-    fuel_cut = can_cut_fuel and throttle <= 0.0
+    # Overrun fuel cut-off engages after a delay (drivability: no jerk at tip-out) and while the
+    # locked driveline keeps the engine above the re-entry speed (Guzzella and Onder,
+    # Introduction to Modeling and Control of IC Engine Systems, 2010, §2.3).
+    if can_cut_fuel and throttle <= 0.0:
+        s[S_OVRT] += dt_s
+    else:
+        s[S_OVRT] = 0.0
+    fuel_cut = can_cut_fuel and throttle <= 0.0 and s[S_OVRT] >= p[P_DFCODELAY]
     if running:
         if fuel_cut:
             t_brake = t_motor  # overrun: unfuelled engine drags
@@ -514,6 +527,8 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     if s[S_HOLD] > 0.0:
         s[S_HOLD] -= dt_s
     eco = inp[I_ECO]
+    s[S_THRF] += (throttle - s[S_THRF]) * min(dt_s / SHIFT_PEDAL_TAU_S, 1.0)
+    pedal = s[S_THRF]
     if gbtype == GEARBOX_CVT:
         p_frac = (f_drive * v_new) / p[P_PRATED] if f_drive > 0.0 else 0.0
         target_rpm = cvt_target_speed_rpm(p_frac + 0.35 * throttle * throttle, idle, p[P_NRATED])
@@ -528,8 +543,8 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
             gear = 1
         elif s[S_HOLD] <= 0.0:
             rpm_now = wheel_to_engine_rpm(v_new, ratios[gear - 1] * p[P_FD], radius)
-            up = upshift_speed_rpm(throttle, idle, p[P_NRATED], eco)
-            down = downshift_speed_rpm(throttle, idle, p[P_NRATED], eco)
+            up = upshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
+            down = downshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
             if gear < n_gears:
                 rpm_up = wheel_to_engine_rpm(v_new, ratios[gear] * p[P_FD], radius)
                 t_up = interp(rpm_up, curve_rpm, curve_nm, n_curve)

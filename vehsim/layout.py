@@ -47,6 +47,8 @@ STATE_COLUMNS: tuple[str, ...] = (
     "profile_timer_s",
     "profile_cruise_mps",
     "out_of_fuel",
+    "throttle_filtered_frac",  # pedal as the shift logic sees it (first-order lag)
+    "overrun_timer_s",  # time since the pedal was released on overrun
 )
 
 #: Driver and environment inputs (one row per vehicle), written between steps.

@@ -51,6 +51,7 @@ SCALAR_FIELDS: tuple[tuple[str, str, str, float, float], ...] = (
     ("engine", "crank_duration_s", "s", 0.1, 5.0),
     ("engine", "start_fuel_g", "g", 0.0, 10.0),
     ("engine", "fuel_cutoff_min_rpm", "rpm", 500.0, 3_000.0),
+    ("engine", "fuel_cutoff_delay_s", "s", 0.0, 10.0),
     ("gearbox", "final_drive_ratio", "-", 1.5, 7.0),
     ("gearbox", "efficiency", "-", 0.7, 1.0),
     ("gearbox", "spin_loss_nm", "N m", 0.0, 60.0),
