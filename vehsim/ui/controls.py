@@ -30,10 +30,10 @@ class Controls:
         self._on_vehicle = on_vehicle
         self._quiet = False
         self.max_gear = max_gear
-        self.start = w.Button(description="Start engine", layout=w.Layout(width="150px"))
+        self.start = w.Button(description="Start engine", layout=w.Layout(width="130px"))
         self.start.add_class("vehsim-start-engine")
         self.stop = w.Button(
-            description="Stop engine", layout=w.Layout(width="150px"), disabled=True
+            description="Stop engine", layout=w.Layout(width="130px"), disabled=True
         )
         self.stop.add_class("vehsim-stop-engine")
         slider_layout = w.Layout(width="100%")
@@ -49,13 +49,13 @@ class Controls:
         self.gear_mode = w.ToggleButtons(
             options=[("Auto", "auto"), ("Manual", "manual")], value="auto"
         )
-        self.gear_mode.style.button_width = "72px"
+        self.gear_mode.style.button_width = "80px"
         self.gear_mode.add_class("vehsim-gear-mode")
         self.gear_down = w.Button(
-            description="Gear −", layout=w.Layout(width="72px"), disabled=True
+            description="Gear −", layout=w.Layout(width="80px"), disabled=True
         )
         self.gear_down.add_class("vehsim-gear-down")
-        self.gear_up = w.Button(description="Gear +", layout=w.Layout(width="72px"), disabled=True)
+        self.gear_up = w.Button(description="Gear +", layout=w.Layout(width="80px"), disabled=True)
         self.gear_up.add_class("vehsim-gear-up")
         self.profile = w.Dropdown(
             options=[(p.capitalize(), p) for p in PROFILES],

@@ -56,7 +56,7 @@ function render({ model, el }) {
 
   function drawScale() {
     scale.replaceChildren();
-    el.style.setProperty("--vehsim-dial-size", `${model.get("size_px")}px`);
+    el.style.setProperty("--vehsim-dial-base", `${model.get("size_px")}px`);
     svg("path", { d: arc(84, START_DEG, START_DEG + SWEEP_DEG), class: "vehsim-dial-track", fill: "none" }, scale);
     for (const [lo, hi, kind] of model.get("zones")) {
       const a0 = angle(lo);
