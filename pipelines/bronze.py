@@ -264,6 +264,7 @@ def read_kafka(spark, settings: Settings, config: BronzeConfig, checkpoint: Path
             **kafka_client_options(settings, bootstrap)
         )
         reader = reader.option("maxRecordsPerSplit", str(config.max_records_per_split))
+        reader = reader.option("targetSplits", str(spark.sparkContext.defaultParallelism))
         reader = reader.option("checkpointLocation", str(checkpoint))
     reader = reader.option("subscribe", settings.telemetry_topic)
     reader = reader.option("startingOffsets", config.starting_offsets)

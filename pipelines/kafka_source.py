@@ -36,7 +36,10 @@ Options (case-insensitive):
 ``maxOffsetsPerTrigger``
     Upper bound of records per micro-batch, shared among partitions by their lag (default: none).
 ``maxRecordsPerSplit``
-    Offsets read by one Spark task (default 50,000); a larger range is split.
+    Offsets read by one Spark task at most (default 50,000); a larger range is split.
+``targetSplits``
+    Spread a large batch over at least this many tasks (default 1; set it to the number of
+    cores that read). Batches under 10,000 records per task stay in one task.
 ``pollTimeoutMs``
     How long a task waits for records it knows exist before failing (default 120,000).
 ``failOnDataLoss``
@@ -84,6 +87,7 @@ ARROW_SCHEMA = pa.schema(
 )
 
 DEFAULT_MAX_RECORDS_PER_SPLIT = 50_000
+DEFAULT_MIN_RECORDS_PER_SPLIT = 10_000
 DEFAULT_POLL_TIMEOUT_MS = 120_000
 #: Records per Arrow batch handed to Spark by one task.
 _ARROW_BATCH_ROWS = 10_000
@@ -110,13 +114,16 @@ class SourceConfig:
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int | None = None
     max_records_per_split: int = DEFAULT_MAX_RECORDS_PER_SPLIT
+    target_splits: int = 1
     poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS
     fail_on_data_loss: bool = True
     checkpoint_location: str | None = None
 
     @property
     def client_kwargs(self) -> dict[str, Any]:
-        return dict(self.client)
+        kwargs = dict(self.client)
+        kwargs["bootstrap_servers"] = list(kwargs["bootstrap_servers"])
+        return kwargs
 
 
 def _positive_int(options: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -134,7 +141,7 @@ def _positive_int(options: Mapping[str, str], name: str, default: int | None) ->
 
 def _client_setting(name: str, value: str) -> Any:
     if name == "bootstrap_servers":
-        return [host.strip() for host in value.split(",") if host.strip()]
+        return tuple(host.strip() for host in value.split(",") if host.strip())
     if value.isdigit():
         return int(value)
     if value.lower() in ("true", "false"):
@@ -173,6 +180,7 @@ def parse_options(options: Mapping[str, str]) -> SourceConfig:
         max_records_per_split=_positive_int(
             lowered, "maxrecordspersplit", DEFAULT_MAX_RECORDS_PER_SPLIT
         ),
+        target_splits=_positive_int(lowered, "targetsplits", 1),
         poll_timeout_ms=_positive_int(lowered, "polltimeoutms", DEFAULT_POLL_TIMEOUT_MS),
         fail_on_data_loss=fail == "true",
         checkpoint_location=lowered.get("checkpointlocation") or None,
@@ -182,9 +190,9 @@ def parse_options(options: Mapping[str, str]) -> SourceConfig:
 # --- offset arithmetic (pure) -----------------------------------------------------------------
 
 
-@dataclass
-class OffsetRange(InputPartition):
-    """Records ``[start, end)`` of one topic-partition, read by one Spark task."""
+@dataclass(frozen=True)
+class OffsetRange:
+    """Records ``[start, end)`` of one topic-partition."""
 
     topic: str
     partition: int
@@ -194,6 +202,17 @@ class OffsetRange(InputPartition):
     @property
     def size(self) -> int:
         return self.end - self.start
+
+
+@dataclass(frozen=True)
+class KafkaSplit(InputPartition):
+    """The offset ranges read by one Spark task, in order."""
+
+    ranges: tuple[OffsetRange, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(r.size for r in self.ranges)
 
 
 def total_records(start: Offsets, end: Offsets) -> int:
@@ -226,19 +245,53 @@ def cap_offsets(start: Offsets, end: Offsets, max_records: int | None) -> Offset
     return capped
 
 
-def plan_splits(start: Offsets, end: Offsets, max_records_per_split: int) -> list[OffsetRange]:
-    """Cut the offsets between ``start`` and ``end`` into ranges of at most ``max_records_per_split``."""
-    splits: list[OffsetRange] = []
+def plan_ranges(start: Offsets, end: Offsets, max_records: int) -> list[OffsetRange]:
+    """Cut the offsets between ``start`` and ``end`` into ranges of at most ``max_records``.
+
+    Partitions missing from ``start`` are skipped (the reader fills them in first).
+    """
+    ranges: list[OffsetRange] = []
     for topic in sorted(end):
         for part in sorted(end[topic], key=int):
             first = start.get(topic, {}).get(part)
             last = end[topic][part]
             if first is None or last <= first:
                 continue
-            for lo in range(first, last, max_records_per_split):
-                splits.append(
-                    OffsetRange(topic, int(part), lo, min(last, lo + max_records_per_split))
-                )
+            for lo in range(first, last, max_records):
+                ranges.append(OffsetRange(topic, int(part), lo, min(last, lo + max_records)))
+    return ranges
+
+
+def plan_splits(
+    start: Offsets,
+    end: Offsets,
+    max_records_per_split: int,
+    target_splits: int = 1,
+    min_records_per_split: int = DEFAULT_MIN_RECORDS_PER_SPLIT,
+) -> list[KafkaSplit]:
+    """Group the offsets between ``start`` and ``end`` into Spark tasks.
+
+    A large batch is spread over at least ``target_splits`` tasks (the cores that read), none
+    over ``max_records_per_split`` records; a small batch (the steady state) becomes one task
+    reading a little of every partition, which costs one consumer and writes one file instead of
+    one per partition. Deterministic: the same offsets always give the same splits.
+    """
+    total = total_records(start, end)
+    if total == 0:
+        return []
+    size = -(-total // max(1, target_splits))  # ceil
+    size = min(max_records_per_split, max(min(min_records_per_split, max_records_per_split), size))
+    splits: list[KafkaSplit] = []
+    current: list[OffsetRange] = []
+    filled = 0
+    for piece in plan_ranges(start, end, size):
+        if current and filled + piece.size > size:
+            splits.append(KafkaSplit(tuple(current)))
+            current, filled = [], 0
+        current.append(piece)
+        filled += piece.size
+    if current:
+        splits.append(KafkaSplit(tuple(current)))
     return splits
 
 
@@ -383,7 +436,7 @@ class KafkaStreamReader(DataSourceStreamReader):
                     log.warning("%s; continuing", message)
                     parts[part] = now
 
-    def partitions(self, start: Offsets, end: Offsets) -> list[OffsetRange]:
+    def partitions(self, start: Offsets, end: Offsets) -> list[KafkaSplit]:
         missing = {
             topic: [p for p in parts if p not in start.get(topic, {})]
             for topic, parts in end.items()
@@ -396,7 +449,7 @@ class KafkaStreamReader(DataSourceStreamReader):
                 for part in parts:
                     start.setdefault(topic, {})[part] = earliest.get(topic, {}).get(part, 0)
         self._last_end = end
-        return plan_splits(start, end, self.config.max_records_per_split)
+        return plan_splits(start, end, self.config.max_records_per_split, self.config.target_splits)
 
     def commit(self, end: Offsets) -> None:
         """Nothing to do: offsets live in the Spark checkpoint, never in a consumer group."""
@@ -408,17 +461,50 @@ class KafkaStreamReader(DataSourceStreamReader):
 
     # executor side
 
-    def read(self, partition: OffsetRange) -> Iterator[pa.RecordBatch]:
-        return read_range(self.config, partition)
+    def read(self, partition: KafkaSplit) -> Iterator[pa.RecordBatch]:
+        return read_split(self.config, partition)
 
 
-def read_range(config: SourceConfig, split: OffsetRange) -> Iterator[pa.RecordBatch]:
-    """Yield the records of ``split`` (and only those) as Arrow batches of :data:`ARROW_SCHEMA`."""
+#: Consumers kept by a (reused) Python worker between tasks, one per source configuration.
+_WORKER_CONSUMERS: dict[SourceConfig, Any] = {}
+
+
+def _worker_consumer(config: SourceConfig):
+    consumer = _WORKER_CONSUMERS.get(config)
+    if consumer is None:
+        consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
+        _WORKER_CONSUMERS[config] = consumer
+    return consumer
+
+
+def read_split(config: SourceConfig, split: KafkaSplit) -> Iterator[pa.RecordBatch]:
+    """Yield the records of every range of ``split``, in order, as Arrow batches.
+
+    The Kafka consumer is kept for the next task of the same worker (connecting costs more than
+    a small batch); it is dropped after an error.
+    """
+    consumer = _worker_consumer(config)
+    try:
+        for offsets in split.ranges:
+            yield from read_range(config, offsets, consumer)
+    except BaseException:
+        _WORKER_CONSUMERS.pop(config, None)
+        consumer.close()
+        raise
+
+
+def read_range(config: SourceConfig, split: OffsetRange, consumer=None) -> Iterator[pa.RecordBatch]:
+    """Yield the records of ``split`` (and only those) as Arrow batches of :data:`ARROW_SCHEMA`.
+
+    Uses ``consumer`` if given (and leaves it open), else a consumer of its own.
+    """
     from kafka import TopicPartition
     from kafka.errors import OffsetOutOfRangeError
 
     tp = TopicPartition(split.topic, split.partition)
-    consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
+    own = consumer is None
+    if own:
+        consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
     try:
         consumer.assign([tp])
         consumer.seek(tp, split.start)
@@ -456,7 +542,8 @@ def read_range(config: SourceConfig, split: OffsetRange) -> Iterator[pa.RecordBa
         if len(columns):
             yield columns.flush()
     finally:
-        consumer.close()
+        if own:
+            consumer.close()
 
 
 class _Columns:

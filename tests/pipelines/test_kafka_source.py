@@ -64,8 +64,9 @@ def test_source_config_and_ranges_survive_pickling():
     reader._last_end = {"t": {"0": 5}}
     clone = pickle.loads(pickle.dumps(reader))
     assert clone.config == config and clone._last_end is None
-    split = ks.OffsetRange("t", 2, 10, 20)
-    assert pickle.loads(pickle.dumps(split)) == split
+    split = ks.KafkaSplit((ks.OffsetRange("t", 2, 10, 20), ks.OffsetRange("t", 3, 0, 5)))
+    assert pickle.loads(pickle.dumps(split)) == split and split.size == 15
+    assert hash(config) == hash(pickle.loads(pickle.dumps(config)))
 
 
 _offsets = st.dictionaries(
@@ -103,17 +104,30 @@ def test_cap_shares_the_budget_by_lag():
     assert ks.cap_offsets(start, end, None) == end
 
 
-@given(_start_end(), st.integers(1, 20_000))
+@given(_start_end(), st.integers(1, 20_000), st.integers(1, 8), st.integers(1, 5_000))
 @settings(max_examples=200, deadline=None)
-def test_splits_cover_each_range_exactly_once_in_bounded_pieces(start_end, size):
+def test_splits_cover_each_range_exactly_once_in_bounded_tasks(start_end, size, target, small):
     start, end = start_end
-    splits = ks.plan_splits(start, end, size)
+    splits = ks.plan_splits(start, end, size, target, small)
+    ranges = [r for s in splits for r in s.ranges]
     for p in end["t"]:
-        mine = [s for s in splits if s.partition == int(p)]
-        covered = [o for s in mine for o in range(s.start, s.end)]
+        covered = [o for r in ranges if r.partition == int(p) for o in range(r.start, r.end)]
         assert covered == list(range(start["t"][p], end["t"][p]))
-        assert all(0 < s.size <= size for s in mine)
-    assert splits == ks.plan_splits(start, end, size), "planning is deterministic"
+    assert all(0 < s.size <= size for s in splits)
+    assert all(r.size > 0 for r in ranges)
+    assert splits == ks.plan_splits(start, end, size, target, small), "planning is deterministic"
+    total = ks.total_records(start, end)
+    if total >= target * min(small, size) and size >= small:
+        assert len(splits) >= min(target, total), "a large batch uses the cores"
+
+
+def test_a_small_batch_is_one_task_and_a_large_one_is_spread():
+    start = {"t": {"0": 0, "1": 0, "2": 0}}
+    small = {"t": {"0": 700, "1": 650, "2": 690}}
+    assert [s.size for s in ks.plan_splits(start, small, 50_000, target_splits=2)] == [2_040]
+    large = {"t": {"0": 70_000, "1": 65_000, "2": 69_000}}
+    splits = ks.plan_splits(start, large, 50_000, target_splits=2)
+    assert len(splits) >= 4 and max(s.size for s in splits) <= 50_000
 
 
 def test_no_split_when_start_equals_end():
