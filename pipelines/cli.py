@@ -387,7 +387,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "pipeline",
         help="run the lake's Spark jobs (Kafka -> Bronze -> Silver -> Gold)",
-        description=__doc__.splitlines()[0],
+        description="Run the Spark jobs of the lake: Kafka -> Bronze -> Silver -> Gold.",
     )
     stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for add in STAGES.values():
