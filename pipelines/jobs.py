@@ -138,7 +138,6 @@ def run_silver(
 
 def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
     from vehsim_pipelines import silver
 
@@ -150,24 +149,19 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     run.rows_read = bronze.num_rows
     say(f"silver: read {run.rows_read:,} Bronze rows")
     bronze_df = spark.createDataFrame(_with_bronze_columns(bronze))
-    parsed = silver.parse_events(bronze_df)
-    failed = F.col("_error").isNotNull()
-    parsed = parsed.select(
-        *[c for c in parsed.columns if c not in ("raw_event", "raw_event_bytes", "key_bytes")],
-        F.when(failed, F.col("raw_event")).alias("raw_event"),
-        F.when(failed, F.col("raw_event_bytes")).alias("raw_event_bytes"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    parsed = silver.compact(silver.parse_events(bronze_df)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        valid = silver.valid_events(parsed)
-        n_valid = valid.count()
+        quarantine = lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
+        run.quarantined = _reason_counts(quarantine)
+        n_valid = run.rows_read - quarantine.num_rows
         seen = _seen_event_ids(spark, settings, after)
-        unique = silver.deduplicate(valid, seen).persist(StorageLevel.MEMORY_AND_DISK)
+        valid = silver.valid_events(parsed)
+        unique = valid if _all_new_and_distinct(valid, seen) else silver.deduplicate(valid, seen)
+        unique = unique.persist(StorageLevel.MEMORY_AND_DISK)
         telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
         events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
-        quarantine = lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
         run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
         run.duplicates = n_valid - run.telemetry_rows - run.event_rows
-        run.quarantined = _reason_counts(quarantine)
         say(
             f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
             f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
@@ -205,6 +199,20 @@ def _with_bronze_columns(bronze: pa.Table) -> pa.Table:
         else:
             columns.append(pa.nulls(bronze.num_rows, dtype))
     return pa.table(columns, names=list(BRONZE_COLUMNS))
+
+
+def _all_new_and_distinct(valid, seen) -> bool:
+    """True when no ``event_id`` repeats and none is already in Silver (the usual case), so the
+    ordered duplicate pick can be skipped."""
+    from pyspark.sql import functions as F
+
+    counts = valid.agg(F.count(F.lit(1)).alias("n"), F.count_distinct("event_id").alias("d"))
+    row = counts.first()
+    if row["n"] != row["d"]:
+        return False
+    if seen is None:
+        return True
+    return valid.select("event_id").join(seen, "event_id", "left_semi").limit(1).count() == 0
 
 
 def _seen_event_ids(spark, settings, after: int):

@@ -309,21 +309,49 @@ def _timestamp(text: Column) -> Column:
     return F.try_to_timestamp(F.regexp_replace(text, r"(Z|\+00:00)$", ""))
 
 
-def valid_events(parsed: DataFrame) -> DataFrame:
-    """Valid records of any type, flattened to the envelope + payload + lineage columns."""
-    payload_cols = [F.col(f"e.payload.{n}").alias(n) for n in schemas.raw_payload_fields()] + [
+def _flat_columns() -> list[Column]:
+    """The envelope and payload of ``e`` as top-level Silver columns (``emitted_at`` parsed)."""
+    envelope = [
+        F.col(f"e.{f.name}").alias(f.name)
+        for f in schemas.ENVELOPE_COLUMNS
+        if f.name != "emitted_at"
+    ]
+    payload = [F.col(f"e.payload.{n}").alias(n) for n in schemas.raw_payload_fields()] + [
         F.col(f"e.payload.{n}").alias(col) for n, col in schemas.EVENT_PAYLOAD_COLUMNS.items()
     ]
-    return parsed.where(F.col("_error").isNull()).select(
-        F.col("e.event_id").alias("event_id"),
-        F.col("e.event_type").alias("event_type"),
-        F.col("e.schema_version").alias("schema_version"),
-        F.col("e.vehicle_id").alias("vehicle_id"),
-        F.col("e.run_id").alias("run_id"),
-        F.col("e.seq").alias("seq"),
-        F.col("e.sim_time_s").alias("sim_time_s"),
-        _timestamp(F.col("e.emitted_at")).alias("emitted_at"),
-        *payload_cols,
+    return [*envelope, _timestamp(F.col("e.emitted_at")).alias("emitted_at"), *payload]
+
+
+def compact(parsed: DataFrame) -> DataFrame:
+    """:func:`parse_events` output with the envelope flattened into columns and the bulky
+    columns (``e``, ``_v``, the raw value) kept only on failed records.
+
+    This is what the Silver job caches: valid records are then a few typed columns, and the
+    failed ones keep everything :func:`quarantine_rows` needs.
+    """
+    failed = F.col("_error").isNotNull()
+    bulky = ("e", "_v", "raw_event", "raw_event_bytes", "key_bytes")
+    kept = [c for c in parsed.columns if c not in bulky]
+    return parsed.select(
+        *kept,
+        *_flat_columns(),
+        *[F.when(failed, F.col(c)).alias(c) for c in bulky if c in parsed.columns],
+    )
+
+
+def valid_events(parsed: DataFrame) -> DataFrame:
+    """Valid records of any type, flattened to the envelope + payload + lineage columns.
+
+    Args:
+        parsed: Output of :func:`parse_events` or :func:`compact`.
+    """
+    valid = parsed.where(F.col("_error").isNull())
+    if "e" in parsed.columns and "event_id" not in parsed.columns:
+        valid = valid.select("*", *_flat_columns())
+    names = [f.name for f in schemas.ENVELOPE_COLUMNS]
+    names += list(schemas.raw_payload_fields()) + list(schemas.EVENT_PAYLOAD_COLUMNS.values())
+    return valid.select(
+        *names,
         *[
             (F.col(f.name) if f.name in parsed.columns else F.lit(None).cast(f.dataType)).alias(
                 f.name
