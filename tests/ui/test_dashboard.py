@@ -215,3 +215,14 @@ def test_vehicle_picker_appears_with_a_fleet_and_switches_the_followed_car():
     dash.controls.vehicle.value = "car-b"
     assert source.followed == ["car-b"]
     assert dash.status.mode_detail == "following car-b"
+
+
+def test_a_cvt_shows_drive_and_offers_no_manual_gears():
+    source = fake_source()
+    source.cluster_hints = lambda: {"gearbox": "cvt", "redline_rpm": 6500.0, "max_gear": 2}
+    cvt = Dashboard(source, autostart=False)
+    assert cvt.cluster.gear.gearbox == "cvt"
+    assert cvt.controls.gear_mode.disabled
+    assert cvt.cluster.rpm.max == 7000.0  # the scale ends on the first 1000 above redline + 500
+    stepped = Dashboard(fake_source(), autostart=False)
+    assert stepped.cluster.gear.gearbox == "" and not stepped.controls.gear_mode.disabled

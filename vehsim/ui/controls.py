@@ -18,13 +18,15 @@ GEAR_MODES = ("auto", "manual")
 
 class Controls:
     """The control panel. ``on_command`` receives each command the user issues, ``on_vehicle``
-    the vehicle picked in the (connected-mode) vehicle list."""
+    the vehicle picked in the (connected-mode) vehicle list; ``stepped_gears=False`` (a CVT)
+    disables the manual gearbox controls."""
 
     def __init__(
         self,
         on_command: Callable[[Command], None],
         max_gear: int = 6,
         on_vehicle: Callable[[str], None] | None = None,
+        stepped_gears: bool = True,
     ):
         self._emit = on_command
         self._on_vehicle = on_vehicle
@@ -51,6 +53,7 @@ class Controls:
         )
         self.gear_mode.style.button_width = "80px"
         self.gear_mode.add_class("vehsim-gear-mode")
+        self.gear_mode.disabled = not stepped_gears  # a CVT has no gears to hold
         self.gear_down = w.Button(
             description="Gear −", layout=w.Layout(width="80px"), disabled=True
         )

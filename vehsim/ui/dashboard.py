@@ -130,6 +130,8 @@ class Dashboard:
     Args:
         source: a :class:`LocalSource` or :class:`ConnectedSource`; chosen by
             :func:`vehsim.ui.open_source` (from the configuration) when omitted.
+        vehicle: parameter set simulated in local mode when ``source`` is omitted (default:
+            the first shipped vehicle).
         rate_hz: widget updates per second.
         chart_window_s: how much history the rolling chart shows [s].
         chart_rate_hz: chart samples per simulated second.
@@ -142,6 +144,7 @@ class Dashboard:
         self,
         source: TelemetrySource | None = None,
         *,
+        vehicle: str | None = None,
         title: str = "vehsim · live vehicle",
         rate_hz: float = 30.0,
         chart_window_s: float = 180.0,
@@ -152,7 +155,7 @@ class Dashboard:
         if source is None:
             from vehsim.ui.mode import open_source
 
-            source = open_source()
+            source = open_source(vehicle=vehicle)
         self.source = source
         self.rate_hz = rate_hz
         self.chart_period_s = 1.0 / chart_rate_hz
@@ -171,10 +174,12 @@ class Dashboard:
         self.cluster = InstrumentCluster(
             redline_rpm=redline_rpm, max_rpm=1000.0 * math.ceil((redline_rpm + 500.0) / 1000.0)
         )
+        self.cluster.gear.gearbox = str(hints.get("gearbox", ""))
         self.controls = Controls(
             self._on_user_command,
             max_gear=int(hints.get("max_gear", 6)),
             on_vehicle=self._on_vehicle_choice,
+            stepped_gears=hints.get("gearbox") != "cvt",
         )
         self.chart = RollingChart(CHART_SERIES, window_s=chart_window_s)
         chart_title = w.HTML(f"Last {chart_window_s / 60:g} minutes")

@@ -13,12 +13,13 @@ function render({ model, el }) {
   function update() {
     const on = model.get("engine_on");
     const n = model.get("gear");
-    gear.textContent = n > 0 ? String(n) : "N";
-    mode.textContent = model.get("mode").toUpperCase();
+    const cvt = model.get("gearbox") === "cvt";
+    gear.textContent = cvt ? (n > 0 ? "D" : "N") : n > 0 ? String(n) : n < 0 ? "R" : "N";
+    mode.textContent = cvt ? "CVT" : model.get("mode").toUpperCase();
     el.classList.toggle("vehsim-engine-off", !on);
   }
   update();
-  const events = "change:gear change:mode change:engine_on";
+  const events = "change:gear change:mode change:engine_on change:gearbox";
   model.on(events, update);
   return () => model.off(events, update);
 }

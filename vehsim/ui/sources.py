@@ -103,13 +103,14 @@ class LocalSource:
     def describe(self) -> str:
         return f"simulated in this kernel: {self.vehicle}"
 
-    def cluster_hints(self) -> dict[str, float]:
-        """Scale of the dials for this vehicle: redline and number of gears."""
+    def cluster_hints(self) -> dict[str, Any]:
+        """What the cluster should know about this vehicle: redline, gears, gearbox type."""
         if self.params is None:
             return {}
         return {
             "redline_rpm": float(self.params.values["max_speed_rpm"]),
             "max_gear": int(self.params.n_gears),
+            "gearbox": str(self.params.gearbox_type),
         }
 
     def send(self, command: Command) -> None:

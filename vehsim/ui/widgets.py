@@ -62,6 +62,8 @@ class GearIndicator(anywidget.AnyWidget):
 
     gear = traitlets.Int(0).tag(sync=True)
     mode = traitlets.Unicode("auto").tag(sync=True)
+    #: ``automatic``, ``manual``, ``cvt`` or empty when unknown; a CVT shows ``D``, not a number.
+    gearbox = traitlets.Unicode("").tag(sync=True)
     engine_on = traitlets.Bool(False).tag(sync=True)
 
 
