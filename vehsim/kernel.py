@@ -11,7 +11,7 @@ profile drivers draw from a per-vehicle xorshift state seeded by the caller.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from vehsim.constants import GASOLINE_LHV_JPKG, GRAVITY_MPS2
 from vehsim.layout import (
@@ -30,6 +30,7 @@ from vehsim.layout import (
     P,
     S,
 )
+from vehsim.physics._jit import jit
 from vehsim.physics.driver import (
     PROFILE_TABLE,
     follow_accel_mps2,
@@ -212,7 +213,7 @@ CLUTCH_LAUNCH_RPM_ABOVE_IDLE = 500.0
 TRACE_TOLERANCE_MPS = 2.0 * 0.44704
 
 
-@njit(cache=True, nogil=True)
+@jit
 def _cycle_sample(t, speeds, grades, n):
     """Trace speed [m/s], segment acceleration [m/s²] and grade at time ``t`` of a 1 Hz cycle."""
     if t >= n - 1:
@@ -225,7 +226,7 @@ def _cycle_sample(t, speeds, grades, n):
     return v, speeds[k + 1] - speeds[k], grades[k]
 
 
-@njit(cache=True, nogil=True)
+@jit
 def _envelope(t, speeds, n):
     """Lowest and highest trace speed within ±1 s of ``t`` [m/s] (EPA ±1 s tolerance window)."""
     lo = 1e9
@@ -245,7 +246,7 @@ def _envelope(t, speeds, n):
     return lo, hi
 
 
-@njit(cache=True, nogil=True)
+@jit
 def _profile_target(s, rng, i, profile, v, dt_s):
     """Advance the profile driver's plan; return (target speed, wanted acceleration) [m/s, m/s²]."""
     row = PROFILE_TABLE[profile]
@@ -281,7 +282,7 @@ def _profile_target(s, rng, i, profile, v, dt_s):
     return 0.0, -decel
 
 
-@njit(cache=True, nogil=True)
+@jit
 def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
                  rng, i, dt_s):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
@@ -545,11 +546,10 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
             rpm_now = wheel_to_engine_rpm(v_new, ratios[gear - 1] * p[P_FD], radius)
             up = upshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
             down = downshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
-            if gear < n_gears:
+            if gear < n_gears and rpm_now > up:
                 rpm_up = wheel_to_engine_rpm(v_new, ratios[gear] * p[P_FD], radius)
-                t_up = interp(rpm_up, curve_rpm, curve_nm, n_curve)
                 need = throttle * t_max * ratios[gear - 1] / ratios[gear]
-                if rpm_now > up and rpm_up > down + 150.0 and t_up > 1.05 * need:
+                if rpm_up > down + 150.0 and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need:
                     gear += 1
                     s[S_SHIFT] = p[P_TSHIFT]
                     s[S_HOLD] = SHIFT_HOLD_S
@@ -585,7 +585,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     s[S_DRV_T] += dt_s
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@jit(parallel=True)
 def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade,
               cyc_len, rng, dt_s, n_steps, record_every, records):
     """The loop: advance every vehicle ``n_steps`` steps of ``dt_s``.

@@ -32,6 +32,7 @@ VOGEL_C_K = 95.0
 FRICTION_VISCOSITY_EXPONENT = 0.24
 #: Oil temperature at which the friction correlation holds [°C].
 FRICTION_REFERENCE_OIL_C = 90.0
+_VISCOSITY_REF = math.exp(VOGEL_B_K / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K))
 
 
 @jit
@@ -68,8 +69,7 @@ def torque_to_mep_pa(torque_nm, displacement_l):
 @jit
 def oil_viscosity_ratio(oil_temp_c):
     """Oil viscosity relative to its value at 90 °C (Vogel equation) [-]."""
-    ref = math.exp(VOGEL_B_K / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K))
-    return math.exp(VOGEL_B_K / (max(oil_temp_c, -40.0) + VOGEL_C_K)) / ref
+    return math.exp(VOGEL_B_K / (max(oil_temp_c, -40.0) + VOGEL_C_K)) / _VISCOSITY_REF
 
 
 @jit
@@ -82,7 +82,10 @@ def friction_mep_pa(engine_speed_rpm, oil_temp_c, friction_scale, wear_frac):
     """
     n_krpm = engine_speed_rpm / 1000.0
     warm_bar = 0.97 + 0.15 * n_krpm + 0.05 * n_krpm * n_krpm
-    cold = oil_viscosity_ratio(oil_temp_c) ** FRICTION_VISCOSITY_EXPONENT
+    # viscosity_ratio ** exponent, as one exponential of the Vogel equation
+    cold = math.exp(FRICTION_VISCOSITY_EXPONENT * VOGEL_B_K
+                    * (1.0 / (max(oil_temp_c, -40.0) + VOGEL_C_K)
+                       - 1.0 / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K)))
     return warm_bar * 1e5 * friction_scale * cold * (1.0 + 0.15 * wear_frac)
 
 

@@ -15,7 +15,11 @@ References:
     cold-start wear multiplier after Schwartz (SAE 922313).
 """
 
+import math
+
 from vehsim.physics._jit import jit
+
+_LN2 = math.log(2.0)
 
 
 @jit
@@ -50,4 +54,4 @@ def gearbox_wear_rate_per_s(input_speed_rpm, torque_frac, gearbox_life_rev):
 @jit
 def oil_life_rate_per_s(engine_speed_rpm, oil_temp_c, oil_life_rev):
     """Oil-life consumption rate [1/s]: revolutions × 2^((T − 100 °C)/10 K)."""
-    return engine_speed_rpm / 60.0 * 2.0 ** ((oil_temp_c - 100.0) / 10.0) / oil_life_rev
+    return engine_speed_rpm / 60.0 * math.exp(_LN2 * (oil_temp_c - 100.0) / 10.0) / oil_life_rev
