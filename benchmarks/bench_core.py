@@ -74,15 +74,21 @@ def _memory_child(n: int) -> None:
 
 
 def memory(n: int = 10_000) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--memory-child", str(n)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     single = single_car()
-    print(f"single car, dt 0.01 s, UDDS: {single:,.0f} simulated s per wall s (target >= 500; "
-          f"{single / 500:.1f}x target)")
+    print(
+        f"single car, dt 0.01 s, UDDS: {single:,.0f} simulated s per wall s (target >= 500; "
+        f"{single / 500:.1f}x target)"
+    )
     fleet_rate = fleet()
     fs = fastsim_rate()
     print(f"fleet of 1,000, dt 0.1 s, UDDS: {fleet_rate:,.0f} vehicle-simulated s per wall s")
@@ -91,15 +97,21 @@ def main() -> None:
         print(f"ratio vehsim fleet / FASTSim: {fleet_rate / fs:.1f}x (target >= 10x)")
     mem = memory()
     peak_mib = mem["rss_peak_kib"] / 1024
-    print(f"10,000-car fleet over UDDS, summary only: peak RSS {peak_mib:,.0f} MiB "
-          f"(process before the run: {mem['rss_before_kib'] / 1024:,.0f} MiB; target <= 2048 MiB)")
-    print(json.dumps({
-        "single_car_sim_s_per_wall_s": round(single),
-        "fleet_1000_vehicle_s_per_wall_s": round(fleet_rate),
-        "fastsim_sim_s_per_wall_s": round(fs) if fs else None,
-        "fleet_over_fastsim": round(fleet_rate / fs, 2) if fs else None,
-        "fleet_10000_peak_rss_mib": round(peak_mib),
-    }))
+    print(
+        f"10,000-car fleet over UDDS, summary only: peak RSS {peak_mib:,.0f} MiB "
+        f"(process before the run: {mem['rss_before_kib'] / 1024:,.0f} MiB; target <= 2048 MiB)"
+    )
+    print(
+        json.dumps(
+            {
+                "single_car_sim_s_per_wall_s": round(single),
+                "fleet_1000_vehicle_s_per_wall_s": round(fleet_rate),
+                "fastsim_sim_s_per_wall_s": round(fs) if fs else None,
+                "fleet_over_fastsim": round(fleet_rate / fs, 2) if fs else None,
+                "fleet_10000_peak_rss_mib": round(peak_mib),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
