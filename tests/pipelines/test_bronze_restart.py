@@ -90,7 +90,7 @@ def test_kill_9_mid_batch_then_restart_lands_every_record_exactly_once(kafka_bro
     checkpoint = bronze.checkpoint_path(settings)
     command = [sys.executable, "-m", "vehsim.cli", "pipeline", "bronze"]
 
-    producer = _Producer(settings, rate_hz=300)
+    producer = _Producer(settings, rate_hz=100)
     producer.start()
     log1 = tmp_path / "bronze-1.log"
     with log1.open("wb") as out:
@@ -127,7 +127,7 @@ def test_kill_9_mid_batch_then_restart_lands_every_record_exactly_once(kafka_bro
     sent = producer.sent()
 
     restart = subprocess.run(
-        [*command, "--available-now", "--max-offsets-per-trigger", "2000"],
+        [*command, "--available-now"],
         env=env,
         capture_output=True,
         text=True,

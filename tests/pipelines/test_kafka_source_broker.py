@@ -98,7 +98,9 @@ def test_a_range_reads_exactly_its_records_and_reads_them_again_identically(kafk
 
 def test_a_range_beyond_the_end_fails_with_the_offsets_in_the_message(kafka_broker, topic):
     config = _config(kafka_broker, topic, pollTimeoutMs=1_500)
-    with pytest.raises(ks.KafkaSourceError, match=r"\[0\]: planned offsets .* no record after 1000"):
+    with pytest.raises(
+        ks.KafkaSourceError, match=r"\[0\]: planned offsets .* no record after 1000"
+    ):
         _read_all(config, {topic: {"0": 995}}, {topic: {"0": 1_010}}, size=100)
 
 
