@@ -42,8 +42,7 @@ demo: demo-offline
 	@set -e; trap '$(VEHSIM) broker stop >/dev/null' EXIT; \
 	  $(VEHSIM) drive --vehicles 6 --driver cycle:udds --speedup max --duration-s 600 --rate-hz 2; \
 	  $(VEHSIM) drive --vehicles 4 --driver profile:aggressive --speedup max --duration-s 300 --rate-hz 2 --seed 7; \
-	  if $(VEHSIM) pipeline --help | grep -qw all; then $(VEHSIM) pipeline all; \
-	  else $(VEHSIM) pipeline bronze --available-now; fi
+	  $(VEHSIM) pipeline all
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
