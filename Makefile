@@ -36,13 +36,15 @@ demo-offline: install
 	$(VEHSIM) simulate --vehicle compact-sedan --cycle udds --start cold --plot $(DEMO_OUT)/udds.png --out $(DEMO_OUT)/udds.parquet
 	$(VEHSIM) simulate --vehicle compact-sedan --cycle hwfet --start hot --plot $(DEMO_OUT)/hwfet.png --out $(DEMO_OUT)/hwfet.parquet
 
-# The whole system on embedded defaults: broker, live fleet -> Kafka, Spark -> Bronze -> Silver -> Gold.
+# The whole system on embedded defaults: broker, live fleet -> Kafka, Spark -> Bronze -> Silver
+# -> Gold, then a fuel-consumption experiment tracked in MLflow.
 demo: demo-offline
 	$(VEHSIM) broker start
 	@set -e; trap '$(VEHSIM) broker stop >/dev/null' EXIT; \
 	  $(VEHSIM) drive --vehicles 6 --driver cycle:udds --speedup max --duration-s 600 --rate-hz 2; \
 	  $(VEHSIM) drive --vehicles 4 --driver profile:aggressive --speedup max --duration-s 300 --rate-hz 2 --seed 7; \
-	  $(VEHSIM) pipeline all
+	  $(VEHSIM) pipeline all; \
+	  $(VEHSIM) experiment fuel
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
