@@ -151,7 +151,7 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     bronze_df = spark.createDataFrame(_with_bronze_columns(bronze))
     parsed = silver.compact(silver.parse_events(bronze_df)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        quarantine = lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
+        quarantine = _quarantine(spark, parsed)
         run.quarantined = _reason_counts(quarantine)
         n_valid = run.rows_read - quarantine.num_rows
         seen = _seen_event_ids(spark, settings, after)
@@ -199,6 +199,17 @@ def _with_bronze_columns(bronze: pa.Table) -> pa.Table:
         else:
             columns.append(pa.nulls(bronze.num_rows, dtype))
     return pa.table(columns, names=list(BRONZE_COLUMNS))
+
+
+def _quarantine(spark, parsed) -> pa.Table:
+    """Quarantine rows as Arrow; the (large) message expression only runs when some failed."""
+    from pyspark.sql import functions as F
+
+    from vehsim_pipelines import schemas, silver
+
+    if parsed.where(F.col("_error").isNotNull()).limit(1).count() == 0:
+        return lake.plain_arrow(spark.createDataFrame([], schemas.quarantine_schema()).toArrow())
+    return lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
 
 
 def _all_new_and_distinct(valid, seen) -> bool:

@@ -50,7 +50,7 @@ def _recompute_from_silver(settings):
     return totals
 
 
-def test_gold_totals_equal_recomputation_from_silver(spark, settings):
+def test_gold_totals_equal_recomputation_from_silver_and_features_are_usable(spark, settings):
     BronzeWriter(settings.table_uri("bronze", "events")).append_events(_fleet())
     _run_all(spark, settings)
     expected = _recompute_from_silver(settings)
@@ -72,37 +72,7 @@ def test_gold_totals_equal_recomputation_from_silver(spark, settings):
             want["fuel_used_l"] / want["distance_km"] * 100
         )
 
-
-def test_vehicle_minute_values_by_hand(spark):
-    rows = [telemetry_event("car-000", "r", s) for s in range(0, 61)]
-    from lakehouse_data import encode
-
-    frame = spark.createDataFrame(
-        [(encode(e), "t", 0, i, 0) for i, e in enumerate(rows)],
-        "raw_event string, topic string, partition int, offset long, bronze_version long",
-    )
-    from vehsim_pipelines import silver
-
-    tel = silver.telemetry_rows(silver.valid_events(silver.parse_events(frame)))
-    minutes = gold.minute_aggregates(gold.with_increments(tel))
-    first = gold.vehicle_minute(minutes).orderBy("window_start").collect()[0]
-    # events 0..59 fall in the first minute; increments 1..59 belong to it (0 has none)
-    assert first["events"] == 60
-    assert first["duration_s"] == pytest.approx(59.0)
-    assert first["distance_km"] == pytest.approx(59 * 0.01)
-    assert first["fuel_used_l"] == pytest.approx(59 * 0.002)
-    assert first["fuel_l_per_100km"] == pytest.approx(0.002 / 0.01 * 100)
-    assert first["speed_kph_max"] == 60.0
-    assert first["coolant_temp_c_max"] == pytest.approx(20.0 + 59 * 0.5)
-    gear_time = sum(first[gold.gear_column(g)] for g in range(-1, 13))
-    assert gear_time == pytest.approx(first["duration_s"]), "every second is spent in some gear"
-    # 2 km/h per s up and 4 km/h per s down (0.56 and 1.1 m/s²) are gentle
-    assert first["harsh_accel_count"] == 0 and first["harsh_brake_count"] == 0
-
-
-def test_features_have_experiment_columns_and_sane_targets(spark, settings):
-    BronzeWriter(settings.table_uri("bronze", "events")).append_events(_fleet())
-    _run_all(spark, settings)
+    # the feature table carries what the experiments read
     features = lake.read_table(settings.table_uri("gold", "features")).to_pylist()
     required = {
         "mean_speed_mps",
@@ -134,6 +104,33 @@ def test_features_have_experiment_columns_and_sane_targets(spark, settings):
 
     expected_mass = vehsim.load_vehicle("compact-sedan").values["mass_kg"]
     assert sedan[0]["mass_kg"] == pytest.approx(expected_mass), "joined from the parameter file"
+
+
+def test_vehicle_minute_values_by_hand(spark):
+    rows = [telemetry_event("car-000", "r", s) for s in range(0, 61)]
+    from lakehouse_data import encode
+
+    frame = spark.createDataFrame(
+        [(encode(e), "t", 0, i, 0) for i, e in enumerate(rows)],
+        "raw_event string, topic string, partition int, offset long, bronze_version long",
+    )
+    from vehsim_pipelines import silver
+
+    tel = silver.telemetry_rows(silver.valid_events(silver.parse_events(frame)))
+    minutes = gold.minute_aggregates(gold.with_increments(tel))
+    first = gold.vehicle_minute(minutes).orderBy("window_start").collect()[0]
+    # events 0..59 fall in the first minute; increments 1..59 belong to it (0 has none)
+    assert first["events"] == 60
+    assert first["duration_s"] == pytest.approx(59.0)
+    assert first["distance_km"] == pytest.approx(59 * 0.01)
+    assert first["fuel_used_l"] == pytest.approx(59 * 0.002)
+    assert first["fuel_l_per_100km"] == pytest.approx(0.002 / 0.01 * 100)
+    assert first["speed_kph_max"] == 60.0
+    assert first["coolant_temp_c_max"] == pytest.approx(20.0 + 59 * 0.5)
+    gear_time = sum(first[gold.gear_column(g)] for g in range(-1, 13))
+    assert gear_time == pytest.approx(first["duration_s"]), "every second is spent in some gear"
+    # 2 km/h per s up and 4 km/h per s down (0.56 and 1.1 m/s²) are gentle
+    assert first["harsh_accel_count"] == 0 and first["harsh_brake_count"] == 0
 
 
 def test_late_event_within_watermark_updates_its_window_beyond_is_counted(spark, settings):
