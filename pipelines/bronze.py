@@ -299,6 +299,8 @@ def bronze_session(
     from vehsim_pipelines.session import build_spark
 
     extra = dict(DELTA_SPARK_CONF) if engine == "jvm" else {}
+    # The stream prints its own progress lines; Spark's stage bars would interleave with them.
+    extra["spark.ui.showConsoleProgress"] = "false"
     extra.update(conf or {})
     return build_spark("vehsim-bronze", master=master, conf=extra)
 
