@@ -319,7 +319,8 @@ def run_all_command(args: argparse.Namespace) -> int:
         from vehsim_pipelines import bronze
 
         resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
-        spark = bronze.bronze_session(master=args.master, conf=spark_conf(args))
+        conf = {"spark.ui.showConsoleProgress": "false", **spark_conf(args)}
+        spark = bronze.bronze_session(master=args.master, conf=conf)
         total = 0
 
         def show(progress: dict) -> None:

@@ -148,6 +148,8 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     bronze = lake.read_inserts(settings.table_uri("bronze", "events"), after, upto, opts)
     run.rows_read = bronze.num_rows
     say(f"silver: read {run.rows_read:,} Bronze rows")
+    if run.rows_read == 0:  # e.g. an empty Bronze batch: nothing to record, no table changes
+        return run
     bronze_df = spark.createDataFrame(_with_bronze_columns(bronze))
     parsed = silver.compact(silver.parse_events(bronze_df)).persist(StorageLevel.MEMORY_AND_DISK)
     try:

@@ -215,3 +215,12 @@ def _events_json(seqs):
     from lakehouse_data import encode
 
     return [encode(telemetry_event("corpus-car-000", "corpus-run", s)) for s in seqs]
+
+
+def test_empty_bronze_commit_changes_no_silver_table(spark, settings):
+    writer = BronzeWriter(settings.table_uri("bronze", "events"))
+    writer.append([])
+    (run,) = jobs.run_silver(spark, settings, progress=None)
+    assert run.rows_read == 0
+    summary = jobs.table_summary(settings)
+    assert summary["silver/telemetry"] is None and summary["ops/dq_runs"] is None
