@@ -282,7 +282,7 @@ def _profile_target(s, rng, i, profile, v, dt_s):
     return 0.0, -decel
 
 
-@jit
+@jit(inline="always")
 def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
                  rng, i, dt_s):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
@@ -597,9 +597,14 @@ def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_s
     n_records = records.shape[0]
     for i in prange(n_vehicles):
         s = state[i]
+        inp = inputs[i]
+        p = params[i]
+        gear_ratios = ratios[i]
+        c_rpm = curve_rpm[i]
+        c_nm = curve_nm[i]
+        n_c = n_curve[i]
         for k in range(n_steps):
-            step_vehicle(s, inputs[i], params[i], ratios[i], curve_rpm[i], curve_nm[i], n_curve[i],
-                         cyc_speed, cyc_grade, cyc_len, rng, i, dt_s)
+            step_vehicle(s, inp, p, gear_ratios, c_rpm, c_nm, n_c, cyc_speed, cyc_grade, cyc_len, rng, i, dt_s)
             if record_every > 0 and (k + 1) % record_every == 0:
                 r = (k + 1) // record_every - 1
                 if r < n_records:
