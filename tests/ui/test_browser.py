@@ -115,7 +115,7 @@ def connected_dashboard(kafka_broker, tmp_path_factory):
         VEHSIM_TOPIC_PREFIX=prefix,
     )
     drive = subprocess.Popen(
-        [sys.executable, "-m", "vehsim.cli", "drive", "--vehicles", "1", "--driver", "commands",
+        [sys.executable, "-m", "vehsim.cli", "drive", "--vehicle", "compact-suv", "--driver", "commands",
          "--rate-hz", "20", "--quiet"],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
