@@ -2,7 +2,8 @@
 
 Physics functions are plain Python on floats, compiled with Numba so that the fleet kernel can
 call them per vehicle at native speed. Set ``VEHSIM_NO_JIT=1`` to run them as pure Python
-(debugging, coverage); results are identical because no fast-math is used.
+(debugging, coverage); results are identical because no fast-math is used. Division follows
+NumPy's error model (no zero-division checks on the hot path; the physics guards its divisors).
 
 Compiled code is cached on disk. Numba keys a cache entry on the source file of the function it
 compiled, not on the functions it inlined or the module constants it froze, so an edit to a
@@ -50,6 +51,6 @@ else:
     _numba_config.CACHE_DIR = str(cache_dir())
 
     def jit(fn=None, **kwargs):
-        opts = {"cache": True, "fastmath": False, "nogil": True}
+        opts = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
         opts.update(kwargs)
         return njit(**opts)(fn) if fn is not None else njit(**opts)
