@@ -94,3 +94,12 @@ def test_console_script_is_installed():
     proc = subprocess.run([sys.executable, "-m", "vehsim.cli", "simulate", "--help"],
                           capture_output=True, text=True, check=True)
     assert "--testcar-csv" in proc.stdout
+
+
+def test_import_vehsim_is_light():
+    """The library's top level loads nothing heavy until a simulation name is used."""
+    code = ("import sys, vehsim, vehsim.config, vehsim.events; "
+            "heavy = [m for m in ('numba', 'pandas', 'pyspark', 'mlflow', 'kafka', 'ipywidgets') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
