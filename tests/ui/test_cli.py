@@ -70,7 +70,14 @@ def test_dashboard_serves_on_loopback_and_shuts_down_with_its_kernels(vehsim_env
         _, alive = psutil.wait_procs(family, timeout=15)
         assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # the test failed early: let the CLI stop Voila, then insist
+            leftovers = psutil.Process(proc.pid).children(recursive=True)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            for process in psutil.wait_procs(leftovers, timeout=10)[1]:
+                process.kill()
     assert "127.0.0.1" in proc.stderr.read()
