@@ -205,6 +205,9 @@ SHIFT_TORQUE_FRAC = 0.5
 #: Time constant of the pedal filter of the shift logic [s]: a transmission controller reacts to
 #: sustained pedal, not to every twitch of the driver's foot.
 SHIFT_PEDAL_TAU_S = 1.0
+#: Share of the maximum engine speed at which an automatic upshifts whatever the pedal (a
+#: transmission controller never holds a gear against the rev limiter).
+REV_LIMIT_UPSHIFT_FRAC = 0.97
 #: Shortest time between two shifts of an automatic [s] (hunting guard).
 SHIFT_HOLD_S = 1.5
 #: Engine speed at which a manual clutch is fully engaged at launch [rpm above idle].
@@ -549,7 +552,9 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
             if gear < n_gears and rpm_now > up:
                 rpm_up = wheel_to_engine_rpm(v_new, ratios[gear] * p[P_FD], radius)
                 need = throttle * t_max * ratios[gear - 1] / ratios[gear]
-                if rpm_up > down + 150.0 and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need:
+                at_limit = rpm_now >= REV_LIMIT_UPSHIFT_FRAC * p[P_NMAX]
+                if at_limit or (rpm_up > down + 150.0
+                                and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need):
                     gear += 1
                     s[S_SHIFT] = p[P_TSHIFT]
                     s[S_HOLD] = SHIFT_HOLD_S

@@ -146,3 +146,16 @@ def test_altitude_and_head_wind_change_the_aero_load():
     high = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot", altitude_m=2000).summary["fuel_l"]
     wind = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot", wind_mps=5.0).summary["fuel_l"]
     assert high < sea < wind
+
+
+@pytest.mark.parametrize("vehicle", ["compact-suv", "pickup-v8", "sports-coupe"])
+def test_full_throttle_upshifts_instead_of_holding_the_rev_limit(vehicle):
+    params = vehsim.load_vehicle(vehicle)
+    sim = vehsim.Simulator([params], dt_s=0.01, start="hot")
+    sim.set_driver(0, "commands")
+    sim.apply(0, {"type": "throttle", "value": 100})
+    sim.advance(20.0)
+    snap = sim.snapshot()
+    assert snap["gear"][0] >= 3
+    assert snap["speed_mps"][0] > 25
+    assert snap["engine_speed_rpm"][0] < params["max_speed_rpm"]
