@@ -31,6 +31,10 @@ from vehsim.events import BROADCAST_VEHICLE_ID, COMMAND_SCHEMA_VERSION, make_com
 
 log = logging.getLogger(__name__)
 
+#: How long the broker may hold a fetch on an idle topic [ms]. A person's command should reach
+#: the car within a frame or two, so live readers ask often (small, cheap requests).
+LIVE_FETCH_MAX_WAIT_MS = 20
+
 
 @dataclass(frozen=True)
 class IncomingCommand:
@@ -180,7 +184,7 @@ class CommandListener:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             bootstrap_timeout_ms=5_000,
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=LIVE_FETCH_MAX_WAIT_MS,
             request_timeout_ms=10_000,
         )
         try:

@@ -24,6 +24,7 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import SIMULATION_RAW
+from vehsim.stream.commands import LIVE_FETCH_MAX_WAIT_MS
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class TelemetryFollower:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             bootstrap_timeout_ms=5_000,
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=LIVE_FETCH_MAX_WAIT_MS,
         )
         try:
             partitions = None
@@ -172,7 +173,7 @@ class TelemetryFollower:
                 self._positions[tp.partition] = consumer.position(tp)
             self._ready.set()
             while not self._stop.is_set():
-                for _tp, records in consumer.poll(timeout_ms=100).items():
+                for _tp, records in consumer.poll(timeout_ms=50).items():
                     for record in records:
                         self._positions[record.partition] = record.offset + 1
                         try:
