@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,12 +27,9 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import BROADCAST_VEHICLE_ID, COMMAND_SCHEMA_VERSION, make_command
+from vehsim.stream.reader import LiveTopicReader
 
 log = logging.getLogger(__name__)
-
-#: How long the broker may hold a fetch on an idle topic [ms]. A person's command should reach
-#: the car within a frame or two, so live readers ask often (small, cheap requests).
-LIVE_FETCH_MAX_WAIT_MS = 20
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def decode_command(value: bytes | str, offset: int | None = None) -> IncomingCom
     return IncomingCommand(vehicle_id, command_id, command, error=error, offset=offset)
 
 
-class CommandListener:
+class CommandListener(LiveTopicReader):
     """Reads the commands topic from a background thread into a queue.
 
     Args:
@@ -103,6 +99,8 @@ class CommandListener:
     restart (topics recreated empty) it reads the new topic from its beginning.
     """
 
+    thread_name = "vehsim-commands"
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -113,36 +111,17 @@ class CommandListener:
         on_command: Callable[[IncomingCommand], None] | None = None,
         poll_interval_s: float = 0.1,
     ):
-        self.settings = settings or load_settings()
-        if bootstrap is None:
-            from vehsim.stream.broker import resolve_bootstrap
-
-            bootstrap = resolve_bootstrap(self.settings)
-        self.bootstrap = bootstrap
-        self.topic = topic or self.settings.commands_topic
-        self.from_beginning = from_beginning
+        settings = settings or load_settings()
+        super().__init__(
+            settings,
+            bootstrap=bootstrap,
+            topic=topic or settings.commands_topic,
+            from_beginning=from_beginning,
+            poll_interval_s=poll_interval_s,
+        )
         self.on_command = on_command
-        self.poll_interval_s = poll_interval_s
         self._queue: queue.SimpleQueue[IncomingCommand] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
         self.received = 0
-        self._positions: dict[int, int] = {}
-
-    def start(self, wait_s: float = 0.0) -> CommandListener:
-        """Start the thread; wait up to ``wait_s`` until it is positioned on the topic."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="vehsim-commands", daemon=True)
-            self._thread.start()
-        if wait_s:
-            self._ready.wait(wait_s)
-        return self
-
-    @property
-    def ready(self) -> bool:
-        """True once partitions are assigned and positioned (new commands will be seen)."""
-        return self._ready.is_set()
 
     def drain(self) -> list[IncomingCommand]:
         """Every command received since the last call, in arrival order (non-blocking)."""
@@ -153,76 +132,13 @@ class CommandListener:
             except queue.Empty:
                 return out
 
-    def close(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def __enter__(self) -> CommandListener:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._consume()
-            except Exception as exc:  # broker away, topic missing: retry
-                log.info("command listener: %s; retrying", exc)
-                self._stop.wait(1.0)
-
-    def _consume(self) -> None:
-        from kafka import KafkaConsumer, TopicPartition
-
-        from vehsim.stream.kafka_config import client_config
-        from vehsim.stream.offsets import true_end_offsets
-
-        consumer = KafkaConsumer(
-            **client_config(self.settings, self.bootstrap),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            bootstrap_timeout_ms=5_000,
-            fetch_max_wait_ms=LIVE_FETCH_MAX_WAIT_MS,
-            request_timeout_ms=10_000,
-        )
-        try:
-            partitions = None
-            while not partitions and not self._stop.is_set():
-                consumer.topics()  # refresh metadata
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
-                    self._stop.wait(0.5)
-            if not partitions:
-                return
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            ends = true_end_offsets(consumer, tps)
-            for tp in tps:
-                if tp.partition in self._positions:  # reconnect: continue where we were,
-                    position = self._positions[tp.partition]
-                    # unless the topic was recreated (a restarted development broker)
-                    consumer.seek(tp, position if position <= ends[tp] else 0)
-                elif self.from_beginning:
-                    consumer.seek(tp, 0)
-                else:
-                    consumer.seek(tp, ends[tp])
-                self._positions[tp.partition] = consumer.position(tp)
-            self._ready.set()
-            while not self._stop.is_set():
-                batches = consumer.poll(timeout_ms=int(self.poll_interval_s * 1000))
-                for _tp, records in batches.items():
-                    for record in records:
-                        self.received += 1
-                        self._positions[record.partition] = record.offset + 1
-                        incoming = decode_command(record.value or b"", record.offset)
-                        if self.on_command is not None:
-                            self.on_command(incoming)
-                        else:
-                            self._queue.put(incoming)
-        finally:
-            consumer.close()
+    def _handle(self, record) -> None:
+        self.received += 1
+        incoming = decode_command(record.value or b"", record.offset)
+        if self.on_command is not None:
+            self.on_command(incoming)
+        else:
+            self._queue.put(incoming)
 
 
 class CommandSender:

@@ -24,12 +24,12 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import SIMULATION_RAW
-from vehsim.stream.commands import LIVE_FETCH_MAX_WAIT_MS
+from vehsim.stream.reader import LiveTopicReader
 
 log = logging.getLogger(__name__)
 
 
-class TelemetryFollower:
+class TelemetryFollower(LiveTopicReader):
     """Reads the telemetry topic continuously and keeps the latest state of every vehicle.
 
     Args:
@@ -43,6 +43,8 @@ class TelemetryFollower:
         buffer_size: How many recent events :meth:`events_since` can return.
     """
 
+    thread_name = "vehsim-follow"
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -54,14 +56,14 @@ class TelemetryFollower:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         buffer_size: int = 10_000,
     ):
-        self.settings = settings or load_settings()
-        if bootstrap is None:
-            from vehsim.stream.broker import resolve_bootstrap
-
-            bootstrap = resolve_bootstrap(self.settings)
-        self.bootstrap = bootstrap
-        self.topic = self.settings.telemetry_topic
-        self.from_beginning = from_beginning
+        settings = settings or load_settings()
+        super().__init__(
+            settings,
+            bootstrap=bootstrap,
+            topic=settings.telemetry_topic,
+            from_beginning=from_beginning,
+            poll_interval_s=0.05,
+        )
         self.vehicle_ids = set(vehicle_ids) if vehicle_ids is not None else None
         self.run_id = run_id
         self.on_event = on_event
@@ -70,23 +72,10 @@ class TelemetryFollower:
         self._recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=buffer_size)
         self._count = 0
         self.malformed = 0
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._positions: dict[int, int] = {}
 
     def start(self, wait_s: float = 10.0) -> TelemetryFollower:
         """Start the thread and wait up to ``wait_s`` until it is positioned on the topic."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="vehsim-follow", daemon=True)
-            self._thread.start()
-        if wait_s:
-            self._ready.wait(wait_s)
-        return self
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
+        return super().start(wait_s)
 
     @property
     def count(self) -> int:
@@ -102,18 +91,6 @@ class TelemetryFollower:
         """Events kept after the first ``count`` (those still buffered), and the new count."""
         with self._lock:
             return self._count, [e for n, e in self._recent if n >= count]
-
-    def close(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def __enter__(self) -> TelemetryFollower:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def _keep(self, event: dict[str, Any]) -> None:
         if self.vehicle_ids is not None and event.get("vehicle_id") not in self.vehicle_ids:
@@ -131,62 +108,16 @@ class TelemetryFollower:
             except Exception:
                 log.exception("telemetry follower callback failed")
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._consume()
-            except Exception as exc:
-                log.info("telemetry follower: %s; retrying", exc)
-                self._stop.wait(1.0)
-
-    def _consume(self) -> None:
-        from kafka import KafkaConsumer, TopicPartition
-
-        from vehsim.stream.kafka_config import client_config
-        from vehsim.stream.offsets import true_end_offsets
-
-        consumer = KafkaConsumer(
-            **client_config(self.settings, self.bootstrap),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            bootstrap_timeout_ms=5_000,
-            fetch_max_wait_ms=LIVE_FETCH_MAX_WAIT_MS,
-        )
+    def _handle(self, record) -> None:
         try:
-            partitions = None
-            while not partitions and not self._stop.is_set():
-                consumer.topics()
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
-                    self._stop.wait(0.5)
-            if not partitions:
-                return
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            ends = true_end_offsets(consumer, tps)
-            for tp in tps:
-                if tp.partition in self._positions:
-                    position = self._positions[tp.partition]
-                    consumer.seek(tp, position if position <= ends[tp] else 0)
-                else:
-                    consumer.seek(tp, 0 if self.from_beginning else ends[tp])
-                self._positions[tp.partition] = consumer.position(tp)
-            self._ready.set()
-            while not self._stop.is_set():
-                for _tp, records in consumer.poll(timeout_ms=50).items():
-                    for record in records:
-                        self._positions[record.partition] = record.offset + 1
-                        try:
-                            event = json.loads(record.value)
-                        except (TypeError, ValueError):
-                            self.malformed += 1
-                            continue
-                        if isinstance(event, dict):
-                            self._keep(event)
-                        else:
-                            self.malformed += 1
-        finally:
-            consumer.close()
+            event = json.loads(record.value)
+        except (TypeError, ValueError):
+            self.malformed += 1
+            return
+        if isinstance(event, dict):
+            self._keep(event)
+        else:
+            self.malformed += 1
 
 
 def read_topic(
