@@ -42,6 +42,11 @@ Options (case-insensitive):
     cores that read). Batches under 10,000 records per task stay in one task.
 ``pollTimeoutMs``
     How long a task waits for records it knows exist before failing (default 120,000).
+``client``
+    Which Kafka client reads on executors: ``auto`` (default: confluent-kafka, i.e. librdkafka,
+    when it is installed and every ``kafka.*`` setting has a librdkafka equivalent, else
+    kafka-python), ``confluent-kafka`` or ``kafka-python``. librdkafka decodes records in C,
+    several times faster than kafka-python; the driver always plans with kafka-python.
 ``failOnDataLoss``
     ``true`` (default): fail when planned offsets are no longer on the broker (retention, topic
     recreated). ``false``: log and continue from the earliest available offset.
@@ -100,6 +105,20 @@ _FETCH_SETTINGS = {
 
 Offsets = dict[str, dict[str, int]]
 
+CLIENT_LIBRARIES = ("auto", "confluent-kafka", "kafka-python")
+#: kafka-python setting -> librdkafka property, for the settings vehsim passes.
+_RDKAFKA_NAMES = {
+    "security_protocol": "security.protocol",
+    "sasl_mechanism": "sasl.mechanism",
+    "sasl_plain_username": "sasl.username",
+    "sasl_plain_password": "sasl.password",
+    "ssl_cafile": "ssl.ca.location",
+    "client_id": "client.id",
+    "request_timeout_ms": "socket.timeout.ms",
+    "metadata_max_age_ms": "metadata.max.age.ms",
+    "connections_max_idle_ms": "connections.max.idle.ms",
+}
+
 
 class KafkaSourceError(VehsimError):
     """The Kafka source is misconfigured or the broker no longer has the planned records."""
@@ -118,6 +137,7 @@ class SourceConfig:
     poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS
     fail_on_data_loss: bool = True
     checkpoint_location: str | None = None
+    client_library: str = "auto"
 
     @property
     def client_kwargs(self) -> dict[str, Any]:
@@ -169,6 +189,11 @@ def parse_options(options: Mapping[str, str]) -> SourceConfig:
         raise KafkaSourceError(
             f"option startingOffsets must be earliest or latest, got {starting!r}"
         )
+    library = lowered.get("client", "auto").strip().lower()
+    if library not in CLIENT_LIBRARIES:
+        raise KafkaSourceError(
+            f"option client must be one of {', '.join(CLIENT_LIBRARIES)}, got {library!r}"
+        )
     fail = lowered.get("failondataloss", "true").strip().lower()
     if fail not in ("true", "false"):
         raise KafkaSourceError(f"option failOnDataLoss must be true or false, got {fail!r}")
@@ -184,6 +209,7 @@ def parse_options(options: Mapping[str, str]) -> SourceConfig:
         poll_timeout_ms=_positive_int(lowered, "polltimeoutms", DEFAULT_POLL_TIMEOUT_MS),
         fail_on_data_loss=fail == "true",
         checkpoint_location=lowered.get("checkpointlocation") or None,
+        client_library=library,
     )
 
 
@@ -465,6 +491,56 @@ class KafkaStreamReader(DataSourceStreamReader):
         return read_split(self.config, partition)
 
 
+def rdkafka_settings(config: SourceConfig) -> dict[str, Any] | None:
+    """librdkafka properties equivalent to the ``kafka.*`` options (None if one has none)."""
+    settings: dict[str, Any] = {
+        "bootstrap.servers": ",".join(config.client_kwargs["bootstrap_servers"]),
+        # Partitions are assigned, never subscribed: the group id is required but never joined.
+        "group.id": "vehsim-kafka-source",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "error",
+        # Read what kafka-python reads (Tansu's last stable offset is not the true end).
+        "isolation.level": "read_uncommitted",
+        "fetch.max.bytes": _FETCH_SETTINGS["fetch_max_bytes"],
+        "max.partition.fetch.bytes": _FETCH_SETTINGS["max_partition_fetch_bytes"],
+        "receive.message.max.bytes": _FETCH_SETTINGS["fetch_max_bytes"] + 1024 * 1024,
+        "fetch.wait.max.ms": 100,
+        "log_level": 3,
+    }
+    for name, value in config.client:
+        if name == "bootstrap_servers":
+            continue
+        if name not in _RDKAFKA_NAMES:
+            return None
+        settings[_RDKAFKA_NAMES[name]] = value
+    return settings
+
+
+def _use_rdkafka(config: SourceConfig) -> bool:
+    if config.client_library == "kafka-python":
+        return False
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        if config.client_library == "confluent-kafka":
+            raise KafkaSourceError(
+                "option client=confluent-kafka needs the confluent-kafka package"
+            ) from None
+        return False
+    if rdkafka_settings(config) is None:
+        if config.client_library == "confluent-kafka":
+            names = sorted(
+                n for n, _ in config.client if n not in _RDKAFKA_NAMES and n != "bootstrap_servers"
+            )
+            raise KafkaSourceError(
+                f"option client=confluent-kafka: no librdkafka equivalent for {names}; "
+                "use client=kafka-python"
+            )
+        return False
+    return True
+
+
 #: Consumers kept by a (reused) Python worker between tasks, one per source configuration.
 _WORKER_CONSUMERS: dict[SourceConfig, Any] = {}
 
@@ -472,7 +548,13 @@ _WORKER_CONSUMERS: dict[SourceConfig, Any] = {}
 def _worker_consumer(config: SourceConfig):
     consumer = _WORKER_CONSUMERS.get(config)
     if consumer is None:
-        consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
+        if _use_rdkafka(config):
+            from confluent_kafka import Consumer
+
+            # Through logging, not stderr (librdkafka keeps retrying a broker that went away).
+            consumer = Consumer(rdkafka_settings(config), logger=log)
+        else:
+            consumer = _consumer(config, auto_offset_reset="none", **_FETCH_SETTINGS)
         _WORKER_CONSUMERS[config] = consumer
     return consumer
 
@@ -484,13 +566,87 @@ def read_split(config: SourceConfig, split: KafkaSplit) -> Iterator[pa.RecordBat
     a small batch); it is dropped after an error.
     """
     consumer = _worker_consumer(config)
+    read = read_range if not hasattr(consumer, "consume") else read_range_rdkafka
     try:
         for offsets in split.ranges:
-            yield from read_range(config, offsets, consumer)
+            yield from read(config, offsets, consumer)
     except BaseException:
         _WORKER_CONSUMERS.pop(config, None)
         consumer.close()
         raise
+
+
+def _data_lost(config: SourceConfig, split: OffsetRange, position: int) -> None:
+    if config.fail_on_data_loss:
+        raise KafkaSourceError(
+            f"{split.topic}[{split.partition}] offsets {position}..{split.end - 1} are "
+            "no longer on the broker (retention or a recreated topic); set "
+            "failOnDataLoss=false to skip them"
+        )
+    log.warning("%s[%d] lost offsets from %d", split.topic, split.partition, position)
+
+
+def _stalled(config: SourceConfig, split: OffsetRange, position: int) -> KafkaSourceError:
+    return KafkaSourceError(
+        f"{split.topic}[{split.partition}]: planned offsets {split.start}..{split.end - 1}"
+        f" but no record after {position} arrived within {config.poll_timeout_ms} ms"
+    )
+
+
+def read_range_rdkafka(
+    config: SourceConfig, split: OffsetRange, consumer
+) -> Iterator[pa.RecordBatch]:
+    """:func:`read_range` through a confluent-kafka ``Consumer`` (records decoded in C)."""
+    from confluent_kafka import KafkaError, TopicPartition
+
+    consumer.assign([TopicPartition(split.topic, split.partition, split.start)])
+    columns = _Columns(split.topic, split.partition)
+    keys, values, offsets = columns.keys, columns.values, columns.offsets
+    stamps, kinds = columns.timestamps_us, columns.timestamp_types
+    position, end = split.start, split.end
+    last_progress = time.monotonic()
+    while position < end:
+        # Ask for no more than the range still lacks: consume() waits until it has as many
+        # messages as asked for (or the timeout), and a range often ends at the topic's end.
+        wanted = min(end - position, _FETCH_SETTINGS["max_poll_records"])
+        messages = consumer.consume(wanted, 1.0)
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
+                    _data_lost(config, split, position)
+                    if len(columns):
+                        yield columns.flush()
+                    return
+                if error.code() == KafkaError._PARTITION_EOF or not error.fatal():
+                    continue
+                raise KafkaSourceError(f"{split.topic}[{split.partition}]: {error.str()}")
+            if message.partition() != split.partition or message.topic() != split.topic:
+                continue
+            offset = message.offset()
+            if offset < position:
+                continue
+            if offset >= end:
+                position = end
+                break
+            keys.append(message.key())
+            values.append(message.value())
+            offsets.append(offset)
+            kind, ts_ms = message.timestamp()
+            # librdkafka: 0 not available, 1 create time, 2 log append time; Spark: 0 and 1.
+            stamps.append(ts_ms * 1000 if kind and ts_ms >= 0 else None)
+            kinds.append(kind - 1)
+            position = offset + 1
+        if messages:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > config.poll_timeout_ms / 1000:
+            raise _stalled(config, split, position)
+        if len(columns) >= _ARROW_BATCH_ROWS:
+            yield columns.flush()
+            keys, values, offsets = columns.keys, columns.values, columns.offsets
+            stamps, kinds = columns.timestamps_us, columns.timestamp_types
+    if len(columns):
+        yield columns.flush()
 
 
 def read_range(config: SourceConfig, split: OffsetRange, consumer=None) -> Iterator[pa.RecordBatch]:
@@ -515,14 +671,8 @@ def read_range(config: SourceConfig, split: OffsetRange, consumer=None) -> Itera
             try:
                 records = consumer.poll(timeout_ms=1000).get(tp, [])
             except OffsetOutOfRangeError:
-                if config.fail_on_data_loss:
-                    raise KafkaSourceError(
-                        f"{split.topic}[{split.partition}] offsets {position}..{split.end - 1} are "
-                        "no longer on the broker (retention or a recreated topic); set "
-                        "failOnDataLoss=false to skip them"
-                    ) from None
-                log.warning("%s[%d] lost offsets from %d", split.topic, split.partition, position)
-                return
+                _data_lost(config, split, position)
+                break
             for record in records:
                 if record.offset >= split.end:
                     break
@@ -533,10 +683,7 @@ def read_range(config: SourceConfig, split: OffsetRange, consumer=None) -> Itera
                 position = new_position
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > config.poll_timeout_ms / 1000:
-                raise KafkaSourceError(
-                    f"{split.topic}[{split.partition}]: planned offsets {split.start}..{split.end - 1}"
-                    f" but no record after {position} arrived within {config.poll_timeout_ms} ms"
-                )
+                raise _stalled(config, split, position)
             if len(columns) >= _ARROW_BATCH_ROWS:
                 yield columns.flush()
         if len(columns):

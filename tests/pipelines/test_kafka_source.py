@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -49,11 +50,39 @@ def test_options_map_kafka_settings_to_client_keywords():
             {"subscribe": "t", "kafka.bootstrap.servers": "h:1", "failOnDataLoss": "maybe"},
             "true or false",
         ),
+        (
+            {"subscribe": "t", "kafka.bootstrap.servers": "h:1", "client": "java"},
+            "client must be one of auto, confluent-kafka, kafka-python",
+        ),
     ],
 )
 def test_bad_options_name_the_option_and_the_allowed_values(options, message):
     with pytest.raises(ks.KafkaSourceError, match=message):
         ks.parse_options(options)
+
+
+def test_librdkafka_gets_the_same_client_settings_or_none():
+    options = {
+        "subscribe": "t",
+        "kafka.bootstrap.servers": "h1:9092,h2:9092",
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "PLAIN",
+        "kafka.sasl.plain.username": "$ConnectionString",
+        "kafka.sasl.plain.password": "secret",
+        "kafka.ssl.cafile": "/etc/ca.pem",
+    }
+    settings = ks.rdkafka_settings(ks.parse_options(options))
+    assert settings["bootstrap.servers"] == "h1:9092,h2:9092"
+    assert settings["security.protocol"] == "SASL_SSL"
+    assert (settings["sasl.username"], settings["sasl.password"]) == ("$ConnectionString", "secret")
+    assert settings["ssl.ca.location"] == "/etc/ca.pem"
+    assert settings["isolation.level"] == "read_uncommitted"
+    # A setting without a librdkafka equivalent: auto falls back to kafka-python.
+    odd = ks.parse_options({**options, "kafka.api.version.auto.timeout.ms": "5000"})
+    assert ks.rdkafka_settings(odd) is None
+    assert ks._use_rdkafka(odd) is False
+    with pytest.raises(ks.KafkaSourceError, match="confluent-kafka"):
+        ks._use_rdkafka(replace(odd, client_library="confluent-kafka"))
 
 
 def test_source_config_and_ranges_survive_pickling():

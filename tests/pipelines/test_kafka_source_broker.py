@@ -79,8 +79,16 @@ def test_offsets_are_the_true_ends_and_the_cap_advances_from_the_last_batch(kafk
         latest.stop()
 
 
-def test_a_range_reads_exactly_its_records_and_reads_them_again_identically(kafka_broker, topic):
-    config = _config(kafka_broker, topic)
+CLIENTS = ["kafka-python", "confluent-kafka"]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_range_reads_exactly_its_records_and_reads_them_again_identically(
+    kafka_broker, topic, client
+):
+    if client == "confluent-kafka":
+        pytest.importorskip("confluent_kafka")
+    config = _config(kafka_broker, topic, client=client)
     start = {topic: {"0": 10, "1": 990, "2": 0}}
     end = {topic: {"0": 20, "1": 1_000 + len(ODD_VALUES), "2": 1}}
     rows = _read_all(config, start, end)
@@ -96,8 +104,11 @@ def test_a_range_reads_exactly_its_records_and_reads_them_again_identically(kafk
     assert all(r["timestamp"] is not None and r["timestampType"] == 0 for r in rows)
 
 
-def test_a_range_beyond_the_end_fails_with_the_offsets_in_the_message(kafka_broker, topic):
-    config = _config(kafka_broker, topic, pollTimeoutMs=1_500)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_range_beyond_the_end_fails_with_the_offsets_in_the_message(kafka_broker, topic, client):
+    if client == "confluent-kafka":
+        pytest.importorskip("confluent_kafka")
+    config = _config(kafka_broker, topic, pollTimeoutMs=1_500, client=client)
     with pytest.raises(
         ks.KafkaSourceError, match=r"\[0\]: planned offsets .* no record after 1000"
     ):
