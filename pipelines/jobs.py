@@ -150,7 +150,7 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     say(f"silver: read {run.rows_read:,} Bronze rows")
     if run.rows_read == 0:  # e.g. an empty Bronze batch: nothing to record, no table changes
         return run
-    bronze_df = spark.createDataFrame(_with_bronze_columns(bronze))
+    bronze_df = _frame(spark, _with_bronze_columns(bronze))
     parsed = silver.compact(silver.parse_events(bronze_df)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         quarantine = _quarantine(spark, parsed)
@@ -158,8 +158,10 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
         n_valid = run.rows_read - quarantine.num_rows
         seen = _seen_event_ids(spark, settings, after)
         valid = silver.valid_events(parsed)
-        unique = valid if _all_new_and_distinct(valid, seen) else silver.deduplicate(valid, seen)
-        unique = unique.persist(StorageLevel.MEMORY_AND_DISK)
+        if _all_new_and_distinct(valid, seen):
+            unique = valid  # a cheap projection of the cached frame: no second cache
+        else:
+            unique = silver.deduplicate(valid, seen).persist(StorageLevel.MEMORY_AND_DISK)
         telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
         events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
         run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
@@ -188,6 +190,19 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
             on_commit("/".join(table))
     unique.unpersist()
     return run
+
+
+#: Rows per Spark partition when an Arrow table becomes a DataFrame (Spark's default slices it
+#: into 10,000-row partitions: one task each, whose overhead dominates on a small machine).
+ROWS_PER_PARTITION = 250_000
+
+
+def _frame(spark, table: pa.Table):
+    """``table`` as a DataFrame in a few large partitions (no shuffle)."""
+    frame = spark.createDataFrame(table)
+    parallelism = spark.sparkContext.defaultParallelism
+    partitions = max(parallelism, -(-table.num_rows // ROWS_PER_PARTITION))
+    return frame.coalesce(partitions) if frame.rdd.getNumPartitions() > partitions else frame
 
 
 def _with_bronze_columns(bronze: pa.Table) -> pa.Table:
@@ -396,33 +411,33 @@ def _gold_range(spark, settings, after, upto, watermark_s, say, on_commit) -> Go
             opts,
             filters=[("run_id", "in", runs), ("bronze_version", "<=", upto)],
         )
+        rows = rows.join(pairs, ["vehicle_id", "run_id"], join_type="inner")
         run.silver_rows = rows.num_rows
         say(f"gold: {run.vehicle_runs} vehicle run(s), {run.silver_rows:,} Silver rows")
-        silver_df = spark.createDataFrame(rows).join(
-            spark.createDataFrame(pairs), ["vehicle_id", "run_id"]
-        )
-        increments = gold.with_increments(silver_df).persist(StorageLevel.MEMORY_AND_DISK)
-        cutoffs = (
-            increments.where(F.col("bronze_version") <= after)
-            .groupBy(*gold.TRIP_KEYS)
-            .agg(
-                (F.max("emitted_at") - F.expr(f"make_interval(0,0,0,0,0,0,{watermark_s})")).alias(
-                    "cutoff"
+        increments = gold.with_increments(_frame(spark, rows)).persist(StorageLevel.MEMORY_AND_DISK)
+        minutes = gold.minute_aggregates(increments)
+        late = None
+        if after >= 0:  # windows can only be final for runs Gold has seen before
+            cutoffs = F.broadcast(
+                increments.where(F.col("bronze_version") <= after)
+                .groupBy(*gold.TRIP_KEYS)
+                .agg(
+                    (
+                        F.max("emitted_at") - F.expr(f"make_interval(0,0,0,0,0,0,{watermark_s})")
+                    ).alias("cutoff")
                 )
             )
-        )
-        minutes = gold.open_windows(gold.minute_aggregates(increments), cutoffs).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        late = (
-            increments.where(F.col("bronze_version") > after)
-            .join(cutoffs, list(gold.TRIP_KEYS))
-            .where(
-                F.col("window_start") + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
-                <= F.col("cutoff")
+            minutes = gold.open_windows(minutes, cutoffs)
+            late = (
+                increments.where(F.col("bronze_version") > after)
+                .join(cutoffs, list(gold.TRIP_KEYS))
+                .where(
+                    F.col("window_start") + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
+                    <= F.col("cutoff")
+                )
             )
-        )
-        run.late_events_dropped = late.count()
+        minutes = minutes.persist(StorageLevel.MEMORY_AND_DISK)
+        run.late_events_dropped = 0 if late is None else late.count()
         outputs[GOLD_TABLES[0]] = lake.plain_arrow(gold.vehicle_minute(minutes).toArrow())
         outputs[GOLD_TABLES[1]] = lake.plain_arrow(gold.trips(increments).toArrow())
         outputs[GOLD_TABLES[2]] = lake.plain_arrow(
