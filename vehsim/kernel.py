@@ -216,7 +216,7 @@ CLUTCH_LAUNCH_RPM_ABOVE_IDLE = 500.0
 TRACE_TOLERANCE_MPS = 2.0 * 0.44704
 
 
-@jit
+@jit(inline="always")
 def _cycle_sample(t, speeds, grades, n):
     """Trace speed [m/s], segment acceleration [m/s²] and grade at time ``t`` of a 1 Hz cycle."""
     if t >= n - 1:
@@ -229,27 +229,37 @@ def _cycle_sample(t, speeds, grades, n):
     return v, speeds[k + 1] - speeds[k], grades[k]
 
 
-@jit
+@jit(inline="always")
+def _trace_at(t, speeds, n):
+    """Trace speed at time ``t`` clamped to the cycle [m/s] (linear between 1 Hz points)."""
+    kk = min(max(t, 0.0), n - 1.0)
+    j = int(kk)
+    if j >= n - 1:
+        return speeds[n - 1]
+    return speeds[j] + (kk - j) * (speeds[j + 1] - speeds[j])
+
+
+@jit(inline="always")
 def _envelope(t, speeds, n):
-    """Lowest and highest trace speed within ±1 s of ``t`` [m/s] (EPA ±1 s tolerance window)."""
-    lo = 1e9
-    hi = -1e9
+    """Lowest and highest trace speed within ±1 s of ``t`` [m/s] (EPA ±1 s tolerance window).
+
+    The trace is linear between whole seconds, so its extremes in the window are at the two
+    window ends or at the whole seconds inside it.
+    """
+    lo = _trace_at(t - 1.0, speeds, n)
+    hi = _trace_at(t + 1.0, speeds, n)
+    if lo > hi:
+        lo, hi = hi, lo
     k0 = int(math.floor(t - 1.0))
     k1 = int(math.ceil(t + 1.0))
-    for k in range(k0, k1 + 1):
-        tk = min(max(float(k), t - 1.0), t + 1.0)
-        kk = min(max(tk, 0.0), n - 1.0)
-        j = int(kk)
-        if j >= n - 1:
-            v = speeds[n - 1]
-        else:
-            v = speeds[j] + (kk - j) * (speeds[j + 1] - speeds[j])
+    for k in range(k0 + 1, k1):
+        v = speeds[min(max(k, 0), n - 1)]
         lo = min(lo, v)
         hi = max(hi, v)
     return lo, hi
 
 
-@jit
+@jit(inline="always")
 def _profile_target(s, rng, i, profile, v, dt_s):
     """Advance the profile driver's plan; return (target speed, wanted acceleration) [m/s, m/s²]."""
     row = PROFILE_TABLE[profile]
@@ -287,7 +297,7 @@ def _profile_target(s, rng, i, profile, v, dt_s):
 
 @jit(inline="always")
 def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
-                 rng, i, dt_s):
+                 rng, i, dt_s, k_factor, t_peak, pmep_idle):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
 
     Args:
@@ -299,6 +309,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         cyc_speed, cyc_grade, cyc_len: all cycles (rows) and their lengths; ``inp`` selects one.
         rng: per-vehicle xorshift states; ``i`` the vehicle's index into it.
         dt_s: step [s].
+        k_factor, t_peak, pmep_idle: constants of the vehicle (see ``vehicle_constants``).
     """
     mode = int(inp[I_MODE])
     gbtype = int(p[P_GBTYPE])
@@ -387,12 +398,11 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     omega = rpm * math.pi / 30.0
     t_acc = p[P_ACC] / omega if omega > 1.0 else 0.0
     can_cut_fuel = running and (not slipping) and rpm_wheel >= p[P_DFCO] and v > 0.5
-    t_motor = motoring_torque_nm(rpm, fmep, pumping_mep_pa(0.0, p[P_PMEP], p[P_BMEPATM]), p[P_DISP]) if can_cut_fuel else 0.0
+    t_motor = motoring_torque_nm(rpm, fmep, pmep_idle, p[P_DISP]) if can_cut_fuel else 0.0
     # A slipping converter loads the idling engine with the pump's torque (rpm / K)², K from the
     # stall point (Kotwicki, SAE 820393): the drag of idling in Drive.
     t_creep = 0.0
     if running and slipping and p[P_TR0] > 1.0 and rpm > 0.0:
-        k_factor = p[P_STALL] / math.sqrt(max(interp(p[P_STALL], curve_rpm, curve_nm, n_curve), 1.0))
         t_creep = (rpm / k_factor) ** 2 * max(1.0 - rpm_wheel / rpm, 0.0) * CREEP_FRACTION
     shift_frac = SHIFT_TORQUE_FRAC if s[S_SHIFT] > 0.0 else 1.0
     eta = p[P_ETA]
@@ -521,7 +531,6 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     s[S_WTYRE] = min(s[S_WTYRE] + tyre_wear_rate_per_s(0.5 * (v + v_new), force_coef, p[P_TYRELIFE], p[P_TYRESLIP]) * dt_s, 1.0)
     if running:
         s[S_WENG] = min(s[S_WENG] + engine_wear_rate_per_s(rpm, load, s[S_TOIL], s[S_OIL], p[P_ENGLIFE], p[P_ENGCOLD]) * dt_s, 1.0)
-        t_peak = p[P_PRATED] / (p[P_NRATED] * math.pi / 30.0)
         s[S_WGBX] = min(s[S_WGBX] + gearbox_wear_rate_per_s(rpm_wheel, t_out / t_peak, p[P_GBXLIFE]) * dt_s, 1.0)
         s[S_OIL] = max(s[S_OIL] - oil_life_rate_per_s(rpm, s[S_TOIL], p[P_OILLIFE]) * dt_s, 0.0)
 
@@ -590,6 +599,41 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     s[S_DRV_T] += dt_s
 
 
+@jit(inline="always")
+def vehicle_constants(p, curve_rpm, curve_nm, n_curve):
+    """Quantities of a vehicle the step uses that depend on its parameters only.
+
+    Returns the torque converter's K-factor [rpm/sqrt(N m)] from its stall point (Kotwicki,
+    SAE 820393), the engine's torque at rated power [N m] and its pumping MEP at zero load [Pa].
+    """
+    k_factor = p[P_STALL] / math.sqrt(max(interp(p[P_STALL], curve_rpm, curve_nm, n_curve), 1.0))
+    t_peak = p[P_PRATED] / (p[P_NRATED] * math.pi / 30.0)
+    pmep_idle = pumping_mep_pa(0.0, p[P_PMEP], p[P_BMEPATM])
+    return k_factor, t_peak, pmep_idle
+
+
+@jit(_nrt=False)
+def run_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
+                rng, i, dt_s, n_steps, record_every, records):
+    """Advance vehicle ``i`` (state row ``s``) ``n_steps`` steps of ``dt_s``, recording into
+    ``records[:, i]`` every ``record_every`` steps.
+
+    Compiled without reference counting: the step only reads and writes rows of arrays the
+    caller owns, and counting references to them on every step (atomic operations) would cost
+    more than the physics.
+    """
+    n_records = records.shape[0]
+    k_factor, t_peak, pmep_idle = vehicle_constants(p, curve_rpm, curve_nm, n_curve)
+    for k in range(n_steps):
+        step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len, rng, i, dt_s,
+                     k_factor, t_peak, pmep_idle)
+        if record_every > 0 and (k + 1) % record_every == 0:
+            r = (k + 1) // record_every - 1
+            if r < n_records:
+                for j in range(s.shape[0]):
+                    records[r, i, j] = s[j]
+
+
 @jit(parallel=True)
 def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade,
               cyc_len, rng, dt_s, n_steps, record_every, records):
@@ -598,22 +642,9 @@ def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_s
     Every ``record_every`` steps the state row is copied into ``records[k, i]`` (pass an
     array with zero rows for summary-only runs).
     """
-    n_vehicles = state.shape[0]
-    n_records = records.shape[0]
-    for i in prange(n_vehicles):
-        s = state[i]
-        inp = inputs[i]
-        p = params[i]
-        gear_ratios = ratios[i]
-        c_rpm = curve_rpm[i]
-        c_nm = curve_nm[i]
-        n_c = n_curve[i]
-        for k in range(n_steps):
-            step_vehicle(s, inp, p, gear_ratios, c_rpm, c_nm, n_c, cyc_speed, cyc_grade, cyc_len, rng, i, dt_s)
-            if record_every > 0 and (k + 1) % record_every == 0:
-                r = (k + 1) // record_every - 1
-                if r < n_records:
-                    records[r, i, :] = s
+    for i in prange(state.shape[0]):
+        run_vehicle(state[i], inputs[i], params[i], ratios[i], curve_rpm[i], curve_nm[i], n_curve[i],
+                    cyc_speed, cyc_grade, cyc_len, rng, i, dt_s, n_steps, record_every, records)
 
 
 def empty_records(n_records: int, n_vehicles: int) -> np.ndarray:

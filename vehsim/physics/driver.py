@@ -37,7 +37,7 @@ PROFILE_TABLE = np.array(
 FOLLOW_GAIN_PER_S = 2.0
 
 
-@jit
+@jit(inline="always")
 def xorshift_next(state):
     """Next state of a 64-bit xorshift* generator and a uniform draw in [0, 1)."""
     x = state

@@ -35,7 +35,7 @@ FRICTION_REFERENCE_OIL_C = 90.0
 _VISCOSITY_REF = math.exp(VOGEL_B_K / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K))
 
 
-@jit
+@jit(inline="always")
 def interp(x, xs, ys, n):
     """Linear interpolation of ``ys`` over ascending ``xs[:n]``, clamped at both ends."""
     if x <= xs[0]:

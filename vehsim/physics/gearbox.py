@@ -65,7 +65,14 @@ def downshift_speed_rpm(throttle_frac, idle_speed_rpm, rated_speed_rpm, eco_bias
 def cvt_target_speed_rpm(power_demand_frac, idle_speed_rpm, rated_speed_rpm):
     """Engine speed a CVT aims for at a fraction of rated power [rpm] (optimal-BSFC line shape)."""
     p = min(max(power_demand_frac, 0.0), 1.0)
-    return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * p ** CVT_SPEED_EXPONENT
+    # p ** exponent is exactly 0 at 0 and 1 at 1: skip the power function at the clamps.
+    if p <= 0.0:
+        shape = 0.0
+    elif p >= 1.0:
+        shape = 1.0
+    else:
+        shape = p ** CVT_SPEED_EXPONENT
+    return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * shape
 
 
 def generic_ratios(n_gears: int, top_ratio: float, spread: float) -> list[float]:

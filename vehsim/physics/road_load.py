@@ -33,14 +33,20 @@ def coastdown_force_n(speed_mps, air_speed_mps, a_n, b_nspm, c_nspm2, density_ra
 def grade_force_n(mass_kg, grade_frac):
     """Component of weight along a road of grade ``grade_frac`` (rise/run) [N]; uphill positive."""
     # sin(atan(g)) = g / sqrt(1 + g²), without trigonometry
-    return mass_kg * GRAVITY_MPS2 * grade_frac / math.sqrt(1.0 + grade_frac * grade_frac)
+    force = mass_kg * GRAVITY_MPS2 * grade_frac
+    if grade_frac == 0.0:  # level road: the divisor is exactly 1, skip the square root
+        return force
+    return force / math.sqrt(1.0 + grade_frac * grade_frac)
 
 
 @jit
 def grip_limit_force_n(mass_kg, axle_load_frac, tyre_mu, grade_frac):
     """Largest longitudinal force the tyres of the loaded axle(s) can carry [N] (Coulomb grip)."""
     # cos(atan(g)) = 1 / sqrt(1 + g²)
-    return tyre_mu * axle_load_frac * mass_kg * GRAVITY_MPS2 / math.sqrt(1.0 + grade_frac * grade_frac)
+    force = tyre_mu * axle_load_frac * mass_kg * GRAVITY_MPS2
+    if grade_frac == 0.0:  # level road: the divisor is exactly 1, skip the square root
+        return force
+    return force / math.sqrt(1.0 + grade_frac * grade_frac)
 
 
 def coefficients_from_drag(mass_kg, crr, drag_area_m2, air_density_kgpm3):

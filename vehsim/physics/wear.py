@@ -39,9 +39,16 @@ def engine_wear_rate_per_s(engine_speed_rpm, load_frac, oil_temp_c, oil_life_fra
                            engine_life_rev, cold_gain):
     """Engine wear rate [1/s]: revolutions weighted by load, cold oil and degraded oil."""
     revs_per_s = engine_speed_rpm / 60.0
-    cold = cold_gain * min(max((60.0 - oil_temp_c) / 80.0, 0.0), 1.0)
-    degraded = 1.0 + 2.0 * max(0.2 - oil_life_frac, 0.0) / 0.2
-    return revs_per_s * (0.5 + load_frac) * (1.0 + cold) * degraded / engine_life_rev
+    # Both factors are exactly 1 in their flat parts (warm oil, fresh oil): no divisions there.
+    if oil_temp_c >= 60.0:
+        cold_factor = 1.0
+    else:
+        cold_factor = 1.0 + cold_gain * min(max((60.0 - oil_temp_c) / 80.0, 0.0), 1.0)
+    if oil_life_frac >= 0.2:
+        degraded = 1.0
+    else:
+        degraded = 1.0 + 2.0 * max(0.2 - oil_life_frac, 0.0) / 0.2
+    return revs_per_s * (0.5 + load_frac) * cold_factor * degraded / engine_life_rev
 
 
 @jit
