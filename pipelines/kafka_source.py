@@ -505,7 +505,8 @@ def rdkafka_settings(config: SourceConfig) -> dict[str, Any] | None:
         "fetch.max.bytes": _FETCH_SETTINGS["fetch_max_bytes"],
         "max.partition.fetch.bytes": _FETCH_SETTINGS["max_partition_fetch_bytes"],
         "receive.message.max.bytes": _FETCH_SETTINGS["fetch_max_bytes"] + 1024 * 1024,
-        "fetch.wait.max.ms": 100,
+        # A task only reads records that exist: do not let the broker hold a fetch back.
+        "fetch.wait.max.ms": 10,
         "log_level": 3,
     }
     for name, value in config.client:
@@ -566,10 +567,18 @@ def read_split(config: SourceConfig, split: KafkaSplit) -> Iterator[pa.RecordBat
     a small batch); it is dropped after an error.
     """
     consumer = _worker_consumer(config)
-    read = read_range if not hasattr(consumer, "consume") else read_range_rdkafka
+    rdkafka = hasattr(consumer, "consume")
     try:
-        for offsets in split.ranges:
-            yield from read(config, offsets, consumer)
+        partitions = {(r.topic, r.partition) for r in split.ranges}
+        if rdkafka and split.size <= _ARROW_BATCH_ROWS and len(partitions) == len(split.ranges):
+            # A small batch (the steady state): fetch from every partition at once.
+            yield from read_small_split_rdkafka(config, split, consumer)
+        else:
+            read = read_range_rdkafka if rdkafka else read_range
+            for offsets in split.ranges:
+                yield from read(config, offsets, consumer)
+        if rdkafka:
+            consumer.unassign()  # no prefetching between tasks
     except BaseException:
         _WORKER_CONSUMERS.pop(config, None)
         consumer.close()
@@ -593,11 +602,89 @@ def _stalled(config: SourceConfig, split: OffsetRange, position: int) -> KafkaSo
     )
 
 
+def _append_message(columns: _Columns, message) -> None:
+    columns.keys.append(message.key())
+    columns.values.append(message.value())
+    columns.offsets.append(message.offset())
+    kind, ts_ms = message.timestamp()
+    # librdkafka: 0 not available, 1 create time, 2 log append time; Spark: 0 and 1.
+    columns.timestamps_us.append(ts_ms * 1000 if kind and ts_ms >= 0 else None)
+    columns.timestamp_types.append(kind - 1)
+
+
+def _check_message_error(config: SourceConfig, message, split: OffsetRange, position: int) -> bool:
+    """Whether ``message`` carries data (False: skip it); raises or logs a lost range."""
+    error = message.error()
+    if error is None:
+        return True
+    from confluent_kafka import KafkaError
+
+    if error.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
+        _data_lost(config, split, position)
+        raise _RangeLost
+    if error.code() == KafkaError._PARTITION_EOF or not error.fatal():
+        return False
+    raise KafkaSourceError(f"{split.topic}[{split.partition}]: {error.str()}")
+
+
+class _RangeLost(Exception):
+    """Records of a range are gone from the broker and failOnDataLoss is false."""
+
+
+def read_small_split_rdkafka(
+    config: SourceConfig, split: KafkaSplit, consumer
+) -> Iterator[pa.RecordBatch]:
+    """Read a small split (one range per partition) with every partition assigned at once.
+
+    Yields one Arrow batch per range, in the split's order, like reading range by range.
+    """
+    from confluent_kafka import TopicPartition
+
+    ranges = {(r.topic, r.partition): r for r in split.ranges}
+    columns = {key: _Columns(*key) for key in ranges}
+    positions = {key: r.start for key, r in ranges.items() if r.end > r.start}
+    consumer.assign([TopicPartition(t, p, positions[(t, p)]) for t, p in positions])
+    last_progress = time.monotonic()
+    while positions:
+        wanted = min(sum(ranges[k].end - pos for k, pos in positions.items()), 10_000)
+        messages = consumer.consume(wanted, 1.0)
+        for message in messages:
+            key = (message.topic(), message.partition())
+            position = positions.get(key)
+            if position is None:
+                continue
+            try:
+                if not _check_message_error(config, message, ranges[key], position):
+                    continue
+            except _RangeLost:
+                del positions[key]
+                consumer.incremental_unassign([TopicPartition(*key)])
+                continue
+            offset = message.offset()
+            if offset < position:
+                continue
+            if offset < ranges[key].end:
+                _append_message(columns[key], message)
+            if offset + 1 >= ranges[key].end:
+                del positions[key]
+                consumer.incremental_unassign([TopicPartition(*key)])
+            else:
+                positions[key] = offset + 1
+        if messages:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > config.poll_timeout_ms / 1000:
+            key = next(iter(positions))
+            raise _stalled(config, ranges[key], positions[key])
+    for r in split.ranges:
+        if len(columns[(r.topic, r.partition)]):
+            yield columns[(r.topic, r.partition)].flush()
+
+
 def read_range_rdkafka(
     config: SourceConfig, split: OffsetRange, consumer
 ) -> Iterator[pa.RecordBatch]:
     """:func:`read_range` through a confluent-kafka ``Consumer`` (records decoded in C)."""
-    from confluent_kafka import KafkaError, TopicPartition
+    from confluent_kafka import TopicPartition
 
     consumer.assign([TopicPartition(split.topic, split.partition, split.start)])
     columns = _Columns(split.topic, split.partition)
@@ -611,16 +698,13 @@ def read_range_rdkafka(
         wanted = min(end - position, _FETCH_SETTINGS["max_poll_records"])
         messages = consumer.consume(wanted, 1.0)
         for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
-                    _data_lost(config, split, position)
-                    if len(columns):
-                        yield columns.flush()
-                    return
-                if error.code() == KafkaError._PARTITION_EOF or not error.fatal():
+            try:
+                if not _check_message_error(config, message, split, position):
                     continue
-                raise KafkaSourceError(f"{split.topic}[{split.partition}]: {error.str()}")
+            except _RangeLost:
+                if len(columns):
+                    yield columns.flush()
+                return
             if message.partition() != split.partition or message.topic() != split.topic:
                 continue
             offset = message.offset()
