@@ -156,14 +156,15 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
         quarantine = _quarantine(spark, parsed)
         run.quarantined = _reason_counts(quarantine)
         n_valid = run.rows_read - quarantine.num_rows
-        seen = _seen_event_ids(spark, settings, after)
-        valid = silver.valid_events(parsed)
-        if _all_new_and_distinct(valid, seen):
-            unique = valid  # a cheap projection of the cached frame: no second cache
-        else:
-            unique = silver.deduplicate(valid, seen).persist(StorageLevel.MEMORY_AND_DISK)
+        seen = _seen_event_ids(settings, after)
+        unique = silver.valid_events(parsed)  # a cheap projection of the cached frame
         telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
         events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
+        if not _all_new_and_distinct(telemetry, events_, seen):
+            seen_df = None if seen is None else spark.createDataFrame(seen)
+            unique = silver.deduplicate(unique, seen_df).persist(StorageLevel.MEMORY_AND_DISK)
+            telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
+            events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
         run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
         run.duplicates = n_valid - run.telemetry_rows - run.event_rows
         say(
@@ -229,21 +230,21 @@ def _quarantine(spark, parsed) -> pa.Table:
     return lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
 
 
-def _all_new_and_distinct(valid, seen) -> bool:
-    """True when no ``event_id`` repeats and none is already in Silver (the usual case), so the
-    ordered duplicate pick can be skipped."""
-    from pyspark.sql import functions as F
-
-    counts = valid.agg(F.count(F.lit(1)).alias("n"), F.count_distinct("event_id").alias("d"))
-    row = counts.first()
-    if row["n"] != row["d"]:
+def _all_new_and_distinct(telemetry: pa.Table, events_: pa.Table, seen: pa.Table | None) -> bool:
+    """True when no ``event_id`` repeats and none is already in Silver (the usual case): the
+    valid rows are then Silver's rows as they are, and the ordered duplicate pick is skipped.
+    Checked on the Arrow result, which costs far less than a Spark shuffle of the ids."""
+    ids = pa.chunked_array(
+        [*telemetry["event_id"].chunks, *events_["event_id"].chunks], type=pa.string()
+    )
+    if pc.count_distinct(ids).as_py() != len(ids):
         return False
-    if seen is None:
+    if seen is None or len(ids) == 0:
         return True
-    return valid.select("event_id").join(seen, "event_id", "left_semi").limit(1).count() == 0
+    return not pc.any(pc.is_in(ids, value_set=seen["event_id"].combine_chunks())).as_py()
 
 
-def _seen_event_ids(spark, settings, after: int):
+def _seen_event_ids(settings, after: int) -> pa.Table | None:
     """``event_id`` of every Silver event from Bronze versions <= ``after`` (None if none)."""
     if after < 0:
         return None
@@ -259,7 +260,7 @@ def _seen_event_ids(spark, settings, after: int):
             parts.append(data)
     if not parts:
         return None
-    return spark.createDataFrame(pa.concat_tables(parts))
+    return pa.concat_tables(parts)
 
 
 def _seq_completeness(spark, settings, unique, after: int) -> list[dict]:
