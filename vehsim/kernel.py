@@ -297,7 +297,7 @@ def _profile_target(s, rng, i, profile, v, dt_s):
 
 @jit(inline="always")
 def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
-                 rng, i, dt_s, k_factor, t_peak, pmep_idle):
+                 rng, i, dt_s, k_factor, t_peak, pmep_idle, rpm_wheel_known):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
 
     Args:
@@ -310,6 +310,11 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         rng: per-vehicle xorshift states; ``i`` the vehicle's index into it.
         dt_s: step [s].
         k_factor, t_peak, pmep_idle: constants of the vehicle (see ``vehicle_constants``).
+        rpm_wheel_known: the driveline's engine speed at this step's start [rpm] when the
+            previous step computed it (same speed, same gear), else negative.
+
+    Returns:
+        This driveline speed for the next step when the gear logic computed it, else -1.
     """
     mode = int(inp[I_MODE])
     gbtype = int(p[P_GBTYPE])
@@ -362,7 +367,10 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     else:
         ratio = ratios[gear - 1]
     overall = ratio * p[P_FD]
-    rpm_wheel = wheel_to_engine_rpm(v, overall, radius)
+    if rpm_wheel_known >= 0.0:
+        rpm_wheel = rpm_wheel_known
+    else:
+        rpm_wheel = wheel_to_engine_rpm(v, overall, radius)
     idle = p[P_NIDLE]
     throttle_prev = s[S_THR]
     # Coupling: converter/clutch slips below the launch speed or, for automatics, below lockup.
@@ -542,6 +550,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     eco = inp[I_ECO]
     s[S_THRF] += (throttle - s[S_THRF]) * min(dt_s / SHIFT_PEDAL_TAU_S, 1.0)
     pedal = s[S_THRF]
+    rpm_wheel_next = -1.0
     if gbtype == GEARBOX_CVT:
         p_frac = (f_drive * v_new) / p[P_PRATED] if f_drive > 0.0 else 0.0
         target_rpm = cvt_target_speed_rpm(p_frac + 0.35 * throttle * throttle, idle, p[P_NRATED])
@@ -556,6 +565,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
             gear = 1
         elif s[S_HOLD] <= 0.0:
             rpm_now = wheel_to_engine_rpm(v_new, ratios[gear - 1] * p[P_FD], radius)
+            rpm_wheel_next = rpm_now  # unless the gear changes below
             up = upshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
             down = downshift_speed_rpm(pedal, idle, p[P_NRATED], eco)
             if gear < n_gears and rpm_now > up:
@@ -565,6 +575,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
                 if at_limit or (rpm_up > down + 150.0
                                 and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need):
                     gear += 1
+                    rpm_wheel_next = -1.0
                     s[S_SHIFT] = p[P_TSHIFT]
                     s[S_HOLD] = SHIFT_HOLD_S
             if gear > 1 and s[S_HOLD] <= 0.0:
@@ -572,6 +583,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
                 kick = throttle >= 0.98 and rpm_dn < 0.9 * p[P_NRATED]
                 if (rpm_now < down or kick) and rpm_dn < 0.95 * p[P_NMAX]:
                     gear -= 1
+                    rpm_wheel_next = -1.0
                     s[S_SHIFT] = p[P_TSHIFT]
                     s[S_HOLD] = SHIFT_HOLD_S
         s[S_GEAR] = float(gear)
@@ -597,6 +609,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     s[S_X] += ds
     s[S_TIME] += dt_s
     s[S_DRV_T] += dt_s
+    return rpm_wheel_next
 
 
 @jit(inline="always")
@@ -624,14 +637,19 @@ def run_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_
     """
     n_records = records.shape[0]
     k_factor, t_peak, pmep_idle = vehicle_constants(p, curve_rpm, curve_nm, n_curve)
-    for k in range(n_steps):
-        step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len, rng, i, dt_s,
-                     k_factor, t_peak, pmep_idle)
-        if record_every > 0 and (k + 1) % record_every == 0:
-            r = (k + 1) // record_every - 1
+    r = 0  # next record
+    until_record = record_every
+    rpm_wheel = -1.0  # not known before the first step
+    for _ in range(n_steps):
+        rpm_wheel = step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
+                                 rng, i, dt_s, k_factor, t_peak, pmep_idle, rpm_wheel)
+        until_record -= 1
+        if until_record == 0:  # never when record_every is 0
+            until_record = record_every
             if r < n_records:
                 for j in range(s.shape[0]):
                     records[r, i, j] = s[j]
+            r += 1
 
 
 @jit(parallel=True)

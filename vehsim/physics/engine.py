@@ -130,6 +130,8 @@ def cold_enrichment_factor(coolant_temp_c, warm_coolant_temp_c, ambient_ref_c, g
     EPA's FTP bag 1 vs bag 3 difference (median 15%) is the calibration target
     (EPA 2022 Test Car List, see docs/validation.md).
     """
+    if coolant_temp_c >= warm_coolant_temp_c:  # warm: the factor is exactly 1
+        return 1.0
     span = max(warm_coolant_temp_c - ambient_ref_c, 1.0)
     cold = min(max((warm_coolant_temp_c - coolant_temp_c) / span, 0.0), 1.0)
     return 1.0 + gain * cold

@@ -25,7 +25,10 @@ _LN2 = math.log(2.0)
 @jit
 def brake_pad_wear_rate_per_s(brake_power_w, pad_life_energy_j):
     """Pad wear rate [1/s]: friction power over the braking energy a pad set absorbs in life."""
-    return max(brake_power_w, 0.0) / pad_life_energy_j
+    if brake_power_w > 0.0:
+        return brake_power_w / pad_life_energy_j
+    # Not braking: the rate is a zero (of the same sign as the quotient; the life is positive).
+    return max(brake_power_w, 0.0) * 0.0
 
 
 @jit
