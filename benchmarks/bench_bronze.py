@@ -2,8 +2,9 @@
 
 1. Backlog ingestion: N telemetry events already in the topic (3 partitions) are read
    (a) by one raw kafka-python consumer (assign, seek to the beginning, poll to the end: the
-   baseline) and (b) by ``run_bronze_available_now`` into a fresh Bronze table, with each sink
-   shape (executors write files / foreachBatch on the driver). Reports events/s of each and the
+   baseline; one confluent-kafka consumer is shown too, the client the source's executors use
+   when it is installed) and (b) by ``run_bronze_available_now`` into a fresh Bronze table,
+   with each sink shape (executors write files / foreachBatch on the driver). Reports events/s of each and the
    ratio to the baseline (target >= 30,000 events/s into Bronze on 2 cores). The Spark session
    and its Python workers are warmed up on a small topic first, as a long-running stream is.
 2. Steady state: events produced at a fixed rate (default 2,000/s) while Bronze runs with a
@@ -123,6 +124,36 @@ def _raw_consume(settings, expected: int) -> float:
     consumer.close()
     if count != expected:
         print(f"warning: raw consumer read {count} events, expected {expected}", file=sys.stderr)
+    return count / elapsed
+
+
+def _raw_consume_rdkafka(settings, expected: int) -> float | None:
+    """Events/s of one confluent-kafka (librdkafka) consumer reading the whole topic."""
+    try:
+        from confluent_kafka import Consumer, TopicPartition
+    except ImportError:
+        return None
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": "bench",
+            "enable.auto.commit": False,
+            "isolation.level": "read_uncommitted",
+            "fetch.wait.max.ms": 10,
+        }
+    )
+    consumer.assign(
+        [
+            TopicPartition(settings.telemetry_topic, p, 0)
+            for p in range(settings.telemetry_partitions)
+        ]
+    )
+    start = time.perf_counter()
+    count = 0
+    while count < expected and time.perf_counter() - start < 120:
+        count += sum(1 for m in consumer.consume(10_000, 0.5) if m.error() is None)
+    elapsed = time.perf_counter() - start
+    consumer.close()
     return count / elapsed
 
 
@@ -301,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         mean_bytes = statistics.fmean(len(v) for v in values)
         produce_eps = _produce(backlog, values)
         raw_eps = max(_raw_consume(backlog, args.events) for _ in range(2))
+        rdkafka_eps = _raw_consume_rdkafka(backlog, args.events)
 
         t0 = time.monotonic()
         spark = bronze.bronze_session()
@@ -330,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  backlog: {args.events:,} events of {mean_bytes:.0f} B, 3 partitions (produced at {produce_eps:,.0f}/s)"
     )
     print(f"  raw kafka-python consume (baseline)   {raw_eps:>10,.0f} events/s")
+    if rdkafka_eps:
+        print(f"  raw confluent-kafka consume           {rdkafka_eps:>10,.0f} events/s")
     for sink, r in results.items():
         print(
             f"  Bronze, sink {sink:<14}           {r['events_per_s']:>10,.0f} events/s "
@@ -359,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         "backlog_events": args.events,
         "event_bytes": round(mean_bytes),
         "raw_consume_events_per_s": round(raw_eps),
+        "raw_rdkafka_consume_events_per_s": round(rdkafka_eps) if rdkafka_eps else None,
         "bronze_events_per_s": {k: round(r["events_per_s"]) for k, r in results.items()},
         "bronze_vs_raw": {k: round(r["events_per_s"] / raw_eps, 3) for k, r in results.items()},
         "session_start_s": round(session_s, 2),
