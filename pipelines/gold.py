@@ -6,7 +6,8 @@ the increment of the interval *ending* at an event belongs to that event's windo
 increments of every window of a run therefore gives exactly the run's totals, whatever the
 windowing. The definitions are documented in ``docs/lakehouse.md``.
 
-Event time is ``emitted_at`` (UTC); windows are one minute long, aligned to the minute.
+Event time is the simulation's clock (``sim_clock_utc``: run start + simulated time) when events
+carry it, else ``emitted_at`` (UTC); windows are one minute long, aligned to the minute.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from vehsim import events
+from vehsim_pipelines.schemas import parse_utc
 
 #: Length of a Gold window [s].
 WINDOW_S = 60
@@ -55,6 +57,15 @@ def gear_column(gear: int) -> str:
     return f"time_gear_{_gear_label(gear)}_s"
 
 
+def event_time(telemetry: DataFrame) -> Column:
+    """Event time of a telemetry row: the simulation's clock when the event carries it
+    (``sim_clock_utc``, run start + simulated time, so a sped-up run still spans its simulated
+    minutes), else ``emitted_at``."""
+    if "sim_clock_utc" not in telemetry.columns:
+        return F.col("emitted_at")
+    return F.coalesce(parse_utc(F.col("sim_clock_utc")), F.col("emitted_at"))
+
+
 def with_increments(telemetry: DataFrame) -> DataFrame:
     """Add per-event increments (``dt_s``, ``fuel_l``, ``distance_km``, wear, ...) and flags.
 
@@ -85,7 +96,7 @@ def with_increments(telemetry: DataFrame) -> DataFrame:
     stopped = F.col("vehicle_speed_kph") < STOPPED_KPH
     df = df.select(
         "*",
-        F.date_trunc("minute", F.col("emitted_at")).alias("window_start"),
+        F.date_trunc("minute", event_time(telemetry)).alias("window_start"),
         F.coalesce(increment("fuel_used_l"), F.lit(0.0)).alias("d_fuel_l"),
         F.coalesce(increment("odometer_km"), F.lit(0.0)).alias("d_distance_km"),
         *[F.coalesce(increment(f), F.lit(0.0)).alias(f"d_{f}") for f in _WEAR_FIELDS],

@@ -199,3 +199,10 @@ def dq_runs_schema() -> pa.Schema:
             ("freshness_s", pa.float64()),
         ]
     )
+
+
+def parse_utc(text):
+    """Parse UTC ISO-8601 text (``Z`` or ``+00:00``, 0-9 fraction digits) to a Spark timestamp."""
+    from pyspark.sql import functions as F
+
+    return F.try_to_timestamp(F.regexp_replace(text, r"(Z|\+00:00)$", ""))

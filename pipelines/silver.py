@@ -306,7 +306,7 @@ def _other_payload_checks(event_type: Column) -> list[_Check]:
 
 def _timestamp(text: Column) -> Column:
     """Parse a UTC ISO-8601 text (``Z`` or ``+00:00``, 0-9 fraction digits) to a timestamp."""
-    return F.try_to_timestamp(F.regexp_replace(text, r"(Z|\+00:00)$", ""))
+    return schemas.parse_utc(text)
 
 
 def _flat_columns() -> list[Column]:

@@ -106,6 +106,9 @@ OPTIONAL_RAW_PAYLOAD_FIELDS: Mapping[str, type] = MappingProxyType(
         "engine_torque_nm": float,
         "engine_power_kw": float,
         "accel_mps2": float,
+        # The simulation's clock (UTC ISO-8601): the run's start plus sim_time_s. Equal to
+        # emitted_at in real time; ahead of it in a sped-up run. Event time for windows.
+        "sim_clock_utc": str,
     }
 )
 
@@ -188,7 +191,12 @@ class EventError(VehsimError, ValueError):
 
 def utc_now_iso() -> str:
     """Current UTC time as ISO-8601 with microseconds and a ``Z`` suffix."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_iso(datetime.now(UTC))
+
+
+def utc_iso(moment: datetime) -> str:
+    """A UTC datetime as ISO-8601 with microseconds and a ``Z`` suffix."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def make_event(

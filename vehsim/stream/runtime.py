@@ -28,6 +28,7 @@ import logging
 import math
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from vehsim.events import (
     ENGINE_STOPPED,
     SIMULATION_RAW,
     make_event,
+    utc_iso,
     utc_now_iso,
 )
 from vehsim.stream.commands import IncomingCommand
@@ -207,6 +209,7 @@ class DriveRuntime:
         self._wall0 = 0.0
         self._cpu0 = 0.0
         self._sim0 = 0.0
+        self._clock0 = datetime.now(UTC)
         self._lag_s = 0.0
 
     # -- control from other threads --------------------------------------------------------------
@@ -246,6 +249,9 @@ class DriveRuntime:
         self._wall0 = time.monotonic()
         self._cpu0 = time.process_time()
         self._sim0 = self.sim.time_s
+        # The simulation's clock: wall time at the start of the run minus the simulated time
+        # already done, so that sim_clock_utc = clock0 + sim_time_s.
+        self._clock0 = datetime.now(UTC) - timedelta(seconds=self.sim.time_s)
         next_progress = self._wall0 + self.progress_interval_s
         try:
             while not self._stop.is_set():
@@ -315,8 +321,10 @@ class DriveRuntime:
     def _emit_tick(self) -> None:
         snapshot = self.sim.snapshot()
         emitted_at = utc_now_iso()
+        sim_clock = utc_iso(self._clock0 + timedelta(seconds=self.sim.time_s))
         for i, vehicle_id in enumerate(self.vehicle_ids):
             payload = self._raw_payload(snapshot, i)
+            payload["sim_clock_utc"] = sim_clock
             on = payload["engine_on"]
             if on != self._engine_on[i]:
                 self._engine_on[i] = on
