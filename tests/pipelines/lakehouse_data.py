@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from vehsim import events
+from vehsim_pipelines.bronze import BRONZE_SCHEMA
 
 BASE_TIME = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 _NAMESPACE = uuid.UUID("6f1c0b8e-4d0a-4f6e-9b59-1c2d3e4f5a6b")
@@ -205,20 +206,8 @@ def bad_event_corpus() -> list[CorpusItem]:
 
 # --- Bronze tables ----------------------------------------------------------------------------
 
-BRONZE_ARROW_SCHEMA = pa.schema(
-    [
-        ("topic", pa.string()),
-        ("partition", pa.int32()),
-        ("offset", pa.int64()),
-        ("kafka_ts", pa.timestamp("us", tz="UTC")),
-        ("key", pa.string()),
-        ("raw_event", pa.string()),
-        ("key_bytes", pa.binary()),
-        ("raw_event_bytes", pa.binary()),
-        ("ingest_ts", pa.timestamp("us", tz="UTC")),
-        ("ingest_date", pa.date32()),
-    ]
-)
+# The Bronze job's own table schema: test tables are written exactly as the job writes them.
+BRONZE_ARROW_SCHEMA = BRONZE_SCHEMA
 
 
 class BronzeWriter:
