@@ -15,6 +15,7 @@ from numba import prange
 
 from vehsim.constants import GASOLINE_LHV_JPKG, GRAVITY_MPS2
 from vehsim.layout import (
+    DRIVER_COMMANDS,
     DRIVER_CYCLE,
     DRIVER_PROFILE,
     ENGINE_CRANKING,
@@ -155,6 +156,7 @@ P_CRANK = P["crank_duration_s"]
 P_STARTF = P["start_fuel_g"]
 P_DFCO = P["fuel_cutoff_min_rpm"]
 P_DFCODELAY = P["fuel_cutoff_delay_s"]
+P_IDLESTOP = P["idle_stop"]
 P_FD = P["final_drive_ratio"]
 P_ETA = P["efficiency"]
 P_SPIN = P["spin_loss_nm"]
@@ -212,6 +214,9 @@ REV_LIMIT_UPSHIFT_FRAC = 0.97
 SHIFT_HOLD_S = 1.5
 #: Engine speed at which a manual clutch is fully engaged at launch [rpm above idle].
 CLUTCH_LAUNCH_RPM_ABOVE_IDLE = 500.0
+#: Below this speed, with the trace at a standstill, the driver holds the brake fully (a
+#: proportional speed controller alone would balance the converter's creep at a crawl) [m/s].
+STOP_HOLD_SPEED_MPS = 0.5
 #: Speed tolerance of the EPA driver trace [m/s] (±2 mph, 40 CFR 86.115-78).
 TRACE_TOLERANCE_MPS = 2.0 * 0.44704
 
@@ -357,6 +362,16 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         if s[S_CRANK] <= 0.0:
             state = ENGINE_RUNNING
     running = state == ENGINE_RUNNING
+    # Stop-start (mild hybrids): a warm engine stops while the car stands and the driver holds
+    # it there, and the belt starter-generator restarts it at once when the driver moves off.
+    # The engine stays "on" for the driver; it turns, burns and drags nothing meanwhile.
+    if running and p[P_IDLESTOP] > 0.5 and v <= 0.0 and s[S_TCOOL] >= p[P_TWARM]:
+        if mode == DRIVER_COMMANDS:
+            holding = inp[I_BRK] > 0.0 and inp[I_THR] <= 0.0
+        else:
+            holding = v_trace <= 0.0 and a_want <= 0.0
+        if holding:
+            running = False
 
     # --- driveline kinematics ----------------------------------------------------------------
     gear = int(s[S_GEAR])
@@ -434,7 +449,7 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     f_grade = grade_force_n(mass, grade)
     if mode == DRIVER_CYCLE or mode == DRIVER_PROFILE:
         f_need = mass_eff * a_want + f_road + f_grade
-        if v <= 0.0 and v_trace <= 0.0:
+        if v < STOP_HOLD_SPEED_MPS and v_trace <= 0.0:  # stopping or stopped: hold the brake
             throttle, brake = 0.0, 1.0
             if a_want > 0.0:
                 throttle, brake = pedals_for_force(f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max)

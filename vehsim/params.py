@@ -52,6 +52,7 @@ SCALAR_FIELDS: tuple[tuple[str, str, str, float, float], ...] = (
     ("engine", "start_fuel_g", "g", 0.0, 10.0),
     ("engine", "fuel_cutoff_min_rpm", "rpm", 500.0, 3_000.0),
     ("engine", "fuel_cutoff_delay_s", "s", 0.0, 10.0),
+    ("engine", "idle_stop", "-", 0, 1),
     ("gearbox", "final_drive_ratio", "-", 1.5, 7.0),
     ("gearbox", "efficiency", "-", 0.7, 1.0),
     ("gearbox", "spin_loss_nm", "N m", 0.0, 60.0),
@@ -82,7 +83,7 @@ SCALAR_FIELDS: tuple[tuple[str, str, str, float, float], ...] = (
     ("wear", "radiator_fouling_per_m", "1/m", 0.0, 1e-5),
 )
 
-INT_FIELDS = {"cylinders", "lockup_min_gear"}
+INT_FIELDS = {"cylinders", "lockup_min_gear", "idle_stop"}
 SECTIONS = ("vehicle", "engine", "gearbox", "thermal", "wear")
 
 

@@ -106,6 +106,8 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
     transmission = str(row.get(COL_TRANSMISSION, ""))
     drive = str(row.get(COL_DRIVE, ""))
     gtype, has_converter = gearbox_kind(transmission)
+    model = str(row.get(COL_MODEL, ""))
+    mild_hybrid = any(m.lower() in model.lower() for m in g["engine"]["mild_hybrid_model_markers"])
 
     eng, gb, veh, th, wr = g["engine"], g["gearbox"], g["vehicle"], g["thermal"], g["wear"]
     specific_power = power_w / disp_l
@@ -146,7 +148,8 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
         "name": name or f"testcar-{vid}",
         "source": f"EPA 2022 Test Car List, test vehicle {vid} ({row.get(COL_MAKE, '')} {row.get(COL_MODEL, '')}); "
                   "unlisted parameters from vehsim generic models",
-        "notes": f"{transmission}, {gears} gears, {drive}; {'turbocharged' if turbo else 'naturally aspirated'} "
+        "notes": f"{transmission}, {gears} gears, {drive}; {'turbocharged' if turbo else 'naturally aspirated'}"
+                 f"{', mild hybrid with stop-start' if mild_hybrid else ''} "
                  f"(specific power {specific_power / 1000:.0f} kW/L)",
         "vehicle": {
             "mass_kg": etw_kg,
@@ -180,6 +183,7 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> Veh
             "start_fuel_g": eng["start_fuel_g"] * disp_l / 2.0,
             "fuel_cutoff_min_rpm": eng["fuel_cutoff_min_rpm"],
             "fuel_cutoff_delay_s": eng["fuel_cutoff_delay_s"],
+            "idle_stop": int(mild_hybrid),
             "torque_curve_rpm": speeds,
             "torque_curve_nm": curve_nm,
         },
