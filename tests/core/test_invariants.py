@@ -159,3 +159,16 @@ def test_full_throttle_upshifts_instead_of_holding_the_rev_limit(vehicle):
     assert snap["gear"][0] >= 3
     assert snap["speed_mps"][0] > 25
     assert snap["engine_speed_rpm"][0] < params["max_speed_rpm"]
+
+
+def test_cycle_driver_stands_still_at_stops_and_mild_hybrids_stop_the_engine():
+    params = vehsim.load_vehicle("compact-suv")
+    t = vehsim.simulate(params, "udds", dt_s=0.05, start="hot").telemetry
+    stopped = t[(t["target_speed_mps"] == 0) & (t["time_s"] > 1) & (t["time_s"].shift(2) > 0)]
+    settled = stopped[stopped["target_speed_mps"].rolling(3).max() == 0]
+    assert (settled["speed_mps"] == 0).mean() > 0.95  # no crawl against the converter's creep
+    assert (settled["fuel_rate_gps"] > 0).all()  # a conventional engine idles
+    hybrid = vehsim.simulate(params.replace(idle_stop=1), "udds", dt_s=0.05, start="hot")
+    h = hybrid.telemetry.loc[settled.index]
+    assert (h["fuel_rate_gps"] == 0).mean() > 0.9 and (h["engine_speed_rpm"] == 0).mean() > 0.9
+    assert hybrid.summary["fuel_l"] < vehsim.simulate(params, "udds", dt_s=0.05, start="hot").summary["fuel_l"]
