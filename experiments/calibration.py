@@ -53,12 +53,7 @@ def _apply(base: dict, x: Sequence[float]) -> dict:
 
 def evaluate(frame: pd.DataFrame, models: dict) -> pd.DataFrame:
     """Validation results with the generic models replaced by ``models``."""
-    original = testcar.generic_models
-    testcar.generic_models = lambda: models  # type: ignore[assignment]
-    try:
-        return validate_testcars(frame)
-    finally:
-        testcar.generic_models = original
+    return validate_testcars(frame, models=models)
 
 
 def objective(results: pd.DataFrame) -> float:

@@ -89,9 +89,13 @@ def gearbox_kind(transmission: str) -> tuple[str, bool]:
     return "automatic", True
 
 
-def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None) -> VehicleParams:
-    """Build a validated vehicle from one EPA Test Car List row (a mapping of column -> value)."""
-    g = generic_models()
+def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
+                         models: Mapping[str, Any] | None = None) -> VehicleParams:
+    """Build a validated vehicle from one EPA Test Car List row (a mapping of column -> value).
+
+    ``models`` replaces the shipped generic models (``generic_models.yaml``), e.g. to calibrate.
+    """
+    g = generic_models() if models is None else models
     vid = str(row.get(COL_ID, "?"))
     disp_l = _field(row, COL_DISPLACEMENT, 0.5, 10.0, "L", vid)
     power_w = hp_to_w(_field(row, COL_POWER, 40, 1600, "hp", vid))

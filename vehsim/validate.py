@@ -91,9 +91,9 @@ def hwfet(vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: 
     })
 
 
-def validate_testcars(frame: pd.DataFrame, dt_s: float = 0.1) -> pd.DataFrame:
+def validate_testcars(frame: pd.DataFrame, dt_s: float = 0.1, models: dict | None = None) -> pd.DataFrame:
     """Predicted vs EPA fuel economies for every row of an EPA Test Car List frame."""
-    vehicles = [vehicle_from_testcar(row) for row in frame.to_dict("records")]
+    vehicles = [vehicle_from_testcar(row, models=models) for row in frame.to_dict("records")]
     ftp = ftp75(vehicles, dt_s)
     hw = hwfet(vehicles, dt_s)
     out = pd.DataFrame({"test_vehicle_id": frame[COL_ID].astype(str).to_numpy()})
