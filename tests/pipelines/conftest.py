@@ -19,3 +19,22 @@ def spark():
     session = build_spark("vehsim-tests", master="local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def lake_settings(kafka_broker, tmp_path):
+    """Settings with a private home, lake, checkpoint and topic prefix on the session broker."""
+    import uuid
+
+    from vehsim.config import load_settings
+    from vehsim.stream.broker import ensure_topics
+
+    settings = load_settings(
+        {
+            "VEHSIM_HOME": str(tmp_path / "home"),
+            "VEHSIM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+            "VEHSIM_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
+        }
+    )
+    ensure_topics(settings)
+    return settings

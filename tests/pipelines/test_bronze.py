@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -52,21 +51,6 @@ def test_bronze_frame_keeps_text_and_the_bytes_of_anything_that_is_not_utf8(spar
 # --- streaming, in this process ---------------------------------------------------------------
 
 
-@pytest.fixture
-def lake_settings(kafka_broker, tmp_path):
-    """Settings with a private home, lake, checkpoint and telemetry topic on the session broker."""
-    from vehsim.config import load_settings
-    from vehsim.stream.broker import ensure_topics
-
-    settings = load_settings(
-        {
-            "VEHSIM_HOME": str(tmp_path / "home"),
-            "VEHSIM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
-            "VEHSIM_TOPIC_PREFIX": f"b{uuid.uuid4().hex[:8]}.",
-        }
-    )
-    ensure_topics(settings)
-    return settings
 
 
 def produce(

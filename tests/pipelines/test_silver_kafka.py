@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
@@ -21,20 +20,6 @@ pytestmark = pytest.mark.integration
 KAFKA_ONLY = [(None, "invalid_json"), (b"\xff\xfe not utf-8 \xc3\x28", "invalid_json")]
 
 
-@pytest.fixture
-def lake_settings(kafka_broker, tmp_path):
-    from vehsim.config import load_settings
-    from vehsim.stream.broker import ensure_topics
-
-    settings = load_settings(
-        {
-            "VEHSIM_HOME": str(tmp_path / "home"),
-            "VEHSIM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
-            "VEHSIM_TOPIC_PREFIX": f"s{uuid.uuid4().hex[:8]}.",
-        }
-    )
-    ensure_topics(settings)
-    return settings
 
 
 def _produce(settings, values: list[bytes | None]) -> None:
