@@ -41,6 +41,7 @@ from vehsim.physics.driver import (
 from vehsim.physics.engine import (
     torque_to_mep_pa,
     cold_enrichment_factor,
+    deactivated_pumping_mep_pa,
     friction_mep_pa,
     fuel_power_w,
     interp,
@@ -115,6 +116,7 @@ S_PCRUISE = S["profile_cruise_mps"]
 S_NOFUEL = S["out_of_fuel"]
 S_THRF = S["throttle_filtered_frac"]
 S_OVRT = S["overrun_timer_s"]
+S_CDAT = S["deactivation_timer_s"]
 
 I_MODE = I["driver_mode"]
 I_CYC = I["cycle_index"]
@@ -157,6 +159,11 @@ P_STARTF = P["start_fuel_g"]
 P_DFCO = P["fuel_cutoff_min_rpm"]
 P_DFCODELAY = P["fuel_cutoff_delay_s"]
 P_IDLESTOP = P["idle_stop"]
+P_CDAFRAC = P["deactivation_active_frac"]
+P_CDABMEP = P["deactivation_max_bmep_pa"]
+P_CDAMIN = P["deactivation_min_rpm"]
+P_CDAMAX = P["deactivation_max_rpm"]
+P_CDADELAY = P["deactivation_delay_s"]
 P_FD = P["final_drive_ratio"]
 P_ETA = P["efficiency"]
 P_SPIN = P["spin_loss_nm"]
@@ -517,14 +524,28 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     cold = cold_enrichment_factor(s[S_TCOOL], p[P_TWARM], 20.0, p[P_COLDF])
     if running and not fuel_cut:
         load = t_brake / t_max if t_max > 1.0 else 0.0
-        pmep = pumping_mep_pa(torque_to_mep_pa(max(t_brake, 0.0), p[P_DISP]), p[P_PMEP], p[P_BMEPATM])
+        bmep = torque_to_mep_pa(max(t_brake, 0.0), p[P_DISP])
+        # Cylinder deactivation: a warm engine at light load, in its speed band, with the
+        # driveline locked, fires only part of its cylinders (valves of the others kept shut)
+        # once these conditions have held for a while (the controller waits for steady driving).
+        if (p[P_CDAFRAC] < 1.0 and not slipping and s[S_TCOOL] >= p[P_TWARM]
+                and bmep <= p[P_CDABMEP] and p[P_CDAMIN] <= rpm <= p[P_CDAMAX]):
+            s[S_CDAT] += dt_s
+        else:
+            s[S_CDAT] = 0.0
+        if s[S_CDAT] > p[P_CDADELAY]:
+            pmep = deactivated_pumping_mep_pa(bmep, fmep, p[P_CDAFRAC], p[P_PMEP], p[P_BMEPATM])
+        else:
+            pmep = pumping_mep_pa(bmep, p[P_PMEP], p[P_BMEPATM])
         fuel_w = fuel_power_w(max(t_brake, 0.0), rpm, fmep, pmep, p[P_DISP], p[P_ETAI]) * cold
     elif state == ENGINE_CRANKING:
         fuel_w = p[P_STARTF] * 1e-3 * GASOLINE_LHV_JPKG / p[P_CRANK] * cold
         load = 0.0
+        s[S_CDAT] = 0.0
     else:
         fuel_w = 0.0
         load = 0.0
+        s[S_CDAT] = 0.0
     fuel_gps = fuel_w / GASOLINE_LHV_JPKG * 1e3
     tank_g = inp[I_TANK0] * 0.743e3
     if s[S_FUSED] + fuel_gps * dt_s >= tank_g:

@@ -49,6 +49,7 @@ STATE_COLUMNS: tuple[str, ...] = (
     "out_of_fuel",
     "throttle_filtered_frac",  # pedal as the shift logic sees it (first-order lag)
     "overrun_timer_s",  # time since the pedal was released on overrun
+    "deactivation_timer_s",  # time the conditions for cylinder deactivation have held
 )
 
 #: Driver and environment inputs (one row per vehicle), written between steps.

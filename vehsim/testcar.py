@@ -111,6 +111,9 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
     drive = str(row.get(COL_DRIVE, ""))
     gtype, has_converter = gearbox_kind(transmission)
     model = str(row.get(COL_MODEL, ""))
+    # Cylinder deactivation is common on engines of eight or more cylinders (GM AFM/DFM, FCA
+    # MDS, VW group COD, Mercedes, Lamborghini); the spec sheet gives the cylinder count only.
+    deactivation = cylinders >= g["engine"]["deactivation_min_cylinders"]
     mild_hybrid = any(m.lower() in model.lower() for m in g["engine"]["mild_hybrid_model_markers"])
 
     eng, gb, veh, th, wr = g["engine"], g["gearbox"], g["vehicle"], g["thermal"], g["wear"]
@@ -153,7 +156,8 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
         "source": f"EPA 2022 Test Car List, test vehicle {vid} ({row.get(COL_MAKE, '')} {row.get(COL_MODEL, '')}); "
                   "unlisted parameters from vehsim generic models",
         "notes": f"{transmission}, {gears} gears, {drive}; {'turbocharged' if turbo else 'naturally aspirated'}"
-                 f"{', mild hybrid with stop-start' if mild_hybrid else ''} "
+                 f"{', mild hybrid with stop-start' if mild_hybrid else ''}"
+                 f"{', cylinder deactivation' if deactivation else ''} "
                  f"(specific power {specific_power / 1000:.0f} kW/L)",
         "vehicle": {
             "mass_kg": etw_kg,
@@ -188,6 +192,11 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
             "fuel_cutoff_min_rpm": eng["fuel_cutoff_min_rpm"],
             "fuel_cutoff_delay_s": eng["fuel_cutoff_delay_s"],
             "idle_stop": int(mild_hybrid),
+            "deactivation_active_frac": eng["deactivation_active_frac"] if deactivation else 1.0,
+            "deactivation_max_bmep_pa": eng["deactivation_max_bmep_pa"] if deactivation else 0.0,
+            "deactivation_min_rpm": eng["deactivation_min_rpm"],
+            "deactivation_max_rpm": eng["deactivation_max_rpm"],
+            "deactivation_delay_s": eng["deactivation_delay_s"],
             "torque_curve_rpm": speeds,
             "torque_curve_nm": curve_nm,
         },
@@ -195,7 +204,7 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
             "type": gtype,
             "ratios": ratios,
             "final_drive_ratio": axle,
-            "efficiency": efficiency,
+            "efficiency": efficiency * (gb["efficiency_awd_factor"] if drive_frac >= 1.0 else 1.0),
             "spin_loss_nm": spin,
             "shift_duration_s": gb["shift_duration_s"],
             "converter_stall_rpm": gb["converter_stall_rpm"],

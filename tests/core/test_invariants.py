@@ -111,7 +111,7 @@ def test_fuel_cut_off_on_overrun_and_idle_fuel_when_stopped():
     # Once the pedal has been off on a locked, fast-enough driveline for the cut-off delay, the
     # injectors are off and no fuel flows.
     engaged = t[t["overrun_timer_s"] >= params["fuel_cutoff_delay_s"] + 0.01]
-    assert len(engaged) > 100
+    assert len(engaged) > 50  # several seconds of cut-off over the cycle
     assert (engaged["fuel_cutoff"] == 1).all()
     assert (engaged["fuel_rate_gps"] == 0).all()
     assert (t.loc[t["fuel_cutoff"] == 0, "fuel_rate_gps"][t["engine_state"] == 2] > 0).all()
@@ -172,3 +172,16 @@ def test_cycle_driver_stands_still_at_stops_and_mild_hybrids_stop_the_engine():
     h = hybrid.telemetry.loc[settled.index]
     assert (h["fuel_rate_gps"] == 0).mean() > 0.9 and (h["engine_speed_rpm"] == 0).mean() > 0.9
     assert hybrid.summary["fuel_l"] < vehsim.simulate(params, "udds", dt_s=0.05, start="hot").summary["fuel_l"]
+
+
+def test_cylinder_deactivation_engages_warm_at_light_load_and_saves_fuel():
+    v8 = vehsim.load_vehicle("pickup-v8")
+    assert v8["deactivation_active_frac"] < 1.0  # eight cylinders: the generic model deactivates
+    always_all = v8.replace(deactivation_active_frac=1.0)
+    hot = vehsim.simulate(v8, "hwfet", dt_s=0.05, start="hot").telemetry
+    assert (hot["deactivation_timer_s"] > v8["deactivation_delay_s"]).mean() > 0.2  # steady cruise
+    fuel_l = vehsim.simulate(v8, "hwfet", dt_s=0.05, start="hot").summary["fuel_l"]
+    assert fuel_l < vehsim.simulate(always_all, "hwfet", dt_s=0.05, start="hot").summary["fuel_l"]
+    cold = vehsim.simulate(v8, "udds", dt_s=0.05, start="cold").telemetry
+    warming = cold[cold["coolant_temp_c"] < v8["warm_coolant_temp_c"]]
+    assert len(warming) > 0 and (warming["deactivation_timer_s"] == 0).all()  # only once warm

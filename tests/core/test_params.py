@@ -62,6 +62,14 @@ def test_ratios_must_decrease(doc):
         from_dict(bad)
 
 
+def test_deactivation_speed_band_must_be_ordered(doc):
+    bad = copy.deepcopy(doc)
+    bad["engine"]["deactivation_min_rpm"] = 3000.0
+    bad["engine"]["deactivation_max_rpm"] = 1000.0
+    with pytest.raises(ParameterError, match="deactivation_min_rpm <= deactivation_max_rpm"):
+        from_dict(bad)
+
+
 def test_round_trip_through_yaml_keeps_the_hash(doc, tmp_path):
     path = tmp_path / "car.yaml"
     path.write_text(yaml.safe_dump(doc))

@@ -58,6 +58,20 @@ def test_willans_fuel_power_is_linear_in_torque_with_slope_one_over_eta():
     assert (p2 - p1) == pytest.approx(50.0 * omega / 0.4, rel=1e-9)
 
 
+def test_cylinder_deactivation_cuts_pumping_at_light_load_only():
+    pmep_idle, bmep_atm, fmep = 4e4, 1e6, 1.2e5
+    for bmep in (0.0, 1e5, 3e5):
+        full = engine.pumping_mep_pa(bmep, pmep_idle, bmep_atm)
+        half = engine.deactivated_pumping_mep_pa(bmep, fmep, 0.5, pmep_idle, bmep_atm)
+        assert 0.0 <= half < full
+    # Half the cylinders at 3 bar + half the friction: each firing one at (3 + 0.6) / 0.5 = 7.2 bar.
+    expected = 0.5 * engine.pumping_mep_pa(7.2e5, pmep_idle, bmep_atm)
+    assert engine.deactivated_pumping_mep_pa(3e5, fmep, 0.5, pmep_idle, bmep_atm) == pytest.approx(expected)
+    # All cylinders firing: the ordinary throttled engine.
+    assert engine.deactivated_pumping_mep_pa(3e5, fmep, 1.0, pmep_idle, bmep_atm) == pytest.approx(
+        engine.pumping_mep_pa(3e5, pmep_idle, bmep_atm))
+
+
 def test_converter_torque_ratio_stall_and_coupling():
     assert gearbox.converter_torque_ratio(0.0, 2.0) == pytest.approx(2.0)
     assert gearbox.converter_torque_ratio(0.85, 2.0) == pytest.approx(1.0)

@@ -12,6 +12,11 @@ References for the coefficients:
     (``friction_scale``), a parameter of the vehicle file.
     Pumping MEP from manifold vacuum: Heywood (1988) §13.4, pmep ≈ p_exhaust − p_intake; intake
     pressure rises roughly linearly with load in throttled SI engines.
+    Cylinder deactivation: Leone and Pozar, "Fuel economy benefit of cylinder deactivation -
+    sensitivity to vehicle application and operating constraints", SAE 2001-01-3591; Falkowski,
+    McElwee and Bonne, "Design and development of the DaimlerChrysler 5.7L HEMI engine
+    multi-displacement cylinder deactivation system", SAE 2004-01-2106: at light load the valves
+    of part of the cylinders stay shut and the others fire at higher load, with less throttling.
     Oil viscosity-temperature dependence of friction: Shayler, Christian and Ma, "A model for the
     investigation of temperature, heat flow and friction characteristics during engine warm-up",
     SAE 931153 (1993): friction scales with viscosity to a power of about 0.24.
@@ -100,6 +105,21 @@ def pumping_mep_pa(brake_mep_pa, pumping_mep_idle_pa, atmospheric_bmep_pa):
     """
     load = min(max(brake_mep_pa / atmospheric_bmep_pa, 0.0), 1.0)
     return pumping_mep_idle_pa * (1.0 - load)
+
+
+@jit
+def deactivated_pumping_mep_pa(brake_mep_pa, friction_mep, active_frac, pumping_mep_idle_pa,
+                               atmospheric_bmep_pa):
+    """Pumping MEP [Pa, over the whole displacement] with only ``active_frac`` of the cylinders firing.
+
+    The firing cylinders make the whole engine's brake work and overcome the friction of the idle
+    ones too, so they run at brake MEP ``(bmep + (1 - active_frac) fmep) / active_frac``: higher
+    manifold pressure, less throttling. The idle cylinders keep their valves shut and pump
+    nothing (the trapped charge is a gas spring); friction stays that of the whole engine
+    (Leone and Pozar, SAE 2001-01-3591; Heywood 1988, §13.4).
+    """
+    active_bmep = (max(brake_mep_pa, 0.0) + (1.0 - active_frac) * friction_mep) / active_frac
+    return active_frac * pumping_mep_pa(active_bmep, pumping_mep_idle_pa, atmospheric_bmep_pa)
 
 
 @jit
