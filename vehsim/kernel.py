@@ -23,7 +23,6 @@ from vehsim.layout import (
     ENGINE_RUNNING,
     GEARBOX_AUTOMATIC,
     GEARBOX_CVT,
-    GEARBOX_MANUAL,
     INPUT_COLUMNS,
     PARAM_COLUMNS,
     STATE_COLUMNS,
@@ -39,7 +38,6 @@ from vehsim.physics.driver import (
     xorshift_next,
 )
 from vehsim.physics.engine import (
-    torque_to_mep_pa,
     cold_enrichment_factor,
     deactivated_pumping_mep_pa,
     friction_mep_pa,
@@ -48,6 +46,7 @@ from vehsim.physics.engine import (
     mep_to_torque_nm,
     motoring_torque_nm,
     pumping_mep_pa,
+    torque_to_mep_pa,
 )
 from vehsim.physics.gearbox import (
     converter_torque_ratio,
