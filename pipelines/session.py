@@ -15,6 +15,11 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+    # Silver's validation and Gold's aggregates fuse into large generated methods. HotSpot does
+    # not JIT-compile a method over 8,000 bytes of bytecode (-XX:HugeMethodLimit), so such a
+    # stage would run interpreted, several times slower; past this size Spark splits the stage
+    # into separately compiled expressions instead (Spark SQL configuration guide).
+    "spark.sql.codegen.hugeMethodLimit": "8000",
     # Data source options can carry credentials (Kafka SASL, lake storage keys): keep them out
     # of plans, error messages and the UI.
     "spark.sql.redaction.options.regex": (
