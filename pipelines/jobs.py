@@ -139,7 +139,7 @@ def run_silver(
 def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     from pyspark import StorageLevel
 
-    from vehsim_pipelines import silver
+    from vehsim_pipelines import quality, schemas, silver
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -151,30 +151,46 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
     if run.rows_read == 0:  # e.g. an empty Bronze batch: nothing to record, no table changes
         return run
     bronze_df = _frame(spark, _with_bronze_columns(bronze))
-    parsed = silver.compact(silver.parse_events(bronze_df)).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        quarantine = _quarantine(spark, parsed)
-        run.quarantined = _reason_counts(quarantine)
-        n_valid = run.rows_read - quarantine.num_rows
-        seen = _seen_event_ids(settings, after)
-        unique = silver.valid_events(parsed)  # a cheap projection of the cached frame
-        telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
-        events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
-        if not _all_new_and_distinct(telemetry, events_, seen):
-            seen_df = None if seen is None else spark.createDataFrame(seen)
-            unique = silver.deduplicate(unique, seen_df).persist(StorageLevel.MEMORY_AND_DISK)
+    del bronze
+    # One Spark pass parses, validates and routes every record; the three tables are then
+    # slices of its Arrow result (no cache, no second parse).
+    routed = lake.plain_arrow(silver.routed_rows(silver.parse_events(bronze_df)).toArrow())
+    telemetry, events_, quarantine = (
+        _routed_slice(routed, table, schema)
+        for table, schema in (
+            (silver.TELEMETRY, schemas.telemetry_schema()),
+            (silver.EVENTS, schemas.events_schema()),
+            (silver.QUARANTINE, schemas.quarantine_schema()),
+        )
+    )
+    del routed
+    if quarantine.num_rows:
+        # The failed records alone, parsed again to name what is wrong with each.
+        bronze_columns = [c for c in quarantine.column_names if not c.startswith("_error")]
+        failed = spark.createDataFrame(quarantine.select(bronze_columns))
+        quarantine = lake.plain_arrow(silver.quarantine_rows(silver.parse_events(failed)).toArrow())
+    run.quarantined = _reason_counts(quarantine)
+    n_valid = run.rows_read - quarantine.num_rows
+    seen = _seen_event_ids(settings, after)
+    if not _all_new_and_distinct(telemetry, events_, seen):
+        valid = spark.createDataFrame(
+            pa.concat_tables([telemetry, events_], promote_options="default")
+        )
+        seen_df = None if seen is None else spark.createDataFrame(seen)
+        unique = silver.deduplicate(valid, seen_df).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
             telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
             events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
-        run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
-        run.duplicates = n_valid - run.telemetry_rows - run.event_rows
-        say(
-            f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
-            f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
-        )
-        gaps = _seq_completeness(spark, settings, unique, after)
-        fresh = silver.freshness(unique)
-    finally:
-        parsed.unpersist()
+        finally:
+            unique.unpersist()
+    run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
+    run.duplicates = n_valid - run.telemetry_rows - run.event_rows
+    say(
+        f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
+        f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
+    )
+    gaps = quality.seq_completeness(_run_ids(settings, (telemetry, events_), after)).to_pylist()
+    fresh = quality.freshness(telemetry, events_)
     run.missing_seq = int(sum(g["missing"] for g in gaps))
     run.duration_s = time.monotonic() - t0
     dq = _dq_row(run, started_at, gaps, fresh)
@@ -189,8 +205,17 @@ def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
             say(f"silver: committed {data.num_rows:,} rows to {'/'.join(table)}")
         if on_commit is not None:
             on_commit("/".join(table))
-    unique.unpersist()
     return run
+
+
+def _routed_slice(routed: pa.Table, table: str, schema) -> pa.Table:
+    """The rows of :func:`silver.routed_rows` output bound for ``table``, in its columns."""
+    columns = routed.select([f.name for f in schema.fields])
+    mask = pc.equal(routed["_table"], table)
+    selected = pc.sum(mask).as_py() or 0
+    if selected == routed.num_rows:  # the usual case for telemetry: no copy
+        return columns
+    return columns.slice(0, 0) if selected == 0 else columns.filter(mask)
 
 
 #: Rows per Spark partition when an Arrow table becomes a DataFrame (Spark's default slices it
@@ -217,17 +242,6 @@ def _with_bronze_columns(bronze: pa.Table) -> pa.Table:
         else:
             columns.append(pa.nulls(bronze.num_rows, dtype))
     return pa.table(columns, names=list(BRONZE_COLUMNS))
-
-
-def _quarantine(spark, parsed) -> pa.Table:
-    """Quarantine rows as Arrow; the (large) message expression only runs when some failed."""
-    from pyspark.sql import functions as F
-
-    from vehsim_pipelines import schemas, silver
-
-    if parsed.where(F.col("_error").isNotNull()).limit(1).count() == 0:
-        return lake.plain_arrow(spark.createDataFrame([], schemas.quarantine_schema()).toArrow())
-    return lake.plain_arrow(silver.quarantine_rows(parsed).toArrow())
 
 
 def _all_new_and_distinct(telemetry: pa.Table, events_: pa.Table, seen: pa.Table | None) -> bool:
@@ -263,34 +277,27 @@ def _seen_event_ids(settings, after: int) -> pa.Table | None:
     return pa.concat_tables(parts)
 
 
-def _seq_completeness(spark, settings, unique, after: int) -> list[dict]:
-    """``seq`` completeness of every (vehicle, run) the range touched, over all its events."""
-    from vehsim_pipelines import silver
-
-    new_ids = unique.select("vehicle_id", "run_id", "seq")
-    ids = new_ids
-    if after >= 0:
-        touched = new_ids.select("vehicle_id", "run_id").distinct().collect()
-        runs = sorted({row["run_id"] for row in touched})
-        old_parts = []
+def _run_ids(settings, new: tuple[pa.Table, ...], after: int) -> pa.Table:
+    """``vehicle_id``, ``run_id``, ``seq`` of the new events and of every earlier Silver event
+    of the (vehicle, run) pairs they touch, so completeness covers whole runs."""
+    columns = ["vehicle_id", "run_id", "seq"]
+    parts = [t.select(columns) for t in new]
+    ids = pa.concat_tables(parts)
+    if after >= 0 and ids.num_rows:
+        touched = ids.group_by(["vehicle_id", "run_id"]).aggregate([])
+        runs = pc.unique(touched["run_id"]).to_pylist()
         for table in SILVER_TABLES[:2]:
             old = lake.read_table(
                 _uri(settings, table),
                 settings.lake_storage_options,
-                columns=["vehicle_id", "run_id", "seq"],
-                filters=[("bronze_version", "<=", after), ("run_id", "in", runs)] if runs else None,
+                columns=columns,
+                filters=[("bronze_version", "<=", after), ("run_id", "in", runs)],
             )
-            if runs and old is not None and old.num_rows:
-                old_parts.append(old)
-        if old_parts:
-            old_ids = spark.createDataFrame(pa.concat_tables(old_parts)).join(
-                spark.createDataFrame(
-                    [tuple(r) for r in touched], "vehicle_id string, run_id string"
-                ),
-                ["vehicle_id", "run_id"],
-            )
-            ids = ids.unionByName(old_ids)
-    return [row.asDict() for row in silver.seq_completeness(ids).collect()]
+            if old is not None and old.num_rows:
+                old = old.join(touched, ["vehicle_id", "run_id"], join_type="inner")
+                parts.append(old.select(columns).cast(ids.schema))
+        ids = pa.concat_tables(parts)
+    return ids
 
 
 def _reason_counts(quarantine: pa.Table) -> dict[str, int]:
@@ -410,17 +417,23 @@ def _gold_range(spark, settings, after, upto, watermark_s, say, on_commit) -> Go
         rows = lake.read_table(
             telemetry_uri,
             opts,
+            columns=gold.INPUT_COLUMNS,
             filters=[("run_id", "in", runs), ("bronze_version", "<=", upto)],
         )
         rows = rows.join(pairs, ["vehicle_id", "run_id"], join_type="inner")
         run.silver_rows = rows.num_rows
         say(f"gold: {run.vehicle_runs} vehicle run(s), {run.silver_rows:,} Silver rows")
-        increments = gold.with_increments(_frame(spark, rows)).persist(StorageLevel.MEMORY_AND_DISK)
-        minutes = gold.minute_aggregates(increments)
+        telemetry = _frame(spark, rows)
+        # Every Gold table derives from the minute aggregates (small: one row per vehicle-minute),
+        # so only they are cached; the per-event window pass runs once.
+        all_minutes = gold.minute_aggregates(gold.with_increments(telemetry)).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        minutes = all_minutes
         late = None
         if after >= 0:  # windows can only be final for runs Gold has seen before
             cutoffs = F.broadcast(
-                increments.where(F.col("bronze_version") <= after)
+                telemetry.where(F.col("bronze_version") <= after)
                 .groupBy(*gold.TRIP_KEYS)
                 .agg(
                     (
@@ -428,24 +441,22 @@ def _gold_range(spark, settings, after, upto, watermark_s, say, on_commit) -> Go
                     ).alias("cutoff")
                 )
             )
-            minutes = gold.open_windows(minutes, cutoffs)
+            minutes = gold.open_windows(all_minutes, cutoffs)
             late = (
-                increments.where(F.col("bronze_version") > after)
+                telemetry.where(F.col("bronze_version") > after)
                 .join(cutoffs, list(gold.TRIP_KEYS))
                 .where(
-                    F.col("window_start") + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
+                    gold.window_start(telemetry) + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
                     <= F.col("cutoff")
                 )
             )
-        minutes = minutes.persist(StorageLevel.MEMORY_AND_DISK)
         run.late_events_dropped = 0 if late is None else late.count()
         outputs[GOLD_TABLES[0]] = lake.plain_arrow(gold.vehicle_minute(minutes).toArrow())
-        outputs[GOLD_TABLES[1]] = lake.plain_arrow(gold.trips(increments).toArrow())
+        outputs[GOLD_TABLES[1]] = lake.plain_arrow(gold.trips(all_minutes, telemetry).toArrow())
         outputs[GOLD_TABLES[2]] = lake.plain_arrow(
             gold.features(minutes, _vehicle_dimension(spark)).toArrow()
         )
-        minutes.unpersist()
-        increments.unpersist()
+        all_minutes.unpersist()
     run.vehicle_minute_rows = _rows(outputs.get(GOLD_TABLES[0]))
     run.trip_rows = _rows(outputs.get(GOLD_TABLES[1]))
     run.feature_rows = _rows(outputs.get(GOLD_TABLES[2]))

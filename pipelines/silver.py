@@ -309,41 +309,79 @@ def _timestamp(text: Column) -> Column:
     return schemas.parse_utc(text)
 
 
+def _flat_values() -> dict[str, Column]:
+    """The envelope and payload of ``e`` by Silver column name (``emitted_at`` parsed)."""
+    values = {f.name: F.col(f"e.{f.name}") for f in schemas.ENVELOPE_COLUMNS}
+    values["emitted_at"] = _timestamp(F.col("e.emitted_at"))
+    values.update({n: F.col(f"e.payload.{n}") for n in schemas.raw_payload_fields()})
+    values.update(
+        {col: F.col(f"e.payload.{n}") for n, col in schemas.EVENT_PAYLOAD_COLUMNS.items()}
+    )
+    return values
+
+
 def _flat_columns() -> list[Column]:
-    """The envelope and payload of ``e`` as top-level Silver columns (``emitted_at`` parsed)."""
-    envelope = [
-        F.col(f"e.{f.name}").alias(f.name)
-        for f in schemas.ENVELOPE_COLUMNS
-        if f.name != "emitted_at"
-    ]
-    payload = [F.col(f"e.payload.{n}").alias(n) for n in schemas.raw_payload_fields()] + [
-        F.col(f"e.payload.{n}").alias(col) for n, col in schemas.EVENT_PAYLOAD_COLUMNS.items()
-    ]
-    return [*envelope, _timestamp(F.col("e.emitted_at")).alias("emitted_at"), *payload]
+    """The envelope and payload of ``e`` as top-level Silver columns."""
+    return [value.alias(name) for name, value in _flat_values().items()]
 
 
-def compact(parsed: DataFrame) -> DataFrame:
-    """:func:`parse_events` output with the envelope flattened into columns and the bulky
-    columns (``e``, ``_v``, the raw value) kept only on failed records.
+#: ``_table`` of :func:`routed_rows`: the Silver table a record belongs to.
+TELEMETRY, EVENTS, QUARANTINE = "telemetry", "events", "quarantine"
 
-    This is what the Silver job caches: valid records are then a few typed columns, and the
-    failed ones keep everything :func:`quarantine_rows` needs.
+
+def routed_schema() -> T.StructType:
+    """Columns of :func:`routed_rows`: ``_table``, then every column of the three Silver tables
+    (a name the tables share has the same type in each)."""
+    fields: dict[str, T.StructField] = {"_table": T.StructField("_table", T.StringType())}
+    for schema in (
+        schemas.telemetry_schema(),
+        schemas.events_schema(),
+        schemas.quarantine_schema(),
+    ):
+        for f in schema.fields:
+            fields.setdefault(f.name, f)
+    return T.StructType(list(fields.values()))
+
+
+def routed_rows(parsed: DataFrame) -> DataFrame:
+    """Every record of :func:`parse_events`, once, tagged with the Silver table it belongs to.
+
+    One pass over this frame (one ``toArrow``) feeds all three tables: the rows of a ``_table``
+    value, with the columns of that table's schema, are :func:`telemetry_rows`,
+    :func:`event_rows` or :func:`quarantine_rows` of the same records (before deduplication),
+    except ``_error_detail``, which stays null here: the message is a very large expression,
+    so the job builds it with :func:`quarantine_rows` from the failed records alone.
+    Valid records carry the typed envelope and payload; failed ones their raw value and reason.
+
+    Args:
+        parsed: Output of :func:`parse_events`.
     """
     failed = F.col("_error").isNotNull()
-    bulky = ("e", "_v", "raw_event", "raw_event_bytes", "key_bytes")
-    kept = [c for c in parsed.columns if c not in bulky]
-    return parsed.select(
-        *kept,
-        *_flat_columns(),
-        *[F.when(failed, F.col(c)).alias(c) for c in bulky if c in parsed.columns],
+    table = (
+        F.when(failed, F.lit(QUARANTINE))
+        .when(F.col("e.event_type") == F.lit(events.SIMULATION_RAW), F.lit(TELEMETRY))
+        .otherwise(F.lit(EVENTS))
     )
+    values = _flat_values()
+    values.update({name: F.col(name) for name in parsed.columns if name not in ("e", "_v")})
+    failed_only = ("key", "raw_event", "raw_event_bytes", "_error", "_error_field")
+    columns = [table.alias("_table")]
+    for f in routed_schema().fields[1:]:
+        if f.name not in values:
+            value = F.lit(None)
+        elif f.name in failed_only:
+            value = F.when(failed, values[f.name])
+        else:
+            value = values[f.name]
+        columns.append(value.cast(f.dataType).alias(f.name))
+    return parsed.select(*columns)
 
 
 def valid_events(parsed: DataFrame) -> DataFrame:
     """Valid records of any type, flattened to the envelope + payload + lineage columns.
 
     Args:
-        parsed: Output of :func:`parse_events` or :func:`compact`.
+        parsed: Output of :func:`parse_events`.
     """
     valid = parsed.where(F.col("_error").isNull())
     if "e" in parsed.columns and "event_id" not in parsed.columns:
@@ -420,60 +458,3 @@ def quarantine_rows(parsed: DataFrame) -> DataFrame:
     schema = schemas.quarantine_schema()
     failed = parsed.where(F.col("_error").isNotNull()).withColumn("_error_detail", error_detail())
     return _conform(failed, schema)
-
-
-def quarantine_counts(parsed: DataFrame) -> dict[str, int]:
-    """Number of quarantined records per reason code (every code present, zero when none)."""
-    counts = {reason: 0 for reason in schemas.QUARANTINE_REASONS}
-    rows = parsed.where(F.col("_error").isNotNull()).groupBy("_error").count().collect()
-    counts.update({row["_error"]: int(row["count"]) for row in rows})
-    return counts
-
-
-def seq_completeness(ids: DataFrame) -> DataFrame:
-    """``seq`` completeness per vehicle and run (``seq`` starts at 0 and rises by 1).
-
-    Args:
-        ids: ``vehicle_id``, ``run_id``, ``seq`` of every Silver event (all types) of the runs
-            to check.
-
-    Returns:
-        One row per (vehicle_id, run_id): ``first_seq``, ``last_seq``, ``events`` (distinct
-        seq) and ``missing`` (``last_seq + 1 - events``: gaps, including before the first seen).
-    """
-    return (
-        ids.groupBy("vehicle_id", "run_id")
-        .agg(
-            F.min("seq").alias("first_seq"),
-            F.max("seq").alias("last_seq"),
-            F.countDistinct("seq").alias("events"),
-        )
-        .withColumn("missing", F.col("last_seq") + 1 - F.col("events"))
-        .orderBy("vehicle_id", "run_id")
-    )
-
-
-def freshness(unique: DataFrame) -> dict:
-    """Newest event time and ingest lag (Kafka ingest minus emission) of the new events."""
-    lag_s = F.col("ingest_ts").cast("double") - F.col("emitted_at").cast("double")
-    row = unique.agg(
-        F.max("emitted_at").alias("max_emitted_at"),
-        F.max(lag_s).alias("ingest_lag_max_s"),
-        F.percentile_approx(lag_s, 0.5).alias("ingest_lag_p50_s"),
-    ).first()
-    return row.asDict() if row is not None else {}
-
-
-#: Spark schema of the per-vehicle ``seq`` completeness list in ``ops/dq_runs``.
-SEQ_GAP_TYPE = T.ArrayType(
-    T.StructType(
-        [
-            T.StructField("vehicle_id", T.StringType()),
-            T.StructField("run_id", T.StringType()),
-            T.StructField("first_seq", T.LongType()),
-            T.StructField("last_seq", T.LongType()),
-            T.StructField("events", T.LongType()),
-            T.StructField("missing", T.LongType()),
-        ]
-    )
-)

@@ -67,14 +67,50 @@ def test_duplicates_kept_once_first_kafka_record_wins(spark):
     assert (unique[0]["partition"], unique[0]["offset"]) == (0, 2)
 
 
-def test_seq_completeness_counts_missing_sequence_numbers(spark):
-    ids = spark.createDataFrame(
-        [("a", "r", s) for s in (0, 1, 2, 5, 6)] + [("b", "r", s) for s in (3, 4)],
-        "vehicle_id string, run_id string, seq long",
+def test_seq_completeness_counts_missing_sequence_numbers():
+    import pyarrow as pa
+
+    from vehsim_pipelines import quality
+
+    seqs = [("a", s) for s in (0, 1, 2, 5, 6, 6)] + [("b", s) for s in (4, 3)]
+    ids = pa.table(
+        {
+            "vehicle_id": [v for v, _ in seqs],
+            "run_id": ["r"] * len(seqs),
+            "seq": pa.array([s for _, s in seqs], pa.int64()),
+        }
     )
-    rows = {r["vehicle_id"]: r.asDict() for r in silver.seq_completeness(ids).collect()}
+    rows = {r["vehicle_id"]: r for r in quality.seq_completeness(ids).to_pylist()}
     assert rows["a"]["missing"] == 2 and rows["a"]["last_seq"] == 6
+    assert rows["a"]["events"] == 5, "a repeated seq counts once"
     assert rows["b"]["missing"] == 3, "seq starts at 0, so 0..2 are missing"
+    assert rows["b"]["first_seq"] == 3
+
+
+def test_freshness_of_new_events():
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+
+    from vehsim_pipelines import quality
+
+    t0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    emitted = [t0, t0 + timedelta(seconds=1), t0 + timedelta(seconds=2)]
+    lags_s = [0.5, 1.0, 3.0]
+    table = pa.table(
+        {
+            "emitted_at": pa.array(emitted, pa.timestamp("us", "UTC")),
+            "ingest_ts": pa.array(
+                [e + timedelta(seconds=lag) for e, lag in zip(emitted, lags_s, strict=True)],
+                pa.timestamp("us", "UTC"),
+            ),
+        }
+    )
+    fresh = quality.freshness(table, table.slice(0, 0))
+    assert fresh["max_emitted_at"] == emitted[-1]
+    assert fresh["ingest_lag_max_s"] == pytest.approx(3.0)
+    assert fresh["ingest_lag_p50_s"] == pytest.approx(1.0)
+    assert quality.freshness(table.slice(0, 0))["max_emitted_at"] is None
 
 
 # --- the job on a Bronze table -----------------------------------------------------------------
