@@ -72,8 +72,11 @@ def objective(results: pd.DataFrame) -> float:
     ratio = results["bag3_over_bag1_pred"].to_numpy()
     total = abs(float(np.median(ratio)) - BAG_RATIO_TARGET) * 100
     # Vehicles whose bag 3 / bag 1 leaves EPA's 1.08-1.22 band (the acceptance counts them).
-    total += BAG_OUTSIDE_WEIGHT * float((_logistic((BAG_RATIO_LOW - ratio) / 0.005)
-                                         + _logistic((ratio - BAG_RATIO_HIGH) / 0.005)).sum())
+    total += BAG_OUTSIDE_WEIGHT * float(
+        (
+            _logistic((BAG_RATIO_LOW - ratio) / 0.005) + _logistic((ratio - BAG_RATIO_HIGH) / 0.005)
+        ).sum()
+    )
     for key in ("ftp", "hwfe"):
         err = results[f"{key}_error_pct"].abs().to_numpy()
         outside = _logistic((err - 10.0) / 1.0)  # 1% wide
@@ -81,8 +84,9 @@ def objective(results: pd.DataFrame) -> float:
     return total
 
 
-def calibrate(frame: pd.DataFrame, max_evals: int = 300,
-              progress: Callable[[int, float], None] | None = None) -> tuple[dict, pd.DataFrame]:
+def calibrate(
+    frame: pd.DataFrame, max_evals: int = 300, progress: Callable[[int, float], None] | None = None
+) -> tuple[dict, pd.DataFrame]:
     """Fit the global parameters with Nelder-Mead; return the models and their results."""
     from scipy.optimize import minimize
 
@@ -100,8 +104,12 @@ def calibrate(frame: pd.DataFrame, max_evals: int = 300,
 
     n = len(FITTED)
     simplex = np.vstack([np.zeros(n), 0.12 * np.eye(n)])  # steps of 12% of each range
-    res = minimize(f, np.zeros(n), method="Nelder-Mead",
-                   options={"maxfev": max_evals, "initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3})
+    res = minimize(
+        f,
+        np.zeros(n),
+        method="Nelder-Mead",
+        options={"maxfev": max_evals, "initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3},
+    )
     models = _apply(base, x0 + res.x * scale)
     return models, evaluate(frame, models)
 
@@ -110,8 +118,12 @@ if __name__ == "__main__":
     import sys
 
     frame = testcar.calibration_frame()
-    models, results = calibrate(frame, max_evals=int(sys.argv[1]) if len(sys.argv) > 1 else 200,
-                                progress=lambda n, v: print(f"eval {n}: objective {v:.3f}", file=sys.stderr)
-                                if n % 10 == 0 else None)
+    models, results = calibrate(
+        frame,
+        max_evals=int(sys.argv[1]) if len(sys.argv) > 1 else 200,
+        progress=lambda n, v: (
+            print(f"eval {n}: objective {v:.3f}", file=sys.stderr) if n % 10 == 0 else None
+        ),
+    )
     print(json.dumps({s + "." + k: models[s][k] for s, k, *_ in FITTED}, indent=1))
     print(json.dumps(summary(results)))

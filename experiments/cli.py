@@ -13,7 +13,8 @@ import json
 def register(subparsers) -> None:
     """Add ``experiment`` with one sub-command per preset to the ``vehsim`` parser."""
     parser = subparsers.add_parser(
-        "experiment", help="train fuel and wear models on Gold (or simulated) features, tracked in MLflow"
+        "experiment",
+        help="train fuel and wear models on Gold (or simulated) features, tracked in MLflow",
     )
     sub = parser.add_subparsers(dest="preset", metavar="PRESET", required=True)
     for name, help_text in (
@@ -21,11 +22,18 @@ def register(subparsers) -> None:
         ("wear", "wear-rate models (brake pads by default; --target engine_wear_pct_per_100km)"),
     ):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--config", help="YAML experiment config (keys of ExperimentConfig; overrides the preset)")
-        p.add_argument("--data", choices=("auto", "gold", "simulated"), help="feature source (default auto)")
+        p.add_argument(
+            "--config",
+            help="YAML experiment config (keys of ExperimentConfig; overrides the preset)",
+        )
+        p.add_argument(
+            "--data", choices=("auto", "gold", "simulated"), help="feature source (default auto)"
+        )
         p.add_argument("--target", help="target column, e.g. engine_wear_pct_per_100km")
         p.add_argument("--seed", type=int, help="seed of the split and the models")
-        p.add_argument("--models", help="comma-separated model kinds: ridge,gradient_boosting,random_forest")
+        p.add_argument(
+            "--models", help="comma-separated model kinds: ridge,gradient_boosting,random_forest"
+        )
         p.add_argument("--registered-model", help="registry name of the models")
         p.set_defaults(func=_run)
 
@@ -55,7 +63,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.target and not registered and not args.config:
         registered = f"vehsim-{args.target.replace('_', '-')}"
     config = with_overrides(
-        config, data_source=args.data, target=args.target, seed=args.seed, models=models,
+        config,
+        data_source=args.data,
+        target=args.target,
+        seed=args.seed,
+        models=models,
         registered_model_name=registered,
     )
     summary = run_experiment(config)

@@ -67,7 +67,9 @@ class ExperimentConfig:
             raise ConfigError(f"target must be one of {sorted(TARGETS)}, got {self.target!r}")
         unknown = sorted(set(self.features) - set(FEATURES))
         if unknown or not self.features:
-            raise ConfigError(f"features must be a non-empty subset of {sorted(FEATURES)}; unknown: {unknown}")
+            raise ConfigError(
+                f"features must be a non-empty subset of {sorted(FEATURES)}; unknown: {unknown}"
+            )
         if self.data_source not in SOURCES:
             raise ConfigError(f"data_source must be one of {SOURCES}, got {self.data_source!r}")
         if not 0.05 <= self.test_frac <= 0.5:
@@ -81,7 +83,9 @@ class ExperimentConfig:
 
     def content_hash(self) -> str:
         """SHA-256 (16 hex digits) of the whole configuration."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return hashlib.sha256(
+            json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
 
 
 _DEFAULT_MODELS = (
@@ -132,8 +136,12 @@ def load_config(path: str | Path) -> ExperimentConfig:
     merged = {**base, **doc}
     try:
         sim = merged.get("simulation") or {}
-        merged["simulation"] = SimulationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sim.items()})
-        merged["models"] = tuple(ModelSpec(m["kind"], dict(m.get("params") or {})) for m in merged.get("models", ()))
+        merged["simulation"] = SimulationConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in sim.items()}
+        )
+        merged["models"] = tuple(
+            ModelSpec(m["kind"], dict(m.get("params") or {})) for m in merged.get("models", ())
+        )
         if "features" in merged:
             merged["features"] = tuple(merged["features"])
         return ExperimentConfig(**merged).validate()
@@ -176,8 +184,12 @@ def git_commit(cwd: Path | None = None) -> str:
     """``git rev-parse HEAD`` of the working tree, or ``"unknown"``."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
-            capture_output=True, text=True, timeout=10, check=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd or Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -223,7 +235,10 @@ def _prediction_plot(y_true: np.ndarray, y_pred: np.ndarray, target: str, title:
 def _pip_requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
+    return [
+        f"{name}=={version(name)}"
+        for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")
+    ]
 
 
 def _experiment_id(client, name: str, settings: Settings) -> str:
@@ -278,10 +293,14 @@ def run_experiment(
         say(f"training {spec.kind} on {len(X_train)} rows ({config.target})")
         model.fit(X_train, y_train)
         metrics = {
-            f"test_{k}": v for k, v in regression_metrics(y_test.to_numpy(), model.predict(X_test)).items()
+            f"test_{k}": v
+            for k, v in regression_metrics(y_test.to_numpy(), model.predict(X_test)).items()
         }
         metrics.update(
-            {f"train_{k}": v for k, v in regression_metrics(y_train.to_numpy(), model.predict(X_train)).items()}
+            {
+                f"train_{k}": v
+                for k, v in regression_metrics(y_train.to_numpy(), model.predict(X_train)).items()
+            }
         )
         with mlflow.start_run(experiment_id=experiment_id, run_name=spec.kind, tags=tags) as run:
             mlflow.log_params(
@@ -303,7 +322,9 @@ def run_experiment(
             mlflow.log_metrics(metrics)
             mlflow.log_dict(asdict(config), "config.json")
             fig = _prediction_plot(
-                y_test.to_numpy(), model.predict(X_test), config.target,
+                y_test.to_numpy(),
+                model.predict(X_test),
+                config.target,
                 f"{spec.kind}: R² {metrics['test_r2']:.3f}, RMSE {metrics['test_rmse']:.3g}",
             )
             mlflow.log_figure(fig, "predicted_vs_actual.png")
@@ -320,13 +341,24 @@ def run_experiment(
             )
         version = str(info.registered_model_version)
         runs.append(
-            {"run_id": run.info.run_id, "model_kind": spec.kind, "model_version": version, "metrics": metrics}
+            {
+                "run_id": run.info.run_id,
+                "model_kind": spec.kind,
+                "model_version": version,
+                "metrics": metrics,
+            }
         )
-        say(f"{spec.kind}: test RMSE {metrics['test_rmse']:.4g}, R² {metrics['test_r2']:.3f} (run {run.info.run_id})")
+        say(
+            f"{spec.kind}: test RMSE {metrics['test_rmse']:.4g}, R² {metrics['test_r2']:.3f} (run {run.info.run_id})"
+        )
 
     best = min(runs, key=lambda r: r["metrics"]["test_rmse"])
-    client.set_registered_model_alias(config.registered_model_name, CHAMPION_ALIAS, best["model_version"])
-    say(f"{CHAMPION_ALIAS}: {config.registered_model_name} version {best['model_version']} ({best['model_kind']})")
+    client.set_registered_model_alias(
+        config.registered_model_name, CHAMPION_ALIAS, best["model_version"]
+    )
+    say(
+        f"{CHAMPION_ALIAS}: {config.registered_model_name} version {best['model_version']} ({best['model_kind']})"
+    )
     return {
         "experiment": config.experiment,
         "experiment_id": experiment_id,
@@ -336,9 +368,12 @@ def run_experiment(
         "data_version": data.version,
         "registered_model": config.registered_model_name,
         "runs": runs,
-        "champion": {"run_id": best["run_id"], "model_version": best["model_version"],
-                     "model_kind": best["model_kind"],
-                     "uri": f"models:/{config.registered_model_name}@{CHAMPION_ALIAS}"},
+        "champion": {
+            "run_id": best["run_id"],
+            "model_version": best["model_version"],
+            "model_kind": best["model_kind"],
+            "uri": f"models:/{config.registered_model_name}@{CHAMPION_ALIAS}",
+        },
     }
 
 
@@ -348,7 +383,16 @@ def with_overrides(config: ExperimentConfig, **changes: Any) -> ExperimentConfig
 
 
 __all__ = [
-    "CHAMPION_ALIAS", "ExperimentConfig", "MODEL_KINDS", "ModelSpec", "PRESETS", "build_model",
-    "git_commit", "load_config", "regression_metrics", "reproducibility_tags", "run_experiment",
+    "CHAMPION_ALIAS",
+    "ExperimentConfig",
+    "MODEL_KINDS",
+    "ModelSpec",
+    "PRESETS",
+    "build_model",
+    "git_commit",
+    "load_config",
+    "regression_metrics",
+    "reproducibility_tags",
+    "run_experiment",
     "with_overrides",
 ]

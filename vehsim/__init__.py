@@ -57,7 +57,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from vehsim.commands import Command, parse_command  # noqa: F401
     from vehsim.cycles import Cycle, list_cycles, load_cycle  # noqa: F401
     from vehsim.errors import (  # noqa: F401
-        CommandError, ConfigError, CycleError, ParameterError, VehsimError,
+        CommandError,
+        ConfigError,
+        CycleError,
+        ParameterError,
+        VehsimError,
     )
     from vehsim.params import VehicleParams, list_vehicles, load_vehicle  # noqa: F401
     from vehsim.simulator import Result, Simulator, simulate, simulate_fleet  # noqa: F401

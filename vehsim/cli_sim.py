@@ -22,13 +22,19 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--vehicle", help="shipped vehicle name or a vehicle YAML file")
     src.add_argument("--testcar-csv", type=Path, help="CSV with EPA Test Car List columns")
     p.add_argument("--testcar-id", help="'Test Vehicle ID' of the row to use (with --testcar-csv)")
-    p.add_argument("--cycle", required=True, help="udds, hwfet, us06, wltc3b, or a CSV (time_s,speed_mps[,grade])")
+    p.add_argument(
+        "--cycle",
+        required=True,
+        help="udds, hwfet, us06, wltc3b, or a CSV (time_s,speed_mps[,grade])",
+    )
     p.add_argument("--dt-s", type=float, default=0.01, help="step [s] (default 0.01)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ambient-c", type=float, default=20.0, help="ambient temperature [°C]")
     p.add_argument("--start", choices=("cold", "hot"), default="cold")
     p.add_argument("--out", type=Path, help="write 1 Hz telemetry to this Parquet file")
-    p.add_argument("--plot", type=Path, help="write a PNG: speed vs target, fuel rate, coolant temperature")
+    p.add_argument(
+        "--plot", type=Path, help="write a PNG: speed vs target, fuel rate, coolant temperature"
+    )
     p.set_defaults(func=run_simulate)
 
 
@@ -43,7 +49,9 @@ def _vehicle(args):
     frame = read_testcar_csv(args.testcar_csv)
     rows = frame[frame[COL_ID].astype(str) == args.testcar_id]
     if rows.empty:
-        raise ParameterError(f"no row with Test Vehicle ID {args.testcar_id!r} in {args.testcar_csv}")
+        raise ParameterError(
+            f"no row with Test Vehicle ID {args.testcar_id!r} in {args.testcar_csv}"
+        )
     return vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
 
 
@@ -52,8 +60,14 @@ def run_simulate(args) -> int:
 
     params = _vehicle(args)
     cycle = vehsim.load_cycle(args.cycle)
-    result = vehsim.simulate(params, cycle, dt_s=args.dt_s, seed=args.seed,
-                             ambient_temp_c=args.ambient_c, start=args.start)
+    result = vehsim.simulate(
+        params,
+        cycle,
+        dt_s=args.dt_s,
+        seed=args.seed,
+        ambient_temp_c=args.ambient_c,
+        start=args.start,
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result.to_parquet(args.out)
@@ -69,7 +83,9 @@ def run_simulate(args) -> int:
 
 
 def register_validate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="FTP-75 and HWFET for every vehicle of an EPA Test Car List CSV")
+    p = sub.add_parser(
+        "validate", help="FTP-75 and HWFET for every vehicle of an EPA Test Car List CSV"
+    )
     p.add_argument("--testcar-csv", type=Path, required=True)
     p.add_argument("--dt-s", type=float, default=0.1, help="step [s] (default 0.1)")
     p.add_argument("--plot", type=Path, help="write a PNG of predicted vs EPA fuel economy")
@@ -84,8 +100,12 @@ def run_validate(args) -> int:
     print(f"validating {len(frame)} vehicles on FTP-75 and HWFET ...", file=sys.stderr)
     results = validate_testcars(frame, dt_s=args.dt_s)
     for row in results.to_dict("records"):
-        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
-                         default=_json_default))
+        print(
+            json.dumps(
+                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
+                default=_json_default,
+            )
+        )
     print(json.dumps(summary(results), default=_json_default))
     if args.plot:
         from vehsim.plots import plot_validation

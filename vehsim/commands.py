@@ -46,26 +46,39 @@ class Command:
 
 def _pct(value: Any, kind: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CommandError(f"{kind}: value must be a number from 0 to 100 (%), got {value!r}",
-                           field="value", reason="wrong_type")
+        raise CommandError(
+            f"{kind}: value must be a number from 0 to 100 (%), got {value!r}",
+            field="value",
+            reason="wrong_type",
+        )
     if not math.isfinite(value):
-        raise CommandError(f"{kind}: value must be a finite number from 0 to 100 (%), got {value!r}",
-                           field="value", reason="out_of_range")
+        raise CommandError(
+            f"{kind}: value must be a finite number from 0 to 100 (%), got {value!r}",
+            field="value",
+            reason="out_of_range",
+        )
     if not 0.0 <= value <= 100.0:
-        raise CommandError(f"{kind}: value {value:g} % is out of range (0 to 100 %)",
-                           field="value", reason="out_of_range")
+        raise CommandError(
+            f"{kind}: value {value:g} % is out of range (0 to 100 %)",
+            field="value",
+            reason="out_of_range",
+        )
     return float(value)
 
 
 def parse_command(obj: Mapping[str, Any]) -> Command:
     """Validate a command mapping; raise :class:`CommandError` naming the field and range."""
     if not isinstance(obj, Mapping):
-        raise CommandError(f"a command must be an object, got {type(obj).__name__}",
-                           field=None, reason="malformed")
+        raise CommandError(
+            f"a command must be an object, got {type(obj).__name__}", field=None, reason="malformed"
+        )
     kind = obj.get("type")
     if kind not in COMMAND_TYPES:
-        raise CommandError(f"type must be one of {list(COMMAND_TYPES)}, got {kind!r}",
-                           field="type", reason="unknown_type" if kind is not None else "missing_field")
+        raise CommandError(
+            f"type must be one of {list(COMMAND_TYPES)}, got {kind!r}",
+            field="type",
+            reason="unknown_type" if kind is not None else "missing_field",
+        )
     value = obj.get("value")
     if kind in ("start_engine", "stop_engine"):
         return Command(kind)
@@ -75,16 +88,30 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
         return Command(kind, _pct(value, kind))
     if kind == "gear_mode":
         if value not in GEAR_MODES:
-            raise CommandError(f"gear_mode: value must be one of {list(GEAR_MODES)}, got {value!r}",
-                               field="value", reason="out_of_range")
+            raise CommandError(
+                f"gear_mode: value must be one of {list(GEAR_MODES)}, got {value!r}",
+                field="value",
+                reason="out_of_range",
+            )
         return Command(kind, value)
     if kind == "gear":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or int(value) != value or not 1 <= value <= MAX_GEAR:
-            raise CommandError(f"gear: value must be a whole number from 1 to {MAX_GEAR}, got {value!r}",
-                               field="value", reason="out_of_range")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or int(value) != value
+            or not 1 <= value <= MAX_GEAR
+        ):
+            raise CommandError(
+                f"gear: value must be a whole number from 1 to {MAX_GEAR}, got {value!r}",
+                field="value",
+                reason="out_of_range",
+            )
         return Command(kind, float(value))
     if value not in PROFILE_NAMES:
-        raise CommandError(f"profile: value must be one of {list(PROFILE_NAMES)}, got {value!r}",
-                           field="value", reason="out_of_range")
+        raise CommandError(
+            f"profile: value must be one of {list(PROFILE_NAMES)}, got {value!r}",
+            field="value",
+            reason="out_of_range",
+        )
     return Command(kind, value)

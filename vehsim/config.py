@@ -122,9 +122,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"VEHSIM_TELEMETRY_PARTITIONS must be a whole number from 1 to 256, got {partitions_raw!r}"
         ) from None
     if not 1 <= partitions <= 256:
-        raise ConfigError(
-            f"VEHSIM_TELEMETRY_PARTITIONS must be from 1 to 256, got {partitions}"
-        )
+        raise ConfigError(f"VEHSIM_TELEMETRY_PARTITIONS must be from 1 to 256, got {partitions}")
     protocol = str(get("VEHSIM_KAFKA_SECURITY_PROTOCOL", "security_protocol", "PLAINTEXT")).upper()
     if protocol not in _SECURITY_PROTOCOLS:
         raise ConfigError(

@@ -47,8 +47,12 @@ class Cycle:
     def slice(self, start_s: int, end_s: int, name: str | None = None) -> Cycle:
         """The part from ``start_s`` to ``end_s`` (inclusive), re-based to start at 0 s."""
         sel = slice(start_s, end_s + 1)
-        return Cycle(name or f"{self.name}[{start_s}:{end_s}]", self.time_s[sel] - start_s,
-                     self.speed_mps[sel], self.grade_frac[sel])
+        return Cycle(
+            name or f"{self.name}[{start_s}:{end_s}]",
+            self.time_s[sel] - start_s,
+            self.speed_mps[sel],
+            self.grade_frac[sel],
+        )
 
 
 def list_cycles() -> list[str]:
@@ -59,7 +63,9 @@ def from_frame(frame: pd.DataFrame, name: str) -> Cycle:
     """Validate a trace (``time_s``, ``speed_mps``, optional ``grade``) and resample to 1 Hz."""
     missing = [c for c in ("time_s", "speed_mps") if c not in frame.columns]
     if missing:
-        raise CycleError(f"cycle {name}: missing column(s) {missing}; need time_s,speed_mps[,grade]")
+        raise CycleError(
+            f"cycle {name}: missing column(s) {missing}; need time_s,speed_mps[,grade]"
+        )
     try:
         t = frame["time_s"].to_numpy(dtype=float)
         v = frame["speed_mps"].to_numpy(dtype=float)

@@ -307,8 +307,25 @@ def _profile_target(s, rng, i, profile, v, dt_s):
 
 
 @jit(inline="always")
-def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
-                 rng, i, dt_s, k_factor, t_peak, pmep_idle, rpm_wheel_known):
+def step_vehicle(
+    s,
+    inp,
+    p,
+    ratios,
+    curve_rpm,
+    curve_nm,
+    n_curve,
+    cyc_speed,
+    cyc_grade,
+    cyc_len,
+    rng,
+    i,
+    dt_s,
+    k_factor,
+    t_peak,
+    pmep_idle,
+    rpm_wheel_known,
+):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state row ``s``.
 
     Args:
@@ -406,8 +423,10 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     if running:
         if slipping:
             if p[P_TR0] > 1.0 or gbtype == GEARBOX_CVT:
-                rpm = max(rpm_wheel / CONVERTER_COUPLING_SLIP,
-                          launch_speed_rpm(throttle_prev, idle, p[P_STALL]))
+                rpm = max(
+                    rpm_wheel / CONVERTER_COUPLING_SLIP,
+                    launch_speed_rpm(throttle_prev, idle, p[P_STALL]),
+                )
             else:
                 rpm = max(rpm_wheel, idle + CLUTCH_LAUNCH_RPM_ABOVE_IDLE * math.sqrt(throttle_prev))
         else:
@@ -441,12 +460,18 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     t_spin = p[P_SPIN] * (1.0 + rpm_wheel / 3000.0) if v > 0.0 else 0.0
     # Pedal-to-force map: throttle scales the torque above the accessories' share; the spin
     # loss is an offset the driver has to overcome.
-    drive_force_gross = max(t_max - t_acc, 0.0) * torque_ratio * shift_frac * k_wheel * eta if running else 0.0
+    drive_force_gross = (
+        max(t_max - t_acc, 0.0) * torque_ratio * shift_frac * k_wheel * eta if running else 0.0
+    )
     f_spin = t_spin * k_wheel * eta
-    overrun_force = (t_motor - t_acc - t_spin) * k_wheel / eta if can_cut_fuel else -t_spin * k_wheel / eta
+    overrun_force = (
+        (t_motor - t_acc - t_spin) * k_wheel / eta if can_cut_fuel else -t_spin * k_wheel / eta
+    )
     pad_factor = 1.0 if s[S_WPAD] < 0.9 else max(1.0 - (s[S_WPAD] - 0.9) * 5.0, 0.3)
     brake_force_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * pad_factor
-    rot_mass = mass * p[P_ROT] + (p[P_JENG] * k_wheel * k_wheel if coupled and not slipping else 0.0)
+    rot_mass = mass * p[P_ROT] + (
+        p[P_JENG] * k_wheel * k_wheel if coupled and not slipping else 0.0
+    )
     mass_eff = mass + rot_mass
 
     # --- pedals --------------------------------------------------------------------------------
@@ -458,9 +483,13 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         if v < STOP_HOLD_SPEED_MPS and v_trace <= 0.0:  # stopping or stopped: hold the brake
             throttle, brake = 0.0, 1.0
             if a_want > 0.0:
-                throttle, brake = pedals_for_force(f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max)
+                throttle, brake = pedals_for_force(
+                    f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max
+                )
         else:
-            throttle, brake = pedals_for_force(f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max)
+            throttle, brake = pedals_for_force(
+                f_need + f_spin, drive_force_gross, overrun_force + f_spin, brake_force_max
+            )
     else:
         throttle = inp[I_THR]
         brake = inp[I_BRK]
@@ -527,8 +556,13 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
         # Cylinder deactivation: a warm engine at light load, in its speed band, with the
         # driveline locked, fires only part of its cylinders (valves of the others kept shut)
         # once these conditions have held for a while (the controller waits for steady driving).
-        if (p[P_CDAFRAC] < 1.0 and not slipping and s[S_TCOOL] >= p[P_TWARM]
-                and bmep <= p[P_CDABMEP] and p[P_CDAMIN] <= rpm <= p[P_CDAMAX]):
+        if (
+            p[P_CDAFRAC] < 1.0
+            and not slipping
+            and s[S_TCOOL] >= p[P_TWARM]
+            and bmep <= p[P_CDABMEP]
+            and p[P_CDAMIN] <= rpm <= p[P_CDAMAX]
+        ):
             s[S_CDAT] += dt_s
         else:
             s[S_CDAT] = 0.0
@@ -559,11 +593,22 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     heat_oil = FRICTION_HEAT_TO_OIL_FRAC * friction_w
     s[S_FAN] = fan_on_next(s[S_FAN], s[S_TCOOL], p[P_FANON], p[P_FANOFF]) if running else 0.0
     effectiveness = max(1.0 - p[P_FOUL] * s[S_X], 0.5)
-    ua_rad = radiator_conductance_wpk(p[P_UARV], v, p[P_UAFAN], s[S_FAN], p[P_UARMIN], effectiveness)
+    ua_rad = radiator_conductance_wpk(
+        p[P_UARV], v, p[P_UAFAN], s[S_FAN], p[P_UARMIN], effectiveness
+    )
     thermo = thermostat_opening_frac(s[S_TCOOL], p[P_THOPEN], p[P_THFULL]) if running else 0.0
     d_cool, d_oil = temperature_rates_cps(
-        s[S_TCOOL], s[S_TOIL], amb, heat_cool, heat_oil, p[P_CCOOL], p[P_COIL],
-        p[P_UAOC] if running else 0.2 * p[P_UAOC], ua_rad, thermo, p[P_UABAY],
+        s[S_TCOOL],
+        s[S_TOIL],
+        amb,
+        heat_cool,
+        heat_oil,
+        p[P_CCOOL],
+        p[P_COIL],
+        p[P_UAOC] if running else 0.2 * p[P_UAOC],
+        ua_rad,
+        thermo,
+        p[P_UABAY],
     )
     s[S_TCOOL] += d_cool * dt_s
     s[S_TOIL] += d_oil * dt_s
@@ -571,10 +616,21 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
     # --- wear ----------------------------------------------------------------------------------
     s[S_WPAD] = min(s[S_WPAD] + brake_pad_wear_rate_per_s(brake_power, p[P_PADLIFE]) * dt_s, 1.0)
     force_coef = max(abs(f_drive), f_brake if v > 0.0 else 0.0) / (mass * GRAVITY_MPS2)
-    s[S_WTYRE] = min(s[S_WTYRE] + tyre_wear_rate_per_s(0.5 * (v + v_new), force_coef, p[P_TYRELIFE], p[P_TYRESLIP]) * dt_s, 1.0)
+    s[S_WTYRE] = min(
+        s[S_WTYRE]
+        + tyre_wear_rate_per_s(0.5 * (v + v_new), force_coef, p[P_TYRELIFE], p[P_TYRESLIP]) * dt_s,
+        1.0,
+    )
     if running:
-        s[S_WENG] = min(s[S_WENG] + engine_wear_rate_per_s(rpm, load, s[S_TOIL], s[S_OIL], p[P_ENGLIFE], p[P_ENGCOLD]) * dt_s, 1.0)
-        s[S_WGBX] = min(s[S_WGBX] + gearbox_wear_rate_per_s(rpm_wheel, t_out / t_peak, p[P_GBXLIFE]) * dt_s, 1.0)
+        s[S_WENG] = min(
+            s[S_WENG]
+            + engine_wear_rate_per_s(rpm, load, s[S_TOIL], s[S_OIL], p[P_ENGLIFE], p[P_ENGCOLD])
+            * dt_s,
+            1.0,
+        )
+        s[S_WGBX] = min(
+            s[S_WGBX] + gearbox_wear_rate_per_s(rpm_wheel, t_out / t_peak, p[P_GBXLIFE]) * dt_s, 1.0
+        )
         s[S_OIL] = max(s[S_OIL] - oil_life_rate_per_s(rpm, s[S_TOIL], p[P_OILLIFE]) * dt_s, 0.0)
 
     # --- gear choice for the next step ---------------------------------------------------------
@@ -607,8 +663,10 @@ def step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc
                 rpm_up = wheel_to_engine_rpm(v_new, ratios[gear] * p[P_FD], radius)
                 need = throttle * t_max * ratios[gear - 1] / ratios[gear]
                 at_limit = rpm_now >= REV_LIMIT_UPSHIFT_FRAC * p[P_NMAX]
-                if at_limit or (rpm_up > down + 150.0
-                                and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need):
+                if at_limit or (
+                    rpm_up > down + 150.0
+                    and interp(rpm_up, curve_rpm, curve_nm, n_curve) > 1.05 * need
+                ):
                     gear += 1
                     rpm_wheel_next = -1.0
                     s[S_SHIFT] = p[P_TSHIFT]
@@ -661,8 +719,24 @@ def vehicle_constants(p, curve_rpm, curve_nm, n_curve):
 
 
 @jit(_nrt=False)
-def run_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
-                rng, i, dt_s, n_steps, record_every, records):
+def run_vehicle(
+    s,
+    inp,
+    p,
+    ratios,
+    curve_rpm,
+    curve_nm,
+    n_curve,
+    cyc_speed,
+    cyc_grade,
+    cyc_len,
+    rng,
+    i,
+    dt_s,
+    n_steps,
+    record_every,
+    records,
+):
     """Advance vehicle ``i`` (state row ``s``) ``n_steps`` steps of ``dt_s``, recording into
     ``records[:, i]`` every ``record_every`` steps.
 
@@ -676,8 +750,25 @@ def run_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_
     until_record = record_every
     rpm_wheel = -1.0  # not known before the first step
     for _ in range(n_steps):
-        rpm_wheel = step_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade, cyc_len,
-                                 rng, i, dt_s, k_factor, t_peak, pmep_idle, rpm_wheel)
+        rpm_wheel = step_vehicle(
+            s,
+            inp,
+            p,
+            ratios,
+            curve_rpm,
+            curve_nm,
+            n_curve,
+            cyc_speed,
+            cyc_grade,
+            cyc_len,
+            rng,
+            i,
+            dt_s,
+            k_factor,
+            t_peak,
+            pmep_idle,
+            rpm_wheel,
+        )
         until_record -= 1
         if until_record == 0:  # never when record_every is 0
             until_record = record_every
@@ -688,16 +779,47 @@ def run_vehicle(s, inp, p, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_
 
 
 @jit(parallel=True)
-def run_fleet(state, inputs, params, ratios, curve_rpm, curve_nm, n_curve, cyc_speed, cyc_grade,
-              cyc_len, rng, dt_s, n_steps, record_every, records):
+def run_fleet(
+    state,
+    inputs,
+    params,
+    ratios,
+    curve_rpm,
+    curve_nm,
+    n_curve,
+    cyc_speed,
+    cyc_grade,
+    cyc_len,
+    rng,
+    dt_s,
+    n_steps,
+    record_every,
+    records,
+):
     """The loop: advance every vehicle ``n_steps`` steps of ``dt_s``.
 
     Every ``record_every`` steps the state row is copied into ``records[k, i]`` (pass an
     array with zero rows for summary-only runs).
     """
     for i in prange(state.shape[0]):
-        run_vehicle(state[i], inputs[i], params[i], ratios[i], curve_rpm[i], curve_nm[i], n_curve[i],
-                    cyc_speed, cyc_grade, cyc_len, rng, i, dt_s, n_steps, record_every, records)
+        run_vehicle(
+            state[i],
+            inputs[i],
+            params[i],
+            ratios[i],
+            curve_rpm[i],
+            curve_nm[i],
+            n_curve[i],
+            cyc_speed,
+            cyc_grade,
+            cyc_len,
+            rng,
+            i,
+            dt_s,
+            n_steps,
+            record_every,
+            records,
+        )
 
 
 def empty_records(n_records: int, n_vehicles: int) -> np.ndarray:

@@ -71,7 +71,10 @@ INPUT_COLUMNS: tuple[str, ...] = (
 )
 
 #: Scalar vehicle parameters (one row per vehicle), in the order of params.SCALAR_FIELDS.
-PARAM_COLUMNS: tuple[str, ...] = tuple(key for _, key, *_ in SCALAR_FIELDS) + ("gearbox_type", "n_gears")
+PARAM_COLUMNS: tuple[str, ...] = tuple(key for _, key, *_ in SCALAR_FIELDS) + (
+    "gearbox_type",
+    "n_gears",
+)
 
 DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE = 0, 1, 2
 ENGINE_OFF, ENGINE_CRANKING, ENGINE_RUNNING = 0, 1, 2

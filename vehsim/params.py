@@ -148,7 +148,9 @@ class VehicleParams:
 _SECTION_OF = {key: section for section, key, *_ in SCALAR_FIELDS}
 
 
-def _number(origin: str, path: str, value: Any, unit: str, lo: float, hi: float, integer: bool) -> float:
+def _number(
+    origin: str, path: str, value: Any, unit: str, lo: float, hi: float, integer: bool
+) -> float:
     allowed = f"allowed {lo:g} to {hi:g} {unit}".rstrip()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"{origin}: {path} must be a number ({allowed}), got {value!r}")
@@ -161,8 +163,9 @@ def _number(origin: str, path: str, value: Any, unit: str, lo: float, hi: float,
     return float(value)
 
 
-def _number_list(origin: str, path: str, value: Any, unit: str, lo: float, hi: float,
-                 min_len: int, max_len: int) -> tuple[float, ...]:
+def _number_list(
+    origin: str, path: str, value: Any, unit: str, lo: float, hi: float, min_len: int, max_len: int
+) -> tuple[float, ...]:
     if not isinstance(value, list) or not min_len <= len(value) <= max_len:
         raise ParameterError(
             f"{origin}: {path} must be a list of {min_len} to {max_len} numbers [{unit}], got {value!r}"
@@ -175,13 +178,17 @@ def _number_list(origin: str, path: str, value: Any, unit: str, lo: float, hi: f
 def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
     """Validate a vehicle document and build :class:`VehicleParams`."""
     if not isinstance(doc, dict):
-        raise ParameterError(f"{origin}: a vehicle file must be a mapping, got {type(doc).__name__}")
+        raise ParameterError(
+            f"{origin}: a vehicle file must be a mapping, got {type(doc).__name__}"
+        )
     for key in ("name", "source"):
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             raise ParameterError(f"{origin}: '{key}' is required (a non-empty text)")
     unknown_top = set(doc) - set(SECTIONS) - {"name", "source", "notes", "meta"}
     if unknown_top:
-        raise ParameterError(f"{origin}: unknown section(s) {sorted(unknown_top)}; known: {list(SECTIONS)}")
+        raise ParameterError(
+            f"{origin}: unknown section(s) {sorted(unknown_top)}; known: {list(SECTIONS)}"
+        )
     values: dict[str, float] = {}
     for section in SECTIONS:
         if not isinstance(doc.get(section), dict):
@@ -192,18 +199,41 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
             raise ParameterError(
                 f"{origin}: {section}.{key} is missing (a number from {lo:g} to {hi:g} {unit})"
             )
-        values[key] = _number(origin, f"{section}.{key}", doc[section][key], unit, lo, hi, key in INT_FIELDS)
-    known = {key for _, key, *_ in SCALAR_FIELDS} | {"torque_curve_rpm", "torque_curve_nm", "type", "ratios"}
+        values[key] = _number(
+            origin, f"{section}.{key}", doc[section][key], unit, lo, hi, key in INT_FIELDS
+        )
+    known = {key for _, key, *_ in SCALAR_FIELDS} | {
+        "torque_curve_rpm",
+        "torque_curve_nm",
+        "type",
+        "ratios",
+    }
     for section in SECTIONS:
         extra = set(doc[section]) - known
         if extra:
             raise ParameterError(f"{origin}: unknown field(s) in {section}: {sorted(extra)}")
 
     engine, gearbox = doc["engine"], doc["gearbox"]
-    rpm = _number_list(origin, "engine.torque_curve_rpm", engine.get("torque_curve_rpm"), "rpm",
-                       0.0, 12_000.0, 3, MAX_CURVE_POINTS)
-    torque = _number_list(origin, "engine.torque_curve_nm", engine.get("torque_curve_nm"), "N m",
-                          0.0, 3_000.0, 3, MAX_CURVE_POINTS)
+    rpm = _number_list(
+        origin,
+        "engine.torque_curve_rpm",
+        engine.get("torque_curve_rpm"),
+        "rpm",
+        0.0,
+        12_000.0,
+        3,
+        MAX_CURVE_POINTS,
+    )
+    torque = _number_list(
+        origin,
+        "engine.torque_curve_nm",
+        engine.get("torque_curve_nm"),
+        "N m",
+        0.0,
+        3_000.0,
+        3,
+        MAX_CURVE_POINTS,
+    )
     if len(rpm) != len(torque):
         raise ParameterError(
             f"{origin}: engine.torque_curve_rpm has {len(rpm)} points but torque_curve_nm has {len(torque)}"
@@ -212,24 +242,41 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
         raise ParameterError(f"{origin}: engine.torque_curve_rpm must be strictly increasing")
     gtype = gearbox.get("type")
     if gtype not in GEARBOX_TYPES:
-        raise ParameterError(f"{origin}: gearbox.type must be one of {list(GEARBOX_TYPES)}, got {gtype!r}")
-    ratios = _number_list(origin, "gearbox.ratios", gearbox.get("ratios"), "-", 0.3, 8.0, 1, MAX_GEARS)
+        raise ParameterError(
+            f"{origin}: gearbox.type must be one of {list(GEARBOX_TYPES)}, got {gtype!r}"
+        )
+    ratios = _number_list(
+        origin, "gearbox.ratios", gearbox.get("ratios"), "-", 0.3, 8.0, 1, MAX_GEARS
+    )
     if any(b >= a for a, b in zip(ratios, ratios[1:], strict=False)):
         raise ParameterError(f"{origin}: gearbox.ratios must decrease from first gear to top gear")
     if gtype == "cvt" and len(ratios) != 2:
-        raise ParameterError(f"{origin}: a cvt gearbox gives 2 ratios (lowest and highest), got {len(ratios)}")
+        raise ParameterError(
+            f"{origin}: a cvt gearbox gives 2 ratios (lowest and highest), got {len(ratios)}"
+        )
 
     checks = (
-        (values["idle_speed_rpm"] < values["rated_speed_rpm"] <= values["max_speed_rpm"],
-         "engine: need idle_speed_rpm < rated_speed_rpm <= max_speed_rpm"),
-        (values["deactivation_min_rpm"] <= values["deactivation_max_rpm"],
-         "engine: need deactivation_min_rpm <= deactivation_max_rpm"),
-        (values["thermostat_open_c"] < values["thermostat_full_c"],
-         "thermal: thermostat_open_c must be below thermostat_full_c"),
+        (
+            values["idle_speed_rpm"] < values["rated_speed_rpm"] <= values["max_speed_rpm"],
+            "engine: need idle_speed_rpm < rated_speed_rpm <= max_speed_rpm",
+        ),
+        (
+            values["deactivation_min_rpm"] <= values["deactivation_max_rpm"],
+            "engine: need deactivation_min_rpm <= deactivation_max_rpm",
+        ),
+        (
+            values["thermostat_open_c"] < values["thermostat_full_c"],
+            "thermal: thermostat_open_c must be below thermostat_full_c",
+        ),
         (values["fan_off_c"] < values["fan_on_c"], "thermal: fan_off_c must be below fan_on_c"),
-        (values["lockup_min_gear"] <= len(ratios), "gearbox: lockup_min_gear exceeds the number of gears"),
-        (rpm[0] <= values["idle_speed_rpm"] and rpm[-1] >= values["rated_speed_rpm"],
-         "engine: torque curve must span idle_speed_rpm to rated_speed_rpm"),
+        (
+            values["lockup_min_gear"] <= len(ratios),
+            "gearbox: lockup_min_gear exceeds the number of gears",
+        ),
+        (
+            rpm[0] <= values["idle_speed_rpm"] and rpm[-1] >= values["rated_speed_rpm"],
+            "engine: torque curve must span idle_speed_rpm to rated_speed_rpm",
+        ),
     )
     for ok, message in checks:
         if not ok:
@@ -261,18 +308,31 @@ def _road_load_from_drag(doc: dict, origin: str) -> dict:
     vehicle = doc["vehicle"]
     if "crr" not in vehicle and "drag_area_m2" not in vehicle:
         return doc
-    if any(k in vehicle for k in ("road_load_a_n", "road_load_b_n_per_mps", "road_load_c_n_per_mps2")):
-        raise ParameterError(f"{origin}: give either road_load_a/b/c or crr and drag_area_m2, not both")
+    if any(
+        k in vehicle for k in ("road_load_a_n", "road_load_b_n_per_mps", "road_load_c_n_per_mps2")
+    ):
+        raise ParameterError(
+            f"{origin}: give either road_load_a/b/c or crr and drag_area_m2, not both"
+        )
     from vehsim.constants import AIR_DENSITY_ISA_KGPM3
     from vehsim.physics.road_load import coefficients_from_drag
 
     crr = _number(origin, "vehicle.crr", vehicle.get("crr"), "-", 0.003, 0.03, False)
-    cda = _number(origin, "vehicle.drag_area_m2", vehicle.get("drag_area_m2"), "m²", 0.2, 3.0, False)
+    cda = _number(
+        origin, "vehicle.drag_area_m2", vehicle.get("drag_area_m2"), "m²", 0.2, 3.0, False
+    )
     mass = _number(origin, "vehicle.mass_kg", vehicle.get("mass_kg"), "kg", 300.0, 10_000.0, False)
     a_n, b, c = coefficients_from_drag(mass, crr, cda, AIR_DENSITY_ISA_KGPM3)
     rest = {k: v for k, v in vehicle.items() if k not in ("crr", "drag_area_m2")}
-    return {**doc, "vehicle": {**rest, "road_load_a_n": a_n, "road_load_b_n_per_mps": b,
-                               "road_load_c_n_per_mps2": c}}
+    return {
+        **doc,
+        "vehicle": {
+            **rest,
+            "road_load_a_n": a_n,
+            "road_load_b_n_per_mps": b,
+            "road_load_c_n_per_mps2": c,
+        },
+    }
 
 
 def _vehicle_dir():

@@ -26,7 +26,9 @@ def plot_run(result: Result, cycle: Cycle, path: str | Path | None = None):
     plt = _pyplot()
     t = result.telemetry
     fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, constrained_layout=True)
-    axes[0].plot(cycle.time_s, mps_to_kph(cycle.speed_mps), color="0.6", lw=2.5, label=f"{cycle.name} target")
+    axes[0].plot(
+        cycle.time_s, mps_to_kph(cycle.speed_mps), color="0.6", lw=2.5, label=f"{cycle.name} target"
+    )
     axes[0].plot(t["time_s"], mps_to_kph(t["speed_mps"]), color="tab:blue", lw=1, label="vehicle")
     axes[0].set_ylabel("speed [km/h]")
     axes[0].legend(loc="upper right")
@@ -38,8 +40,10 @@ def plot_run(result: Result, cycle: Cycle, path: str | Path | None = None):
     axes[2].set_xlabel("time [s]")
     axes[2].legend(loc="lower right")
     s = result.summary
-    fig.suptitle(f"{s['vehicle']} on {s['cycle']} ({s['start']} start): {s['fuel_l_per_100km']:.2f} L/100 km, "
-                 f"{s['mpg']:.1f} mpg, {s['distance_km']:.2f} km")
+    fig.suptitle(
+        f"{s['vehicle']} on {s['cycle']} ({s['start']} start): {s['fuel_l_per_100km']:.2f} L/100 km, "
+        f"{s['mpg']:.1f} mpg, {s['distance_km']:.2f} km"
+    )
     for ax in axes:
         ax.grid(alpha=0.3)
     if path is not None:
@@ -56,10 +60,19 @@ def plot_validation(results: pd.DataFrame, path: str | Path | None = None):
         epa, pred = results[f"{key}_mpg_epa"], results[f"{key}_mpg_pred"]
         lo, hi = min(epa.min(), pred.min()) * 0.9, max(epa.max(), pred.max()) * 1.1
         ax.plot([lo, hi], [lo, hi], color="0.3", lw=1)
-        ax.fill_between([lo, hi], [lo * 0.9, hi * 0.9], [lo * 1.1, hi * 1.1], color="tab:green", alpha=0.12, label="±10%")
+        ax.fill_between(
+            [lo, hi],
+            [lo * 0.9, hi * 0.9],
+            [lo * 1.1, hi * 1.1],
+            color="tab:green",
+            alpha=0.12,
+            label="±10%",
+        )
         ax.scatter(epa, pred, s=18, color="tab:blue")
         err = results[f"{key}_error_pct"].abs()
-        ax.set_title(f"{title}: median |error| {err.median():.1f}%, {(err <= 10).mean():.0%} within ±10%")
+        ax.set_title(
+            f"{title}: median |error| {err.median():.1f}%, {(err <= 10).mean():.0%} within ±10%"
+        )
         ax.set_xlabel("EPA unadjusted [mpg]")
         ax.set_ylabel("vehsim [mpg]")
         ax.legend(loc="upper left")

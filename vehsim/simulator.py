@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vehsim.commands import Command, parse_command
-from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_KGPL, M_PER_MILE
+from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_KGPL
 from vehsim.cycles import Cycle, load_cycle
 from vehsim.errors import CommandError, ParameterError
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
@@ -62,9 +62,16 @@ class Simulator:
             ``"off"`` (engine off at ambient temperature until a start command).
     """
 
-    def __init__(self, vehicles: Sequence[VehicleParams], dt_s: float = 0.01, seed: int = 0,
-                 ambient_temp_c: float | Sequence[float] = 20.0, altitude_m: float | Sequence[float] = 0.0,
-                 wind_mps: float | Sequence[float] = 0.0, start: str = "off"):
+    def __init__(
+        self,
+        vehicles: Sequence[VehicleParams],
+        dt_s: float = 0.01,
+        seed: int = 0,
+        ambient_temp_c: float | Sequence[float] = 20.0,
+        altitude_m: float | Sequence[float] = 0.0,
+        wind_mps: float | Sequence[float] = 0.0,
+        start: str = "off",
+    ):
         if not vehicles:
             raise ParameterError("a simulator needs at least one vehicle")
         if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and 0.001 <= dt_s <= 1.0):
@@ -106,7 +113,8 @@ class Simulator:
         self.inputs = np.zeros((n, N_INPUT))
         self.inputs[:, I["ambient_temp_c"]] = ambient
         self.inputs[:, I["air_density_ratio"]] = [
-            air_density_kgpm3(a, t) / AIR_DENSITY_ISA_KGPM3 for a, t in zip(altitude, ambient, strict=True)
+            air_density_kgpm3(a, t) / AIR_DENSITY_ISA_KGPM3
+            for a, t in zip(altitude, ambient, strict=True)
         ]
         self.inputs[:, I["wind_mps"]] = per_vehicle(wind_mps, "wind_mps")
         self.inputs[:, I["grade_override_frac"]] = np.nan
@@ -144,8 +152,12 @@ class Simulator:
 
     def _cycle_index(self, cycle: Cycle) -> int:
         for k, known in enumerate(self._cycles):
-            if known is cycle or known.name == cycle.name and len(known.speed_mps) == len(cycle.speed_mps) \
-                    and np.array_equal(known.speed_mps, cycle.speed_mps):
+            if (
+                known is cycle
+                or known.name == cycle.name
+                and len(known.speed_mps) == len(cycle.speed_mps)
+                and np.array_equal(known.speed_mps, cycle.speed_mps)
+            ):
                 return k
         self._cycles.append(cycle)
         width = max(len(c.speed_mps) for c in self._cycles)
@@ -174,7 +186,9 @@ class Simulator:
         elif isinstance(spec, str) and spec.startswith("profile:"):
             name = spec.split(":", 1)[1]
             if name not in PROFILE_NAMES:
-                raise ParameterError(f"driver profile must be one of {list(PROFILE_NAMES)}, got {name!r}")
+                raise ParameterError(
+                    f"driver profile must be one of {list(PROFILE_NAMES)}, got {name!r}"
+                )
             rows[..., I["driver_mode"]] = DRIVER_PROFILE
             rows[..., I["profile"]] = PROFILE_NAMES.index(name)
             rows[..., I["shift_eco_bias"]] = 1.0 - 0.5 * PROFILE_NAMES.index(name)
@@ -186,8 +200,9 @@ class Simulator:
                 f"driver must be 'cycle:<name>', 'profile:<eco|normal|aggressive>' or 'commands', got {spec!r}"
             )
 
-    def set_environment(self, i: int | slice, *, grade_frac: float | None = None,
-                        wind_mps: float | None = None) -> None:
+    def set_environment(
+        self, i: int | slice, *, grade_frac: float | None = None, wind_mps: float | None = None
+    ) -> None:
         """Override road grade (``None`` restores the cycle's) and wind for vehicle(s) ``i``."""
         if grade_frac is not None and not (math.isfinite(grade_frac) and abs(grade_frac) <= 0.3):
             raise ParameterError(f"grade_frac must be within -0.3 to 0.3, got {grade_frac!r}")
@@ -200,8 +215,11 @@ class Simulator:
     def apply(self, i: int, command: Command | dict[str, Any]) -> Command:
         """Apply a driver command to vehicle ``i`` at the next step; returns the validated command."""
         if not 0 <= i < self.n_vehicles:
-            raise CommandError(f"vehicle index {i} out of range (0 to {self.n_vehicles - 1})",
-                               field="vehicle_id", reason="unknown_vehicle")
+            raise CommandError(
+                f"vehicle index {i} out of range (0 to {self.n_vehicles - 1})",
+                field="vehicle_id",
+                reason="unknown_vehicle",
+            )
         cmd = command if isinstance(command, Command) else parse_command(command)
         row = self.inputs[i]
         if cmd.type == "start_engine":
@@ -218,8 +236,11 @@ class Simulator:
         elif cmd.type == "gear":
             n_gears = self.vehicles[i].n_gears
             if float(cmd.value) > n_gears:
-                raise CommandError(f"gear: value {cmd.value:g} exceeds this car's {n_gears} gears",
-                                   field="value", reason="out_of_range")
+                raise CommandError(
+                    f"gear: value {cmd.value:g} exceeds this car's {n_gears} gears",
+                    field="value",
+                    reason="out_of_range",
+                )
             row[I["gear_cmd"]] = float(cmd.value)
         elif cmd.type == "profile":
             k = PROFILE_NAMES.index(str(cmd.value))
@@ -233,9 +254,23 @@ class Simulator:
         n_records = n_steps // record_every if record_every > 0 else 0
         records = empty_records(n_records, self.n_vehicles)
         if n_steps > 0:
-            run_fleet(self.state, self.inputs, self.params, self.ratios, self.curve_rpm, self.curve_nm,
-                      self.n_curve, self._cycle_speed, self._cycle_grade, self._cycle_len, self.rng,
-                      self.dt_s, int(n_steps), int(record_every), records)
+            run_fleet(
+                self.state,
+                self.inputs,
+                self.params,
+                self.ratios,
+                self.curve_rpm,
+                self.curve_nm,
+                self.n_curve,
+                self._cycle_speed,
+                self._cycle_grade,
+                self._cycle_len,
+                self.rng,
+                self.dt_s,
+                int(n_steps),
+                int(record_every),
+                records,
+            )
             self._steps_done += int(n_steps)
         return records
 
@@ -256,8 +291,10 @@ class Simulator:
         out["ambient_temp_c"] = self.inputs[:, I["ambient_temp_c"]].copy()
         tank_g = self.inputs[:, I["fuel_tank_initial_l"]] * GASOLINE_DENSITY_KGPL * 1e3
         out["fuel_level_frac"] = np.clip(
-            (tank_g - self.state[:, S["fuel_used_g"]]) / (self.params[:, P["fuel_tank_l"]] * GASOLINE_DENSITY_KGPL * 1e3),
-            0.0, 1.0,
+            (tank_g - self.state[:, S["fuel_used_g"]])
+            / (self.params[:, P["fuel_tank_l"]] * GASOLINE_DENSITY_KGPL * 1e3),
+            0.0,
+            1.0,
         )
         return out
 
@@ -284,7 +321,9 @@ def summarize(final: np.ndarray, initial: np.ndarray, ambient_temp_c: float) -> 
         "distance_km": round(distance_m / 1e3, 4),
         "fuel_l": round(fuel_l, 5),
         "fuel_l_per_100km": round(l_per_100km, 3),
-        "mpg": round(l_per_100km_to_mpg(l_per_100km), 3) if math.isfinite(l_per_100km) and l_per_100km > 0 else None,
+        "mpg": round(l_per_100km_to_mpg(l_per_100km), 3)
+        if math.isfinite(l_per_100km) and l_per_100km > 0
+        else None,
         "max_speed_error_mph": round(float(final[S["max_speed_error_mps"]]) / 0.44704, 3),
         "time_outside_tolerance_s": round(float(final[S["time_outside_tolerance_s"]]), 2),
         "final_coolant_temp_c": round(float(final[S["coolant_temp_c"]]), 2),
@@ -308,36 +347,65 @@ def telemetry_frame(records: np.ndarray, vehicle: int = 0) -> pd.DataFrame:
     return frame
 
 
-def simulate(params: VehicleParams, cycle: Cycle | str, dt_s: float = 0.01, seed: int = 0,
-             ambient_temp_c: float = 20.0, start: str = "cold", record_every_s: float = 1.0,
-             altitude_m: float = 0.0, wind_mps: float = 0.0) -> Result:
+def simulate(
+    params: VehicleParams,
+    cycle: Cycle | str,
+    dt_s: float = 0.01,
+    seed: int = 0,
+    ambient_temp_c: float = 20.0,
+    start: str = "cold",
+    record_every_s: float = 1.0,
+    altitude_m: float = 0.0,
+    wind_mps: float = 0.0,
+) -> Result:
     """Drive one vehicle over a cycle, as fast as possible; telemetry every ``record_every_s``."""
     if start == "off":
         raise ParameterError("simulate drives a cycle: start must be 'cold' or 'hot'")
     cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
-    sim = Simulator([params], dt_s=dt_s, seed=seed, ambient_temp_c=ambient_temp_c, start=start,
-                    altitude_m=altitude_m, wind_mps=wind_mps)
+    sim = Simulator(
+        [params],
+        dt_s=dt_s,
+        seed=seed,
+        ambient_temp_c=ambient_temp_c,
+        start=start,
+        altitude_m=altitude_m,
+        wind_mps=wind_mps,
+    )
     sim.set_driver(0, cycle)
     initial = sim.state[0].copy()
     n_steps = int(round(cycle.duration_s / dt_s))
     every = max(int(round(record_every_s / dt_s)), 1)
     records = sim.run_steps(n_steps, every)
     frame = telemetry_frame(records)
-    summary = {"vehicle": params.name, "cycle": cycle.name, "dt_s": dt_s, "seed": seed, "start": start,
-               **summarize(sim.state[0], initial, ambient_temp_c)}
+    summary = {
+        "vehicle": params.name,
+        "cycle": cycle.name,
+        "dt_s": dt_s,
+        "seed": seed,
+        "start": start,
+        **summarize(sim.state[0], initial, ambient_temp_c),
+    }
     return Result(frame, summary)
 
 
-def simulate_fleet(vehicles: Sequence[VehicleParams], cycle: Cycle | str, dt_s: float = 0.1, seed: int = 0,
-                   ambient_temp_c: float = 20.0, start: str = "cold") -> pd.DataFrame:
+def simulate_fleet(
+    vehicles: Sequence[VehicleParams],
+    cycle: Cycle | str,
+    dt_s: float = 0.1,
+    seed: int = 0,
+    ambient_temp_c: float = 20.0,
+    start: str = "cold",
+) -> pd.DataFrame:
     """Drive a fleet over one cycle with summary-only output (one row per vehicle)."""
     cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
     sim = Simulator(vehicles, dt_s=dt_s, seed=seed, ambient_temp_c=ambient_temp_c, start=start)
     sim.set_driver(slice(None), cycle)
     initial = sim.state.copy()
     sim.run_steps(int(round(cycle.duration_s / dt_s)))
-    rows = [summarize(sim.state[i], initial[i], float(sim.inputs[i, I["ambient_temp_c"]]))
-            for i in range(sim.n_vehicles)]
+    rows = [
+        summarize(sim.state[i], initial[i], float(sim.inputs[i, I["ambient_temp_c"]]))
+        for i in range(sim.n_vehicles)
+    ]
     frame = pd.DataFrame(rows)
     frame.insert(0, "vehicle", [v.name for v in vehicles])
     return frame

@@ -44,8 +44,21 @@ COL_FTP = "FE_FTP_mpg_unadj"
 COL_HWFE = "FE_HWFE_mpg_unadj"
 COL_BAG = ("FE Bag 1", "FE Bag 2", "FE Bag 3")
 
-REQUIRED_COLUMNS = (COL_ID, COL_DISPLACEMENT, COL_POWER, COL_CYLINDERS, COL_TRANSMISSION,
-                    COL_GEARS, COL_DRIVE, COL_ETW, COL_AXLE, COL_NV, COL_A, COL_B, COL_C)
+REQUIRED_COLUMNS = (
+    COL_ID,
+    COL_DISPLACEMENT,
+    COL_POWER,
+    COL_CYLINDERS,
+    COL_TRANSMISSION,
+    COL_GEARS,
+    COL_DRIVE,
+    COL_ETW,
+    COL_AXLE,
+    COL_NV,
+    COL_A,
+    COL_B,
+    COL_C,
+)
 
 
 @lru_cache(maxsize=1)
@@ -71,9 +84,13 @@ def _field(row: Mapping[str, Any], col: str, lo: float, hi: float, unit: str, vi
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"test car {vid}: '{col}' must be a number ({lo:g} to {hi:g} {unit}), got {value!r}") from None
+        raise ParameterError(
+            f"test car {vid}: '{col}' must be a number ({lo:g} to {hi:g} {unit}), got {value!r}"
+        ) from None
     if not math.isfinite(number) or not lo <= number <= hi:
-        raise ParameterError(f"test car {vid}: '{col}' = {value!r} is out of range ({lo:g} to {hi:g} {unit})")
+        raise ParameterError(
+            f"test car {vid}: '{col}' = {value!r} is out of range ({lo:g} to {hi:g} {unit})"
+        )
     return number
 
 
@@ -89,8 +106,9 @@ def gearbox_kind(transmission: str) -> tuple[str, bool]:
     return "automatic", True
 
 
-def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
-                         models: Mapping[str, Any] | None = None) -> VehicleParams:
+def vehicle_from_testcar(
+    row: Mapping[str, Any], name: str | None = None, models: Mapping[str, Any] | None = None
+) -> VehicleParams:
     """Build a validated vehicle from one EPA Test Car List row (a mapping of column -> value).
 
     ``models`` replaces the shipped generic models (``generic_models.yaml``), e.g. to calibrate.
@@ -121,7 +139,9 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
     turbo = specific_power > eng["turbo_specific_power_w_per_l"]
     per_cyl = disp_l / cylinders
     x = min(max((per_cyl - 0.4) / 0.4, 0.0), 1.0)
-    rated_rpm = eng["rated_speed_rpm_small"] + x * (eng["rated_speed_rpm_large"] - eng["rated_speed_rpm_small"])
+    rated_rpm = eng["rated_speed_rpm_small"] + x * (
+        eng["rated_speed_rpm_large"] - eng["rated_speed_rpm_small"]
+    )
     if turbo:
         rated_rpm -= eng["rated_speed_rpm_turbo_drop"]
     shape = eng["curve_torque_frac_turbo" if turbo else "curve_torque_frac_na"]
@@ -130,7 +150,10 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
     peak_torque = power_w / peak_power_per_torque
     curve_nm = [t * peak_torque for t in shape]
 
-    radius = veh["wheel_radius_m_at_3000lb"] + veh["wheel_radius_m_per_1000lb"] * (etw_kg / 0.45359237 - 3000) / 1000
+    radius = (
+        veh["wheel_radius_m_at_3000lb"]
+        + veh["wheel_radius_m_per_1000lb"] * (etw_kg / 0.45359237 - 3000) / 1000
+    )
     radius = min(max(radius, 0.28), 0.42)
     # N/V: engine rpm per mph in top gear -> overall top ratio = N/V · 2π r / (60 · 0.44704).
     overall_top = nv * 2 * math.pi * radius / (60.0 * MPS_PER_MPH)
@@ -140,25 +163,35 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
         efficiency = gb["efficiency_cvt"]
         spin = gb["spin_loss_nm_cvt"]
     else:
-        spread = gb["spread_by_gears"].get(gears) or gb["spread_by_gears"][max(k for k in gb["spread_by_gears"] if k <= gears)]
+        spread = (
+            gb["spread_by_gears"].get(gears)
+            or gb["spread_by_gears"][max(k for k in gb["spread_by_gears"] if k <= gears)]
+        )
         ratios = generic_ratios(gears, top, spread)
-        kind = "manual" if gtype == "manual" else ("automatic" if has_converter else "automated_manual")
+        kind = (
+            "manual"
+            if gtype == "manual"
+            else ("automatic" if has_converter else "automated_manual")
+        )
         efficiency = gb[f"efficiency_{kind}"]
         spin = gb[f"spin_loss_nm_{kind}"]
     ratios = [min(max(r, 0.31), 7.9) for r in ratios]
 
     coolant_cap = th["coolant_capacity_jpk_base"] + th["coolant_capacity_jpk_per_l"] * disp_l
     ua_full_wpk = power_w / 55.0  # radiator rejects rated-power heat at ~55 K above ambient
-    drive_frac = 1.0 if "all" in drive.lower() or "4-wheel" in drive.lower() or "4wd" in drive.lower() else (
-        0.6 if "front" in drive.lower() else 0.5)
+    drive_frac = (
+        1.0
+        if "all" in drive.lower() or "4-wheel" in drive.lower() or "4wd" in drive.lower()
+        else (0.6 if "front" in drive.lower() else 0.5)
+    )
     doc = {
         "name": name or f"testcar-{vid}",
         "source": f"EPA 2022 Test Car List, test vehicle {vid} ({row.get(COL_MAKE, '')} {row.get(COL_MODEL, '')}); "
-                  "unlisted parameters from vehsim generic models",
+        "unlisted parameters from vehsim generic models",
         "notes": f"{transmission}, {gears} gears, {drive}; {'turbocharged' if turbo else 'naturally aspirated'}"
-                 f"{', mild hybrid with stop-start' if mild_hybrid else ''}"
-                 f"{', cylinder deactivation' if deactivation else ''} "
-                 f"(specific power {specific_power / 1000:.0f} kW/L)",
+        f"{', mild hybrid with stop-start' if mild_hybrid else ''}"
+        f"{', cylinder deactivation' if deactivation else ''} "
+        f"(specific power {specific_power / 1000:.0f} kW/L)",
         "vehicle": {
             "mass_kg": etw_kg,
             "road_load_a_n": a_lbf * N_PER_LBF,
@@ -185,7 +218,8 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
             "eta_indicated": eng["eta_indicated"],
             # Electrical and cooling loads grow with the engine they serve (pumps, fans,
             # alternator): a base load plus a share of rated power.
-            "accessory_power_w": eng["accessory_power_w"] + eng["accessory_power_w_per_kw"] * power_w / 1000.0,
+            "accessory_power_w": eng["accessory_power_w"]
+            + eng["accessory_power_w_per_kw"] * power_w / 1000.0,
             "cold_enrichment_gain": eng["cold_enrichment_gain"],
             "crank_duration_s": eng["crank_duration_s"],
             "start_fuel_g": eng["start_fuel_g"] * disp_l / 2.0,
@@ -208,7 +242,9 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
             "spin_loss_nm": spin,
             "shift_duration_s": gb["shift_duration_s"],
             "converter_stall_rpm": gb["converter_stall_rpm"],
-            "converter_stall_torque_ratio": gb["converter_stall_torque_ratio"] if has_converter else 1.0,
+            "converter_stall_torque_ratio": gb["converter_stall_torque_ratio"]
+            if has_converter
+            else 1.0,
             "lockup_min_gear": min(gb["lockup_min_gear"], len(ratios)) if gtype != "cvt" else 1,
         },
         "thermal": {
@@ -236,8 +272,12 @@ def vehicle_from_testcar(row: Mapping[str, Any], name: str | None = None,
             "oil_life_rev": wr["oil_life_rev"],
             "radiator_fouling_per_m": wr["radiator_fouling_per_m"],
         },
-        "meta": {"testcar_id": vid,
-                 "shift_eco_bias": gb["shift_eco_bias_manual"] if gtype == "manual" else gb["shift_eco_bias"]},
+        "meta": {
+            "testcar_id": vid,
+            "shift_eco_bias": gb["shift_eco_bias_manual"]
+            if gtype == "manual"
+            else gb["shift_eco_bias"],
+        },
     }
     return from_dict(doc, origin=f"test car {vid}")
 
@@ -254,7 +294,9 @@ SHIPPED_VEHICLES = {
 
 def calibration_frame() -> pd.DataFrame:
     """The EPA 2022 Test Car List calibration subset shipped with vehsim."""
-    with resources.as_file(resources.files("vehsim").joinpath("data", "testcar", "testcar_2022_calibration.csv")) as p:
+    with resources.as_file(
+        resources.files("vehsim").joinpath("data", "testcar", "testcar_2022_calibration.csv")
+    ) as p:
         return pd.read_csv(p)
 
 
@@ -277,7 +319,9 @@ def write_shipped_vehicles(directory: Path) -> list[Path]:
         rows = frame[(frame[COL_ID] == vid) & (frame[COL_MODEL] == model)]
         params = vehicle_from_testcar(rows.iloc[0].to_dict(), name=name)
         path = Path(directory) / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(_rounded(params.to_dict()), sort_keys=False, allow_unicode=True))
+        path.write_text(
+            yaml.safe_dump(_rounded(params.to_dict()), sort_keys=False, allow_unicode=True)
+        )
         written.append(path)
     return written
 

@@ -37,7 +37,9 @@ def _miles(distance_m):
     return np.asarray(distance_m) / M_PER_MILE
 
 
-def ftp75(vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C) -> pd.DataFrame:
+def ftp75(
+    vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C
+) -> pd.DataFrame:
     """FTP-75 bag and composite fuel economies [mpg], one row per vehicle (fleet run)."""
     udds = load_cycle("udds")
     bag3_cycle = udds.slice(0, UDDS_BAG1_END_S, "udds-bag3")
@@ -68,30 +70,41 @@ def ftp75(vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: 
     g1, g2, g3 = _gallons(f1), _gallons(f2), _gallons(f3)
     m1, m2, m3 = _miles(d1), _miles(d2), _miles(d3)
     composite = 1.0 / (COLD_WEIGHT * (g1 + g2) / (m1 + m2) + HOT_WEIGHT * (g3 + g2) / (m3 + m2))
-    return pd.DataFrame({
-        "vehicle": [v.name for v in vehicles],
-        "bag1_mpg": m1 / g1, "bag2_mpg": m2 / g2, "bag3_mpg": m3 / g3,
-        "ftp_mpg": composite,
-        "ftp_time_outside_tolerance_s": outside,
-        "ftp_duration_s": 2 * UDDS_BAG1_END_S + (udds.duration_s - UDDS_BAG1_END_S),
-    })
+    return pd.DataFrame(
+        {
+            "vehicle": [v.name for v in vehicles],
+            "bag1_mpg": m1 / g1,
+            "bag2_mpg": m2 / g2,
+            "bag3_mpg": m3 / g3,
+            "ftp_mpg": composite,
+            "ftp_time_outside_tolerance_s": outside,
+            "ftp_duration_s": 2 * UDDS_BAG1_END_S + (udds.duration_s - UDDS_BAG1_END_S),
+        }
+    )
 
 
-def hwfet(vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C) -> pd.DataFrame:
+def hwfet(
+    vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C
+) -> pd.DataFrame:
     """HWFET fuel economy [mpg] from a warm engine, one row per vehicle (fleet run)."""
     cycle = load_cycle("hwfet")
     sim = Simulator(vehicles, dt_s=dt_s, ambient_temp_c=ambient_temp_c, start="hot")
     sim.set_driver(slice(None), cycle)
     sim.run_steps(int(round(cycle.duration_s / dt_s)))
-    return pd.DataFrame({
-        "vehicle": [v.name for v in vehicles],
-        "hwfe_mpg": _miles(sim.state[:, S["odometer_m"]]) / _gallons(sim.state[:, S["fuel_used_g"]]),
-        "hwfe_time_outside_tolerance_s": sim.state[:, S["time_outside_tolerance_s"]],
-        "hwfe_duration_s": cycle.duration_s,
-    })
+    return pd.DataFrame(
+        {
+            "vehicle": [v.name for v in vehicles],
+            "hwfe_mpg": _miles(sim.state[:, S["odometer_m"]])
+            / _gallons(sim.state[:, S["fuel_used_g"]]),
+            "hwfe_time_outside_tolerance_s": sim.state[:, S["time_outside_tolerance_s"]],
+            "hwfe_duration_s": cycle.duration_s,
+        }
+    )
 
 
-def validate_testcars(frame: pd.DataFrame, dt_s: float = 0.1, models: dict | None = None) -> pd.DataFrame:
+def validate_testcars(
+    frame: pd.DataFrame, dt_s: float = 0.1, models: dict | None = None
+) -> pd.DataFrame:
     """Predicted vs EPA fuel economies for every row of an EPA Test Car List frame."""
     vehicles = [vehicle_from_testcar(row, models=models) for row in frame.to_dict("records")]
     ftp = ftp75(vehicles, dt_s)
@@ -106,8 +119,12 @@ def validate_testcars(frame: pd.DataFrame, dt_s: float = 0.1, models: dict | Non
         out["bag3_over_bag1_epa"] = (frame[COL_BAG[2]] / frame[COL_BAG[0]]).to_numpy(dtype=float)
     out["ftp_error_pct"] = 100.0 * (out["ftp_mpg_pred"] / out["ftp_mpg_epa"] - 1.0)
     out["hwfe_error_pct"] = 100.0 * (out["hwfe_mpg_pred"] / out["hwfe_mpg_epa"] - 1.0)
-    out["ftp_within_tolerance_frac"] = 1.0 - ftp["ftp_time_outside_tolerance_s"].to_numpy() / ftp["ftp_duration_s"].to_numpy()
-    out["hwfe_within_tolerance_frac"] = 1.0 - hw["hwfe_time_outside_tolerance_s"].to_numpy() / hw["hwfe_duration_s"].to_numpy()
+    out["ftp_within_tolerance_frac"] = (
+        1.0 - ftp["ftp_time_outside_tolerance_s"].to_numpy() / ftp["ftp_duration_s"].to_numpy()
+    )
+    out["hwfe_within_tolerance_frac"] = (
+        1.0 - hw["hwfe_time_outside_tolerance_s"].to_numpy() / hw["hwfe_duration_s"].to_numpy()
+    )
     return out
 
 
@@ -121,7 +138,16 @@ def summary(results: pd.DataFrame) -> dict:
         out[f"{key}_within_10pct_share"] = round(float((err <= 10).mean()), 4) if len(err) else None
     ratio = results["bag3_over_bag1_pred"]
     out["bag3_over_bag1_median"] = round(float(ratio.median()), 4)
-    out["bag3_over_bag1_in_1.08_1.22_share"] = round(float(((ratio >= 1.08) & (ratio <= 1.22)).mean()), 4)
-    out["trace_within_tolerance_min_frac"] = round(float(min(results["ftp_within_tolerance_frac"].min(),
-                                                          results["hwfe_within_tolerance_frac"].min())), 5)
+    out["bag3_over_bag1_in_1.08_1.22_share"] = round(
+        float(((ratio >= 1.08) & (ratio <= 1.22)).mean()), 4
+    )
+    out["trace_within_tolerance_min_frac"] = round(
+        float(
+            min(
+                results["ftp_within_tolerance_frac"].min(),
+                results["hwfe_within_tolerance_frac"].min(),
+            )
+        ),
+        5,
+    )
     return out

@@ -9,13 +9,24 @@ from hypothesis import strategies as st
 import vehsim
 from vehsim.errors import CommandError
 
-values = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000),
-                   st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
 
 
-@given(kind=st.one_of(st.sampled_from(["throttle", "brake", "gear", "gear_mode", "profile",
-                                       "start_engine", "stop_engine"]), st.text(max_size=8)),
-       value=values)
+@given(
+    kind=st.one_of(
+        st.sampled_from(
+            ["throttle", "brake", "gear", "gear_mode", "profile", "start_engine", "stop_engine"]
+        ),
+        st.text(max_size=8),
+    ),
+    value=values,
+)
 def test_parse_command_accepts_only_valid_commands(kind, value):
     try:
         cmd = vehsim.parse_command({"type": kind, "value": value})
@@ -48,9 +59,14 @@ def params():
 
 
 @settings(max_examples=25, deadline=None)
-@given(script=st.lists(st.tuples(st.sampled_from(["throttle", "brake"]), st.floats(0, 100),
-                                 st.floats(0.05, 3.0)), min_size=1, max_size=12),
-       grade=st.floats(-0.15, 0.15))
+@given(
+    script=st.lists(
+        st.tuples(st.sampled_from(["throttle", "brake"]), st.floats(0, 100), st.floats(0.05, 3.0)),
+        min_size=1,
+        max_size=12,
+    ),
+    grade=st.floats(-0.15, 0.15),
+)
 def test_any_pedal_sequence_keeps_the_car_physical(params, script, grade):
     sim = vehsim.Simulator([params], dt_s=0.01, start="hot")
     sim.set_driver(0, "commands")
@@ -62,8 +78,14 @@ def test_any_pedal_sequence_keeps_the_car_physical(params, script, grade):
         snap = sim.snapshot()
         assert snap["speed_mps"][0] >= 0
         assert all(math.isfinite(float(v[0])) for v in snap.values())
-        for key in ("fuel_used_g", "odometer_m", "engine_wear_frac", "tyre_wear_frac",
-                    "brake_pad_wear_frac", "gearbox_wear_frac"):
+        for key in (
+            "fuel_used_g",
+            "odometer_m",
+            "engine_wear_frac",
+            "tyre_wear_frac",
+            "brake_pad_wear_frac",
+            "gearbox_wear_frac",
+        ):
             assert snap[key][0] >= prev[key][0]
         assert snap["oil_life_frac"][0] <= prev["oil_life_frac"][0]
         assert -40 < snap["coolant_temp_c"][0] < 130

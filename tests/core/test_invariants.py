@@ -30,12 +30,23 @@ def test_invariants(runs, vehicle, cycle):
     t = runs[vehicle, cycle].telemetry
     assert np.isfinite(t.to_numpy(dtype=float)).all(), "NaN or inf in telemetry"
     assert (t["speed_mps"] >= 0).all()
-    for col in ("fuel_used_g", "odometer_m", "engine_wear_frac", "gearbox_wear_frac",
-                "brake_pad_wear_frac", "tyre_wear_frac", "fuel_energy_j", "wheel_work_j", "time_s"):
+    for col in (
+        "fuel_used_g",
+        "odometer_m",
+        "engine_wear_frac",
+        "gearbox_wear_frac",
+        "brake_pad_wear_frac",
+        "tyre_wear_frac",
+        "fuel_energy_j",
+        "wheel_work_j",
+        "time_s",
+    ):
         assert (np.diff(t[col]) >= 0).all(), f"{col} decreased"
     assert (np.diff(t["oil_life_frac"]) <= 0).all(), "oil life grew back"
     assert t["coolant_temp_c"].between(-40, 130).all() and t["oil_temp_c"].between(-40, 150).all()
-    assert t["engine_speed_rpm"].between(0, vehsim.load_vehicle(vehicle)["max_speed_rpm"] + 1e-6).all()
+    assert (
+        t["engine_speed_rpm"].between(0, vehsim.load_vehicle(vehicle)["max_speed_rpm"] + 1e-6).all()
+    )
     assert t["throttle_frac"].between(0, 1).all() and t["brake_frac"].between(0, 1).all()
     last = t.iloc[-1]
     assert last["fuel_energy_j"] * PEAK_EFFICIENCY >= last["wheel_work_j"] > 0
@@ -102,7 +113,11 @@ def test_engine_lifecycle_and_commands():
     sim.apply(0, {"type": "stop_engine"})
     sim.advance(0.1)
     snap = sim.snapshot()
-    assert not snap["engine_on"][0] and snap["engine_speed_rpm"][0] == 0 and snap["fuel_rate_gps"][0] == 0
+    assert (
+        not snap["engine_on"][0]
+        and snap["engine_speed_rpm"][0] == 0
+        and snap["fuel_rate_gps"][0] == 0
+    )
 
 
 def test_fuel_cut_off_on_overrun_and_idle_fuel_when_stopped():
@@ -143,7 +158,9 @@ def test_worn_engine_loses_torque_and_uses_more_fuel():
 def test_altitude_and_head_wind_change_the_aero_load():
     params = vehsim.load_vehicle("compact-sedan")
     sea = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot").summary["fuel_l"]
-    high = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot", altitude_m=2000).summary["fuel_l"]
+    high = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot", altitude_m=2000).summary[
+        "fuel_l"
+    ]
     wind = vehsim.simulate(params, "hwfet", dt_s=0.05, start="hot", wind_mps=5.0).summary["fuel_l"]
     assert high < sea < wind
 
@@ -171,7 +188,10 @@ def test_cycle_driver_stands_still_at_stops_and_mild_hybrids_stop_the_engine():
     hybrid = vehsim.simulate(params.replace(idle_stop=1), "udds", dt_s=0.05, start="hot")
     h = hybrid.telemetry.loc[settled.index]
     assert (h["fuel_rate_gps"] == 0).mean() > 0.9 and (h["engine_speed_rpm"] == 0).mean() > 0.9
-    assert hybrid.summary["fuel_l"] < vehsim.simulate(params, "udds", dt_s=0.05, start="hot").summary["fuel_l"]
+    assert (
+        hybrid.summary["fuel_l"]
+        < vehsim.simulate(params, "udds", dt_s=0.05, start="hot").summary["fuel_l"]
+    )
 
 
 def test_cylinder_deactivation_engages_warm_at_light_load_and_saves_fuel():

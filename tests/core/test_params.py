@@ -41,7 +41,10 @@ def test_missing_field_is_named_with_range(doc):
 def test_impossible_value_names_field_unit_and_range(doc):
     bad = copy.deepcopy(doc)
     bad["vehicle"]["mass_kg"] = 3_500_000  # grams by mistake
-    with pytest.raises(ParameterError, match=r"vehicle\.mass_kg = 3.5e\+06 kg is out of range \(allowed 300 to 10000 kg\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"vehicle\.mass_kg = 3.5e\+06 kg is out of range \(allowed 300 to 10000 kg\)",
+    ):
         from_dict(bad)
 
 
@@ -77,8 +80,10 @@ def test_round_trip_through_yaml_keeps_the_hash(doc, tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(index=st.integers(0, len(SCALAR_FIELDS) - 1),
-       value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.none()))
+@given(
+    index=st.integers(0, len(SCALAR_FIELDS) - 1),
+    value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.none()),
+)
 def test_any_corrupted_field_is_either_accepted_in_range_or_named(doc, index, value):
     section, key, _unit, lo, hi = SCALAR_FIELDS[index]
     bad = copy.deepcopy(doc)
@@ -86,8 +91,13 @@ def test_any_corrupted_field_is_either_accepted_in_range_or_named(doc, index, va
     try:
         params = from_dict(bad)
     except ParameterError as exc:
-        assert key in str(exc) or "torque curve" in str(exc) or "thermostat" in str(exc) \
-            or "fan_off_c" in str(exc) or "rated_speed_rpm" in str(exc)
+        assert (
+            key in str(exc)
+            or "torque curve" in str(exc)
+            or "thermostat" in str(exc)
+            or "fan_off_c" in str(exc)
+            or "rated_speed_rpm" in str(exc)
+        )
     else:
         assert lo <= params[key] <= hi
 

@@ -11,7 +11,9 @@ from vehsim.physics import engine, environment, gearbox, road_load, thermal, wea
 
 def test_isa_density_at_sea_level_matches_standard():
     # ISO 2533: 1.225 kg/m³ at 0 m, 15 °C; computed from p/(R T) to 0.1%.
-    assert environment.air_density_kgpm3(0.0, 15.0) == pytest.approx(AIR_DENSITY_ISA_KGPM3, rel=1e-3)
+    assert environment.air_density_kgpm3(0.0, 15.0) == pytest.approx(
+        AIR_DENSITY_ISA_KGPM3, rel=1e-3
+    )
 
 
 def test_isa_pressure_at_1500_m():
@@ -20,15 +22,21 @@ def test_isa_pressure_at_1500_m():
 
 
 def test_coastdown_force_is_a_plus_bv_plus_cv2_and_zero_at_rest():
-    assert road_load.coastdown_force_n(10.0, 10.0, 100.0, 2.0, 0.4, 1.0) == pytest.approx(100 + 20 + 40)
+    assert road_load.coastdown_force_n(10.0, 10.0, 100.0, 2.0, 0.4, 1.0) == pytest.approx(
+        100 + 20 + 40
+    )
     assert road_load.coastdown_force_n(0.0, 0.0, 100.0, 2.0, 0.4, 1.0) == 0.0
     # A head wind of 5 m/s at 10 m/s: C term uses 15² (hand-checked: 0.4*225 = 90).
-    assert road_load.coastdown_force_n(10.0, 15.0, 100.0, 2.0, 0.4, 1.0) == pytest.approx(100 + 20 + 90)
+    assert road_load.coastdown_force_n(10.0, 15.0, 100.0, 2.0, 0.4, 1.0) == pytest.approx(
+        100 + 20 + 90
+    )
 
 
 def test_grade_force_on_ten_percent_grade():
     # sin(atan(0.1)) = 0.0995037
-    assert road_load.grade_force_n(1000.0, 0.1) == pytest.approx(1000 * GRAVITY_MPS2 * 0.0995037, rel=1e-6)
+    assert road_load.grade_force_n(1000.0, 0.1) == pytest.approx(
+        1000 * GRAVITY_MPS2 * 0.0995037, rel=1e-6
+    )
 
 
 def test_mep_torque_round_trip_and_known_value():
@@ -66,10 +74,13 @@ def test_cylinder_deactivation_cuts_pumping_at_light_load_only():
         assert 0.0 <= half < full
     # Half the cylinders at 3 bar + half the friction: each firing one at (3 + 0.6) / 0.5 = 7.2 bar.
     expected = 0.5 * engine.pumping_mep_pa(7.2e5, pmep_idle, bmep_atm)
-    assert engine.deactivated_pumping_mep_pa(3e5, fmep, 0.5, pmep_idle, bmep_atm) == pytest.approx(expected)
+    assert engine.deactivated_pumping_mep_pa(3e5, fmep, 0.5, pmep_idle, bmep_atm) == pytest.approx(
+        expected
+    )
     # All cylinders firing: the ordinary throttled engine.
     assert engine.deactivated_pumping_mep_pa(3e5, fmep, 1.0, pmep_idle, bmep_atm) == pytest.approx(
-        engine.pumping_mep_pa(3e5, pmep_idle, bmep_atm))
+        engine.pumping_mep_pa(3e5, pmep_idle, bmep_atm)
+    )
 
 
 def test_converter_torque_ratio_stall_and_coupling():
@@ -100,9 +111,13 @@ def test_thermostat_and_fan_hysteresis():
 
 
 def test_brake_pad_wear_is_proportional_to_braking_power():
-    assert wear.brake_pad_wear_rate_per_s(2e4, 1e10) == pytest.approx(2 * wear.brake_pad_wear_rate_per_s(1e4, 1e10))
+    assert wear.brake_pad_wear_rate_per_s(2e4, 1e10) == pytest.approx(
+        2 * wear.brake_pad_wear_rate_per_s(1e4, 1e10)
+    )
     assert wear.brake_pad_wear_rate_per_s(-5.0, 1e10) == 0.0
 
 
 def test_oil_life_doubles_every_ten_kelvin():
-    assert wear.oil_life_rate_per_s(2000, 110.0, 1e7) == pytest.approx(2 * wear.oil_life_rate_per_s(2000, 100.0, 1e7))
+    assert wear.oil_life_rate_per_s(2000, 110.0, 1e7) == pytest.approx(
+        2 * wear.oil_life_rate_per_s(2000, 100.0, 1e7)
+    )

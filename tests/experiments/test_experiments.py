@@ -45,8 +45,9 @@ def test_import_vehsim_does_not_import_mlflow_or_experiments():
 
 def test_cycle_features_hand_checked():
     # 0 -> 10 m/s in 10 s, 10 s cruise, 10 -> 0 in 10 s, 10 s standing: one stop.
-    speed = np.concatenate([np.linspace(0, 10, 11), np.full(10, 10.0), np.linspace(10, 0, 11)[1:],
-                            np.zeros(10)])
+    speed = np.concatenate(
+        [np.linspace(0, 10, 11), np.full(10, 10.0), np.linspace(10, 0, 11)[1:], np.zeros(10)]
+    )
     time_s = np.arange(len(speed), dtype=float)
     cycle = vehsim.Cycle("trapezoid", time_s, speed, np.zeros_like(speed))
     f = cycle_features(cycle)
@@ -84,7 +85,9 @@ def test_gold_table_is_read_with_its_delta_version(vehsim_env):
     assert data is not None and data.source == "gold"
     assert data.version == f"delta:{uri}@1"
     assert len(data.frame) == 20
-    assert data.vehicle_hashes == {"compact-sedan": vehsim.load_vehicle("compact-sedan").content_hash()}
+    assert data.vehicle_hashes == {
+        "compact-sedan": vehsim.load_vehicle("compact-sedan").content_hash()
+    }
     # A Gold table without a needed column is not used.
     assert read_gold(settings, [*columns, "engine_wear_pct_per_100km"]) is None
 

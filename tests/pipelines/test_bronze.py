@@ -51,8 +51,6 @@ def test_bronze_frame_keeps_text_and_the_bytes_of_anything_that_is_not_utf8(spar
 # --- streaming, in this process ---------------------------------------------------------------
 
 
-
-
 def produce(
     settings, values: list[bytes | None], start: int = 0
 ) -> dict[tuple[int, int], bytes | None]:

@@ -20,8 +20,6 @@ pytestmark = pytest.mark.integration
 KAFKA_ONLY = [(None, "invalid_json"), (b"\xff\xfe not utf-8 \xc3\x28", "invalid_json")]
 
 
-
-
 def _produce(settings, values: list[bytes | None]) -> None:
     from kafka import KafkaProducer
 

@@ -88,9 +88,14 @@ def friction_mep_pa(engine_speed_rpm, oil_temp_c, friction_scale, wear_frac):
     n_krpm = engine_speed_rpm / 1000.0
     warm_bar = 0.97 + 0.15 * n_krpm + 0.05 * n_krpm * n_krpm
     # viscosity_ratio ** exponent, as one exponential of the Vogel equation
-    cold = math.exp(FRICTION_VISCOSITY_EXPONENT * VOGEL_B_K
-                    * (1.0 / (max(oil_temp_c, -40.0) + VOGEL_C_K)
-                       - 1.0 / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K)))
+    cold = math.exp(
+        FRICTION_VISCOSITY_EXPONENT
+        * VOGEL_B_K
+        * (
+            1.0 / (max(oil_temp_c, -40.0) + VOGEL_C_K)
+            - 1.0 / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K)
+        )
+    )
     return warm_bar * 1e5 * friction_scale * cold * (1.0 + 0.15 * wear_frac)
 
 
@@ -108,8 +113,9 @@ def pumping_mep_pa(brake_mep_pa, pumping_mep_idle_pa, atmospheric_bmep_pa):
 
 
 @jit
-def deactivated_pumping_mep_pa(brake_mep_pa, friction_mep, active_frac, pumping_mep_idle_pa,
-                               atmospheric_bmep_pa):
+def deactivated_pumping_mep_pa(
+    brake_mep_pa, friction_mep, active_frac, pumping_mep_idle_pa, atmospheric_bmep_pa
+):
     """Pumping MEP [Pa, over the whole displacement] with only ``active_frac`` of the cylinders firing.
 
     The firing cylinders make the whole engine's brake work and overcome the friction of the idle
@@ -123,8 +129,9 @@ def deactivated_pumping_mep_pa(brake_mep_pa, friction_mep, active_frac, pumping_
 
 
 @jit
-def fuel_power_w(brake_torque_nm, engine_speed_rpm, friction_mep, pumping_mep,
-                 displacement_l, eta_indicated):
+def fuel_power_w(
+    brake_torque_nm, engine_speed_rpm, friction_mep, pumping_mep, displacement_l, eta_indicated
+):
     """Fuel chemical power [W] from the Willans line in mean effective pressures.
 
     ``fuel_mep = (bmep + fmep + pmep) / eta_indicated``; negative sums mean overrun without fuel

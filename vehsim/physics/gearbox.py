@@ -32,7 +32,9 @@ def converter_torque_ratio(speed_ratio, stall_torque_ratio):
     """Torque multiplication of a converter at turbine/pump speed ratio (Kotwicki 1982) [-]."""
     if speed_ratio >= TC_COUPLING_SPEED_RATIO:
         return 1.0
-    return 1.0 + (stall_torque_ratio - 1.0) * (1.0 - max(speed_ratio, 0.0) / TC_COUPLING_SPEED_RATIO)
+    return 1.0 + (stall_torque_ratio - 1.0) * (
+        1.0 - max(speed_ratio, 0.0) / TC_COUPLING_SPEED_RATIO
+    )
 
 
 @jit
@@ -42,7 +44,9 @@ def launch_speed_rpm(throttle_frac, idle_speed_rpm, stall_speed_rpm):
     Rises from idle to the stall speed with pedal position (square-root shape of a converter's
     capacity curve, Kotwicki 1982).
     """
-    return idle_speed_rpm + (stall_speed_rpm - idle_speed_rpm) * math.sqrt(min(max(throttle_frac, 0.0), 1.0))
+    return idle_speed_rpm + (stall_speed_rpm - idle_speed_rpm) * math.sqrt(
+        min(max(throttle_frac, 0.0), 1.0)
+    )
 
 
 @jit
@@ -71,7 +75,7 @@ def cvt_target_speed_rpm(power_demand_frac, idle_speed_rpm, rated_speed_rpm):
     elif p >= 1.0:
         shape = 1.0
     else:
-        shape = p ** CVT_SPEED_EXPONENT
+        shape = p**CVT_SPEED_EXPONENT
     return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * shape
 
 
@@ -84,6 +88,5 @@ def generic_ratios(n_gears: int, top_ratio: float, spread: float) -> list[float]
     if n_gears == 1:
         return [top_ratio]
     return [
-        top_ratio * spread ** (((n_gears - 1 - i) / (n_gears - 1)) ** 1.15)
-        for i in range(n_gears)
+        top_ratio * spread ** (((n_gears - 1 - i) / (n_gears - 1)) ** 1.15) for i in range(n_gears)
     ]

@@ -31,8 +31,9 @@ def fan_on_next(fan_on, coolant_temp_c, fan_on_c, fan_off_c):
 
 
 @jit
-def radiator_conductance_wpk(ua_ram_wpk_per_mps, speed_mps, ua_fan_wpk, fan_on, ua_min_wpk,
-                             effectiveness):
+def radiator_conductance_wpk(
+    ua_ram_wpk_per_mps, speed_mps, ua_fan_wpk, fan_on, ua_min_wpk, effectiveness
+):
     """Radiator heat conductance [W/K]: ram air grows with speed, the fan adds a fixed flow.
 
     ``effectiveness`` (0..1) is reduced by fouling, so a worn car cools less.
@@ -41,9 +42,19 @@ def radiator_conductance_wpk(ua_ram_wpk_per_mps, speed_mps, ua_fan_wpk, fan_on, 
 
 
 @jit
-def temperature_rates_cps(coolant_temp_c, oil_temp_c, ambient_temp_c, heat_to_coolant_w,
-                          heat_to_oil_w, coolant_capacity_jpk, oil_capacity_jpk,
-                          ua_oil_coolant_wpk, ua_radiator_wpk, thermostat_frac, ua_bay_wpk):
+def temperature_rates_cps(
+    coolant_temp_c,
+    oil_temp_c,
+    ambient_temp_c,
+    heat_to_coolant_w,
+    heat_to_oil_w,
+    coolant_capacity_jpk,
+    oil_capacity_jpk,
+    ua_oil_coolant_wpk,
+    ua_radiator_wpk,
+    thermostat_frac,
+    ua_bay_wpk,
+):
     """Rates of change of coolant and oil temperature [K/s].
 
     Coolant: combustion heat in, exchange with oil, radiator (scaled by thermostat opening),
@@ -53,6 +64,8 @@ def temperature_rates_cps(coolant_temp_c, oil_temp_c, ambient_temp_c, heat_to_co
     q_radiator = ua_radiator_wpk * thermostat_frac * (coolant_temp_c - ambient_temp_c)
     q_bay_coolant = ua_bay_wpk * (coolant_temp_c - ambient_temp_c)
     q_bay_oil = 0.3 * ua_bay_wpk * (oil_temp_c - ambient_temp_c)
-    d_coolant = (heat_to_coolant_w + q_oil_to_coolant - q_radiator - q_bay_coolant) / coolant_capacity_jpk
+    d_coolant = (
+        heat_to_coolant_w + q_oil_to_coolant - q_radiator - q_bay_coolant
+    ) / coolant_capacity_jpk
     d_oil = (heat_to_oil_w - q_oil_to_coolant - q_bay_oil) / oil_capacity_jpk
     return d_coolant, d_oil

@@ -38,8 +38,9 @@ def tyre_wear_rate_per_s(speed_mps, force_coefficient, tyre_life_m, slip_gain):
 
 
 @jit
-def engine_wear_rate_per_s(engine_speed_rpm, load_frac, oil_temp_c, oil_life_frac,
-                           engine_life_rev, cold_gain):
+def engine_wear_rate_per_s(
+    engine_speed_rpm, load_frac, oil_temp_c, oil_life_frac, engine_life_rev, cold_gain
+):
     """Engine wear rate [1/s]: revolutions weighted by load, cold oil and degraded oil."""
     revs_per_s = engine_speed_rpm / 60.0
     # Both factors are exactly 1 in their flat parts (warm oil, fresh oil): no divisions there.

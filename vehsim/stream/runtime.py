@@ -28,10 +28,10 @@ import logging
 import math
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vehsim.config import Settings, load_settings
