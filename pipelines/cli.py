@@ -390,6 +390,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the lake's Spark jobs (Kafka -> Bronze -> Silver -> Gold)",
         description="Run the Spark jobs of the lake: Kafka -> Bronze -> Silver -> Gold.",
     )
+    # The jobs load Arrow and delta-rs thread pools; see vehsim.cli._exit_now.
+    parser.set_defaults(exit_without_teardown=True)
     stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for add in STAGES.values():
         add(stages)

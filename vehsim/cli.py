@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -54,12 +55,30 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("kafka").setLevel(logging.WARNING)
         logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except VehsimError as exc:
         print(f"vehsim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    if argv is None and getattr(args, "exit_without_teardown", False):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End the process with ``code`` once output is flushed, skipping interpreter teardown.
+
+    For commands that load native thread pools (Arrow, delta-rs): after their work is done and
+    committed, a worker thread still alive while Python tears down can make the process abort
+    (``std::terminate``, exit 134; apache/arrow#34314, delta-io/delta-rs#2184), which would hide
+    the command's real exit code from scripts and ``make``. A plug-in opts in with
+    ``set_defaults(exit_without_teardown=True)``; ``main(argv)`` called in-process never exits.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

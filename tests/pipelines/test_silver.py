@@ -260,3 +260,25 @@ def test_empty_bronze_commit_changes_no_silver_table(spark, settings):
     assert run.rows_read == 0
     summary = jobs.table_summary(settings)
     assert summary["silver/telemetry"] is None and summary["ops/dq_runs"] is None
+
+
+def test_command_exit_code_and_summary_survive_the_exit_without_teardown(tmp_path):
+    """``vehsim pipeline`` ends without interpreter teardown (native thread pools can abort
+    it); its exit code and its whole summary must still reach the caller."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VEHSIM_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "vehsim.cli", "pipeline", "silver"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["silver"] == [], "no Bronze table yet: nothing to do"
+    assert "nothing to do" in done.stderr
