@@ -54,16 +54,19 @@ def freshness(*tables: pa.Table) -> dict:
         ``max_emitted_at`` (datetime), ``ingest_lag_p50_s`` and ``ingest_lag_max_s`` [s]; each
         None when no row has it.
     """
-    emitted = pa.chunked_array(
-        [chunk for t in tables for chunk in t["emitted_at"].chunks], pa.timestamp("us", "UTC")
+    emitted = _timestamps(tables, "emitted_at")
+    lag_s = pc.divide(
+        pc.subtract(_timestamps(tables, "ingest_ts"), emitted).cast(pa.int64()).cast(pa.float64()),
+        1e6,
     )
-    ingest = pa.chunked_array(
-        [chunk for t in tables for chunk in t["ingest_ts"].chunks], pa.timestamp("us", "UTC")
-    )
-    lag_s = pc.divide(pc.subtract(ingest, emitted).cast(pa.int64()).cast(pa.float64()), 1e6)
-    valid_lags = len(lag_s) - lag_s.null_count
     return {
         "max_emitted_at": pc.max(emitted).as_py(),
         "ingest_lag_max_s": pc.max(lag_s).as_py(),
-        "ingest_lag_p50_s": pc.quantile(lag_s, q=0.5)[0].as_py() if valid_lags else None,
+        "ingest_lag_p50_s": pc.quantile(lag_s, q=0.5)[0].as_py(),  # null when no lag is known
     }
+
+
+def _timestamps(tables: tuple[pa.Table, ...], name: str) -> pa.ChunkedArray:
+    """Column ``name`` of every table, as one UTC timestamp array."""
+    chunks = [chunk for t in tables for chunk in t[name].chunks]
+    return pa.chunked_array(chunks, pa.timestamp("us", "UTC"))

@@ -383,9 +383,7 @@ def valid_events(parsed: DataFrame) -> DataFrame:
     Args:
         parsed: Output of :func:`parse_events`.
     """
-    valid = parsed.where(F.col("_error").isNull())
-    if "e" in parsed.columns and "event_id" not in parsed.columns:
-        valid = valid.select("*", *_flat_columns())
+    valid = parsed.where(F.col("_error").isNull()).select("*", *_flat_columns())
     names = [f.name for f in schemas.ENVELOPE_COLUMNS]
     names += list(schemas.raw_payload_fields()) + list(schemas.EVENT_PAYLOAD_COLUMNS.values())
     return valid.select(
