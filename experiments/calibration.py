@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vehsim import testcar
-from vehsim.validate import summary, validate_testcars
+from vehsim.validate import BAG_RATIO_BAND, BAG_RATIO_MEDIAN_EPA, summary, validate_testcars
 
 #: (section, key) of every fitted global parameter, with bounds.
 FITTED: tuple[tuple[str, str, float, float], ...] = (
@@ -43,8 +43,6 @@ FITTED: tuple[tuple[str, str, float, float], ...] = (
 )
 #: Weight of each vehicle outside ±10% (the acceptance counts them) [objective points].
 OUTSIDE_WEIGHT = 1.0
-BAG_RATIO_TARGET = 1.147
-BAG_RATIO_LOW, BAG_RATIO_HIGH = 1.08, 1.22
 #: Weight of each vehicle whose bag 3 / bag 1 leaves 1.08-1.22 [objective points].
 BAG_OUTSIDE_WEIGHT = 0.5
 
@@ -70,12 +68,11 @@ def objective(results: pd.DataFrame) -> float:
     figures), the distance of the bag 3 / bag 1 median from EPA's 1.147 and a smooth count of
     vehicles whose bag 3 / bag 1 leaves 1.08-1.22."""
     ratio = results["bag3_over_bag1_pred"].to_numpy()
-    total = abs(float(np.median(ratio)) - BAG_RATIO_TARGET) * 100
+    total = abs(float(np.median(ratio)) - BAG_RATIO_MEDIAN_EPA) * 100
+    low, high = BAG_RATIO_BAND
     # Vehicles whose bag 3 / bag 1 leaves EPA's 1.08-1.22 band (the acceptance counts them).
     total += BAG_OUTSIDE_WEIGHT * float(
-        (
-            _logistic((BAG_RATIO_LOW - ratio) / 0.005) + _logistic((ratio - BAG_RATIO_HIGH) / 0.005)
-        ).sum()
+        (_logistic((low - ratio) / 0.005) + _logistic((ratio - high) / 0.005)).sum()
     )
     for key in ("ftp", "hwfe"):
         err = results[f"{key}_error_pct"].abs().to_numpy()
