@@ -8,12 +8,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 VEHSIM := $(BIN)/vehsim
 export VEHSIM_HOME ?= $(CURDIR)/.vehsim
+# Maven artifacts (Apache Kafka, Spark's Kafka source, delta-spark): fetched once, kept across
+# `make clean`; a second run is offline.
+export VEHSIM_JARS_DIR ?= $(CURDIR)/.jars
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 DEMO_OUT ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo demo-offline test lint bench clean
+.PHONY: install jars system-deps demo demo-offline test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +27,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# Java and Maven (Debian) for the broker and the Spark connectors, then the pinned artifacts of
+# vehsim/data/jvm/*/pom.xml into $(VEHSIM_JARS_DIR).
+jars: install
+	@command -v java >/dev/null && command -v mvn >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless maven >/dev/null; }
+	$(VEHSIM) jars fetch
 
 # Debian packages (browser for UI tests, kcat for interoperability tests) and Azurite (npm).
 system-deps:
@@ -38,7 +48,7 @@ demo-offline: install
 
 # The whole system on embedded defaults: broker, live fleet -> Kafka, Spark -> Bronze -> Silver
 # -> Gold, then a fuel-consumption experiment tracked in MLflow.
-demo: demo-offline
+demo: demo-offline jars
 	$(VEHSIM) broker start
 	@set -e; trap '$(VEHSIM) broker stop >/dev/null' EXIT; \
 	  $(VEHSIM) drive --vehicles 6 --driver cycle:udds --speedup max --duration-s 600 --rate-hz 2; \
@@ -46,7 +56,7 @@ demo: demo-offline
 	  $(VEHSIM) pipeline all; \
 	  $(VEHSIM) experiment fuel
 
-test: install system-deps
+test: install jars system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

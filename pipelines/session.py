@@ -1,10 +1,28 @@
-"""The one place that builds a SparkSession for vehsim jobs."""
+"""The one place that builds a SparkSession for vehsim jobs.
+
+Every session carries Spark's Kafka source and delta-spark: their jars (declared in
+``vehsim/data/jvm/spark/pom.xml``, fetched once by :func:`vehsim.jvm.ensure_jars`) go on
+``spark.jars``, which the driver also serves to the executors of a cluster, and the Delta SQL
+extension and catalog are configured.
+
+Where it runs:
+
+- ``local[*]`` by default;
+- a cluster: ``master="spark://host:7077"`` or ``$VEHSIM_SPARK_MASTER`` (standalone, or ``yarn``
+  / ``k8s://...`` where the deployment provides the rest);
+- Spark Connect: ``remote="sc://host:15002"`` or ``$VEHSIM_SPARK_REMOTE``. The connectors must
+  then be on the *server's* classpath (start it with the same jars, see ``docs/lakehouse.md``);
+  the client sends only runtime SQL settings.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Mapping
+
+from vehsim.errors import ConfigError
+from vehsim.jvm import ensure_jars
 
 #: Defaults sized for a laptop or a 2-core CI machine; override per deployment.
 DEFAULT_CONF: dict[str, str] = {
@@ -27,19 +45,50 @@ DEFAULT_CONF: dict[str, str] = {
     ),
 }
 
+#: delta-spark as the session's Delta implementation (Delta Lake's quick-start settings).
+DELTA_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Tables stay readable by delta-rs (``deltalake``), which notebooks, experiments and the
+    # dashboard use: no deletion vectors (MERGE rewrites files instead), and no feature that
+    # delta-rs cannot read is switched on by default.
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+    # Delta rebuilds a table's state from its log in this many tasks (default 50, sized for
+    # large clusters; on a small machine the per-task overhead dominates every commit).
+    "spark.databricks.delta.snapshotPartitions": "2",
+}
+
+
+def connector_jars() -> list[str]:
+    """Paths of the Kafka-source and delta-spark jars (fetched with Maven the first time)."""
+    return [str(p) for p in ensure_jars("spark")]
+
+
+def _env_conf() -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for item in filter(None, os.environ.get("VEHSIM_SPARK_CONF", "").split(";")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"VEHSIM_SPARK_CONF entry {item!r} is not key=value")
+        settings[key.strip()] = value.strip()
+    return settings
+
 
 def build_spark(
     app_name: str = "vehsim",
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
+    remote: str | None = None,
 ):
-    """Create (or return the running) SparkSession.
+    """Create (or return the running) SparkSession, with the Kafka source and delta-spark.
 
     Args:
         app_name: Spark application name.
         master: Spark master URL; default ``$VEHSIM_SPARK_MASTER`` or ``local[*]``.
-        conf: extra Spark settings, applied over :data:`DEFAULT_CONF` and ``VEHSIM_SPARK_CONF``
-            (``key=value;key=value``).
+        conf: extra Spark settings, applied over :data:`DEFAULT_CONF`, :data:`DELTA_CONF` and
+            ``VEHSIM_SPARK_CONF`` (``key=value;key=value``).
+        remote: a Spark Connect URL (``sc://host:port``); default ``$VEHSIM_SPARK_REMOTE``.
+            Takes precedence over ``master``.
 
     Python workers must run this interpreter (pyarrow and vehsim live here), so
     ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` default to ``sys.executable``.
@@ -49,19 +98,57 @@ def build_spark(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     settings = dict(DEFAULT_CONF)
-    for item in filter(None, os.environ.get("VEHSIM_SPARK_CONF", "").split(";")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            from vehsim.errors import ConfigError
-
-            raise ConfigError(f"VEHSIM_SPARK_CONF entry {item!r} is not key=value")
-        settings[key.strip()] = value.strip()
+    settings.update(DELTA_CONF)
+    settings.update(_env_conf())
     settings.update(conf or {})
+    remote = remote or os.environ.get("VEHSIM_SPARK_REMOTE") or None
+    if remote:
+        if not remote.startswith("sc://"):
+            raise ConfigError(f"a Spark Connect URL starts with sc://, got {remote!r}")
+        builder = SparkSession.builder.remote(remote).appName(app_name)
+        # Static settings (jars, extensions, driver address) belong to the Connect server.
+        for key in ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions"):
+            builder = builder.config(key, settings[key])
+        return builder.getOrCreate()
+    jars = connector_jars()
+    if settings.get("spark.jars"):
+        jars.append(settings["spark.jars"])
+    settings["spark.jars"] = ",".join(jars)
     builder = SparkSession.builder.appName(app_name).master(
-        master or os.environ.get("VEHSIM_SPARK_MASTER", "local[*]")
+        master or os.environ.get("VEHSIM_SPARK_MASTER") or "local[*]"
     )
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def connect_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The command that starts a Spark Connect server with vehsim's connectors (for notebooks).
+
+    Uses pyspark's own ``bin/spark-submit`` and the Connect server class shipped in the wheel.
+    """
+    import pyspark
+
+    spark_home = os.path.dirname(pyspark.__file__)
+    args = [
+        os.path.join(spark_home, "bin", "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "vehsim-connect",
+        "--jars",
+        ",".join(connector_jars()),
+    ]
+    conf = dict(DEFAULT_CONF)
+    conf.update(DELTA_CONF)
+    conf["spark.connect.grpc.binding.address"] = host
+    conf["spark.connect.grpc.binding.port"] = str(port)
+    for key, value in conf.items():
+        args += ["--conf", f"{key}={value}"]
+    args.append("spark-internal")
+    return args
+
+
+__all__ = ["DEFAULT_CONF", "DELTA_CONF", "build_spark", "connect_server_command"]
