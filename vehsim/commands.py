@@ -44,19 +44,52 @@ class Command:
         return out
 
 
+#: Longest ``repr`` of a received value quoted in an error message [characters].
+_SHOWN_CHARS = 60
+
+
+def _show(value: Any) -> str:
+    """A received value for an error message: its ``repr``, cut short, never raising.
+
+    Integers too large for a float are described, not printed (printing one costs quadratic time).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}..."
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is not a number or not representable.
+
+    ``math.isfinite`` raises ``OverflowError`` on an integer beyond the float range (JSON allows
+    ``1`` followed by 400 zeros); that is an out-of-range number, not a crash.
+    """
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _pct(value: Any, kind: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CommandError(
-            f"{kind}: value must be a number from 0 to 100 (%), got {value!r}",
+            f"{kind}: value must be a number from 0 to 100 (%), got {_show(value)}",
             field="value",
             reason="wrong_type",
         )
-    if not math.isfinite(value):
+    number = _finite(value)
+    if number is None:
         raise CommandError(
-            f"{kind}: value must be a finite number from 0 to 100 (%), got {value!r}",
+            f"{kind}: value must be a finite number from 0 to 100 (%), got {_show(value)}",
             field="value",
             reason="out_of_range",
         )
+    value = number
     if not 0.0 <= value <= 100.0:
         raise CommandError(
             f"{kind}: value {value:g} % is out of range (0 to 100 %)",
@@ -73,9 +106,9 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
             f"a command must be an object, got {type(obj).__name__}", field=None, reason="malformed"
         )
     kind = obj.get("type")
-    if kind not in COMMAND_TYPES:
+    if not isinstance(kind, str) or kind not in COMMAND_TYPES:  # unhashable types too
         raise CommandError(
-            f"type must be one of {list(COMMAND_TYPES)}, got {kind!r}",
+            f"type must be one of {list(COMMAND_TYPES)}, got {_show(kind)}",
             field="type",
             reason="unknown_type" if kind is not None else "missing_field",
         )
@@ -87,30 +120,27 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
     if kind in ("throttle", "brake"):
         return Command(kind, _pct(value, kind))
     if kind == "gear_mode":
-        if value not in GEAR_MODES:
+        if not isinstance(value, str) or value not in GEAR_MODES:
             raise CommandError(
-                f"gear_mode: value must be one of {list(GEAR_MODES)}, got {value!r}",
+                f"gear_mode: value must be one of {list(GEAR_MODES)}, got {_show(value)}",
                 field="value",
                 reason="out_of_range",
             )
         return Command(kind, value)
     if kind == "gear":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or int(value) != value
-            or not 1 <= value <= MAX_GEAR
-        ):
+        number = None
+        if not isinstance(value, bool) and isinstance(value, (int, float)):
+            number = _finite(value)
+        if number is None or int(number) != number or not 1 <= number <= MAX_GEAR:
             raise CommandError(
-                f"gear: value must be a whole number from 1 to {MAX_GEAR}, got {value!r}",
+                f"gear: value must be a whole number from 1 to {MAX_GEAR}, got {_show(value)}",
                 field="value",
                 reason="out_of_range",
             )
-        return Command(kind, float(value))
-    if value not in PROFILE_NAMES:
+        return Command(kind, number)
+    if not isinstance(value, str) or value not in PROFILE_NAMES:
         raise CommandError(
-            f"profile: value must be one of {list(PROFILE_NAMES)}, got {value!r}",
+            f"profile: value must be one of {list(PROFILE_NAMES)}, got {_show(value)}",
             field="value",
             reason="out_of_range",
         )

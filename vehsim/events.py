@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -154,7 +155,9 @@ COMMAND_EVENT_FIELDS: Mapping[str, type] = MappingProxyType(
 
 #: ``command.rejected`` payload: what was received, which field was wrong, why, and a message
 #: naming the allowed range. ``command_id``/``type``/``value`` are null when absent or unreadable;
-#: ``raw`` holds the received text when it was not a JSON object.
+#: ``raw`` holds an excerpt of the received text when it was not a usable JSON object. Nothing
+#: received is copied whole: every text is cut to :data:`MAX_EXCERPT_CHARS` (see :func:`excerpt`)
+#: and a ``value`` that is not a short JSON scalar is replaced by an excerpt of its JSON text.
 REJECTION_FIELDS: Mapping[str, type] = MappingProxyType(
     {
         "command_id": str,
@@ -183,6 +186,66 @@ COMMAND_MESSAGE_FIELDS: Mapping[str, type] = MappingProxyType(
         "value": object,
     }
 )
+
+
+#: Largest commands-topic message the runtime reads [bytes]. A real command is ~200 bytes; a
+#: larger message is rejected as ``too_large`` before it is decoded or parsed.
+MAX_COMMAND_BYTES = 8 * 1024
+#: Deepest nesting of arrays and objects in a command message (the message object is depth 1).
+#: Checked on the text before parsing; a deeper message is rejected as ``too_deep``.
+MAX_COMMAND_DEPTH = 8
+#: Longest text copied from a received command into an event [characters], marker excluded.
+MAX_EXCERPT_CHARS = 200
+
+
+def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with a marker saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit} more characters]"
+
+
+def value_excerpt(value: Any, limit: int = MAX_EXCERPT_CHARS) -> Any:
+    """A received value as an event may carry it: short JSON scalars as they are, else text.
+
+    ``None``, booleans, finite numbers of at most ``limit`` digits and strings of at most
+    ``limit`` characters are kept; anything else (arrays, objects, NaN, huge numbers, long text)
+    becomes :func:`excerpt` of its JSON text. Never raises, never returns more than ~``limit``.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        # the digit count from the bit length: no decimal conversion of a huge number
+        if value.bit_length() <= limit * 3:
+            return value
+        return f"<integer of about {int(value.bit_length() * 0.30103)} digits>"
+    if isinstance(value, str):
+        return value if len(value) <= limit else excerpt(value, limit)
+    try:
+        text = json.dumps(value, allow_nan=True, default=repr)
+    except (ValueError, TypeError, RecursionError, OverflowError):
+        text = f"<unprintable {type(value).__name__}>"
+    return excerpt(text, limit)
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """True when the arrays/objects of JSON ``text`` nest deeper than ``limit`` (no parsing).
+
+    Brackets inside strings do not count; the scan stops at the first level past ``limit``, so
+    it is linear in the text and never recurses.
+    """
+    depth = 0
+    for token in _DEPTH_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 class EventError(VehsimError, ValueError):
@@ -377,6 +440,9 @@ def build_schema() -> dict[str, Any]:
         ],
     }
 
+
+# A JSON string (skipped as one token) or a bracket; used by json_depth_exceeds.
+_DEPTH_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 _UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UTC_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vehsim.stream.cli import DRIVE_UNDELIVERED
 from vehsim.stream.commands import decode_command
 
 
@@ -132,7 +133,7 @@ def test_drive_without_kafka_spools_and_the_next_drive_replays(kafka_broker, tmp
                 VEHSIM_TOPIC_PREFIX=prefix)  # fmt: skip
     first = _vehsim(away, "drive", "--vehicles", "2", "--speedup", "max", "--duration-s", "10",
                     "--quiet")  # fmt: skip
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == DRIVE_UNDELIVERED, first.stderr  # it says so, and not with 0
     lost = json.loads(first.stdout.strip().splitlines()[-1])
     assert lost["acked"] == 0 and lost["spooled"] == lost["events"] > 0
     assert "stay spooled" in first.stderr
@@ -150,3 +151,39 @@ def test_drive_without_kafka_spools_and_the_next_drive_replays(kafka_broker, tmp
     for run_id, count in runs.items():
         ids = [e["event_id"] for e in evs if e["run_id"] == run_id]
         assert len(ids) == len(set(ids)) == count
+
+
+def _command(value: str) -> bytes:
+    return b'{"schema_version": 1, "vehicle_id": "car", "type": "throttle", "value": %s}' % (
+        value.encode()
+    )
+
+
+def test_decode_command_bounds_size_and_depth_before_parsing():
+    from vehsim.events import MAX_COMMAND_BYTES, MAX_COMMAND_DEPTH, MAX_EXCERPT_CHARS
+
+    big = decode_command(_command('"' + "x" * 1_000_000 + '"'))
+    assert big.error[:2] == ("message", "too_large") and str(MAX_COMMAND_BYTES) in big.error[2]
+    assert len(big.raw) < MAX_EXCERPT_CHARS + 40  # an excerpt, never the whole message
+    deep = decode_command(_command("[" * 10_000 + "1" + "]" * 10_000)[: MAX_COMMAND_BYTES - 1])
+    assert deep.error[:2] == ("message", "too_deep")
+    deep = decode_command(_command("[" * MAX_COMMAND_DEPTH + "1" + "]" * MAX_COMMAND_DEPTH))
+    assert deep.error[:2] == ("message", "too_deep")
+    nested = MAX_COMMAND_DEPTH - 1  # the message object is one level
+    ok = decode_command(_command("[" * nested + "1" + "]" * nested))
+    assert ok.error is None  # within the bound: parsed; parse_command rejects the value later
+
+
+def test_decode_command_refuses_nan_and_infinity():
+    for constant in ("NaN", "[NaN]", "Infinity", "-Infinity"):
+        incoming = decode_command(_command(constant))
+        assert incoming.error[:2] == ("message", "malformed"), constant
+        assert "not a JSON number" in incoming.error[2]
+
+
+def test_decode_command_bounds_the_command_id():
+    long_id = decode_command(
+        b'{"schema_version": 1, "vehicle_id": "car", "command_id": "%s", "type": "brake", '
+        b'"value": 1}' % (b"i" * 5000)
+    )
+    assert long_id.error[:2] == ("command_id", "too_long") and long_id.command_id is None

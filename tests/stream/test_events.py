@@ -145,3 +145,41 @@ def test_range_check_matches_bounds(value, name):
     low, high = events.PAYLOAD_RANGES[name]
     payload = _valid_payload() | {name: value}
     assert (name in events.out_of_range_fields(payload)) == (not low <= value <= high)
+
+
+# Bounds on what a received command can put into an event (issue 12, findings 1, 4, 5) ------------
+def test_excerpt_cuts_long_text_and_says_how_much():
+    assert events.excerpt("short") == "short"
+    cut = events.excerpt("x" * 1_000_000)
+    assert cut.startswith("x" * events.MAX_EXCERPT_CHARS)
+    assert cut.endswith(f"...[{1_000_000 - events.MAX_EXCERPT_CHARS} more characters]")
+    assert len(cut) < events.MAX_EXCERPT_CHARS + 40
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+        max_leaves=50,
+    )
+)
+def test_value_excerpt_is_always_small_valid_json(value):
+    kept = events.value_excerpt(value)
+    text = json.dumps(kept, allow_nan=False)  # never NaN/Infinity: encodable in an event
+    assert len(text) < 2 * events.MAX_EXCERPT_CHARS + 60
+
+
+def test_value_excerpt_keeps_short_scalars_and_describes_huge_numbers():
+    assert events.value_excerpt(40) == 40 and events.value_excerpt("eco") == "eco"
+    assert events.value_excerpt(None) is None and events.value_excerpt(True) is True
+    assert events.value_excerpt([float("nan")]) == "[NaN]"
+    huge = events.value_excerpt(10**400)  # no quadratic int-to-text conversion
+    assert huge == "<integer of about 400 digits>"
+
+
+def test_json_depth_is_checked_without_parsing():
+    assert not events.json_depth_exceeds('{"a": [1, {"b": 2}]}', 3)
+    assert events.json_depth_exceeds('{"a": [1, {"b": [2]}]}', 3)
+    assert not events.json_depth_exceeds('{"a": "[[[[[[[[[[[[{{{{"}', 1)  # brackets in strings
+    assert not events.json_depth_exceeds('{"a": "say \\"[[[[\\""}', 1)  # escaped quotes
+    assert events.json_depth_exceeds("[" * 10_000, events.MAX_COMMAND_DEPTH)

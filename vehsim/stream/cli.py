@@ -79,6 +79,11 @@ def _speedup(text: str) -> float:
     return value
 
 
+#: Exit code of ``vehsim drive`` when the run ended but not every event reached Kafka (some stay
+#: spooled for the next run, or were set aside as undeliverable). 2 is a usage or config error.
+DRIVE_UNDELIVERED = 3
+
+
 def register_drive(subparsers) -> None:
     parser = subparsers.add_parser(
         "drive",
@@ -197,6 +202,7 @@ def _drive(args: argparse.Namespace) -> int:
         "outages": final.outages,
         "commands_applied": final.commands_applied,
         "commands_rejected": final.commands_rejected,
+        "dead_lettered": final.dead_lettered,
         "cpu_s": round(final.cpu_s, 3),
     }
     print(json.dumps(summary))
@@ -206,4 +212,10 @@ def _drive(args: argparse.Namespace) -> int:
             f"under {settings.spool_dir}; the next 'vehsim drive' sends them",
             file=sys.stderr,
         )
-    return 0
+    if final.dead_lettered:
+        print(
+            f"vehsim drive: {final.dead_lettered} event(s) could never be delivered (too large "
+            f"for Kafka) and were set aside in {runtime.publisher.dead_letter_path}",
+            file=sys.stderr,
+        )
+    return DRIVE_UNDELIVERED if final.pending or final.dead_lettered else 0

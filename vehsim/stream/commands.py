@@ -26,10 +26,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from vehsim.config import Settings, load_settings
-from vehsim.events import BROADCAST_VEHICLE_ID, COMMAND_SCHEMA_VERSION, make_command
+from vehsim.events import (
+    BROADCAST_VEHICLE_ID,
+    COMMAND_SCHEMA_VERSION,
+    MAX_COMMAND_BYTES,
+    MAX_COMMAND_DEPTH,
+    MAX_EXCERPT_CHARS,
+    excerpt,
+    json_depth_exceeds,
+    make_command,
+    value_excerpt,
+)
 from vehsim.stream.reader import LiveTopicReader
 
 log = logging.getLogger(__name__)
+
+#: Longest ``command_id`` accepted [characters]; a UUID has 36.
+MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -43,37 +56,86 @@ class IncomingCommand:
     vehicle_id: str | None
     command_id: str | None
     command: dict[str, Any]  # {"type": ..., "value": ...} as received
-    raw: str | None = None  # the message text when it was not a JSON object
+    raw: str | None = None  # an excerpt of the message text when it was not a usable object
     error: tuple[str, str, str] | None = None
     offset: int | None = None
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def decode_command(value: bytes | str, offset: int | None = None) -> IncomingCommand:
-    """Check the envelope of one commands-topic message (never raises)."""
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    """Check the envelope of one commands-topic message (never raises).
+
+    Bounds come first, on the undecoded message: more than :data:`MAX_COMMAND_BYTES` is
+    ``too_large`` and nesting deeper than :data:`MAX_COMMAND_DEPTH` is ``too_deep``, so no message
+    can cost more than a small, fixed amount of work. ``NaN`` and ``Infinity`` are not JSON and
+    make a message ``malformed``. Whatever goes wrong, the result carries an ``error`` and at most
+    an :func:`~vehsim.events.excerpt` of the text, never the whole of it.
+    """
     try:
-        obj = json.loads(text)
-    except ValueError as exc:
+        return _decode_command(value, offset)
+    except Exception as exc:  # a defect here must not stop the listener: reject the message
+        log.exception("cannot decode command at offset %s", offset)
         return IncomingCommand(
-            None, None, {}, raw=text[:1000],
-            error=("message", "malformed", f"command is not valid JSON ({exc})"), offset=offset,
+            None, None, {}, raw=None,
+            error=("message", "malformed", f"command could not be decoded ({type(exc).__name__})"),
+            offset=offset,
+        )  # fmt: skip
+
+
+def _decode_command(value: bytes | str, offset: int | None) -> IncomingCommand:
+    data = value if isinstance(value, bytes) else value.encode("utf-8", "replace")
+    if len(data) > MAX_COMMAND_BYTES:
+        head = data[: MAX_EXCERPT_CHARS * 4].decode("utf-8", "replace")
+        return IncomingCommand(
+            None, None, {}, raw=excerpt(head),
+            error=("message", "too_large",
+                   f"command is {len(data)} bytes; at most {MAX_COMMAND_BYTES} are read"),
+            offset=offset,
+        )  # fmt: skip
+    text = data.decode("utf-8", "replace")
+    if json_depth_exceeds(text, MAX_COMMAND_DEPTH):
+        return IncomingCommand(
+            None, None, {}, raw=excerpt(text),
+            error=("message", "too_deep",
+                   f"command nests arrays/objects deeper than {MAX_COMMAND_DEPTH} levels"),
+            offset=offset,
+        )  # fmt: skip
+    try:
+        obj = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        return IncomingCommand(
+            None, None, {}, raw=excerpt(text),
+            error=("message", "malformed", f"command is not valid JSON ({excerpt(str(exc))})"),
+            offset=offset,
         )  # fmt: skip
     if not isinstance(obj, dict):
         return IncomingCommand(
-            None, None, {}, raw=text[:1000],
+            None, None, {}, raw=excerpt(text),
             error=("message", "malformed", f"command must be a JSON object, got {type(obj).__name__}"),
             offset=offset,
         )  # fmt: skip
     command = {k: obj[k] for k in ("type", "value") if k in obj}
-    command_id = obj.get("command_id")
-    command_id = command_id if isinstance(command_id, str) and command_id else None
-    vehicle_id = obj.get("vehicle_id")
     error = None
-    if obj.get("schema_version") != COMMAND_SCHEMA_VERSION:
+    command_id = obj.get("command_id")
+    if not isinstance(command_id, str) or not command_id:
+        command_id = None
+    elif len(command_id) > MAX_ID_CHARS:
+        command_id = None
         error = (
+            "command_id",
+            "too_long",
+            f"command_id must be at most {MAX_ID_CHARS} characters, got {len(obj['command_id'])}",
+        )
+    vehicle_id = obj.get("vehicle_id")
+    if obj.get("schema_version") != COMMAND_SCHEMA_VERSION:
+        error = error or (
             "schema_version",
             "unsupported_version",
-            f"schema_version must be {COMMAND_SCHEMA_VERSION}, got {obj.get('schema_version')!r}",
+            f"schema_version must be {COMMAND_SCHEMA_VERSION}, "
+            f"got {value_excerpt(obj.get('schema_version'), 40)!r}",
         )
     if not isinstance(vehicle_id, str) or not vehicle_id:
         vehicle_id = None
@@ -136,7 +198,10 @@ class CommandListener(LiveTopicReader):
         self.received += 1
         incoming = decode_command(record.value or b"", record.offset)
         if self.on_command is not None:
-            self.on_command(incoming)
+            try:
+                self.on_command(incoming)
+            except Exception:  # the callback's defect must not cost a reconnect per message
+                log.exception("command callback failed for offset %s", record.offset)
         else:
             self._queue.put(incoming)
 

@@ -12,11 +12,19 @@ topics when it answers (a restarted development broker has lost them), and repla
 unacknowledged record in append order before sending anything new. Records that were
 acknowledged individually are never sent again. A spool left behind by an earlier run under
 the same ``VEHSIM_HOME`` is adopted and replayed first.
+
+A record that can never be delivered — larger than :data:`MAX_RECORD_BYTES`, or refused by the
+broker as too large — is *set aside*: written whole to a dead-letter file
+(``<VEHSIM_HOME>/dead-letter/<spool name>.jsonl``, one JSON object per line with the reason) and
+marked done in the spool, so it is never retried and never holds up the records behind it.
+:attr:`PublisherStats.dead_lettered` counts them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -27,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vehsim.config import Settings, load_settings
-from vehsim.events import encode_event
+from vehsim.events import encode_event, utc_now_iso
 from vehsim.stream.spool import Spool, SpoolRecord, orphaned_spools
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,12 @@ OFFLINE = "offline"
 CLOSED = "closed"
 
 _STOP = object()
+
+#: Largest record (key + value) the publisher hands to Kafka [bytes]. Below the producer's
+#: ``max_request_size`` (1,000,000) with room for the batch framing, and below the broker's
+#: default ``message.max.bytes`` (1,048,588). A larger record is set aside, not sent.
+MAX_RECORD_BYTES = 990_000
+DEAD_LETTER_DIR = "dead-letter"
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class PublisherStats:
     pending: int  # spooled and not yet acknowledged (includes in flight)
     replayed: int  # records re-sent from the spool after an outage or adopted from a past run
     outages: int  # times the broker was found unreachable
+    dead_lettered: int = 0  # records set aside in the dead-letter file, never to be sent
 
 
 def producer_config(settings: Settings, bootstrap: str | None = None, **overrides) -> dict:
@@ -142,6 +157,12 @@ class EventPublisher:
         self._last_progress = time.monotonic()
         self.stall_check_s = 2.0
         self.spool_path = self.spool_root / spool_dir_name(run_id)
+        self.max_record_bytes = MAX_RECORD_BYTES
+        self.dead_letter_path = (
+            Path(self.settings.home) / DEAD_LETTER_DIR / f"{self.spool_path.name}.jsonl"
+        )
+        self._dead_lettered = 0
+        self._next_probe_now = False
 
     # -- public API ----------------------------------------------------------------------------
     def start(self) -> EventPublisher:
@@ -174,7 +195,13 @@ class EventPublisher:
         pending = spool.pending_count if spool is not None else 0
         pending += len(self._queue)
         return PublisherStats(
-            self._state, self._published, self._acked, pending, self._replayed, self._outages
+            self._state,
+            self._published,
+            self._acked,
+            pending,
+            self._replayed,
+            self._outages,
+            self._dead_lettered,
         )
 
     def close(self, timeout_s: float = 30.0) -> PublisherStats:
@@ -257,6 +284,13 @@ class EventPublisher:
         self._sent_through = first + len(batch)
 
     def _send(self, index: int, topic: str, key: bytes, value: bytes) -> bool:
+        size = len(key) + len(value)
+        if size > self.max_record_bytes:
+            self._set_aside(
+                index, topic, key, value,
+                f"record is {size} bytes; at most {self.max_record_bytes} are sent",
+            )  # fmt: skip
+            return True
         try:
             partition = self._partitions.get((topic, key))
             if partition is None:  # the default partitioner's choice, hashed once per key
@@ -267,10 +301,45 @@ class EventPublisher:
                 self._partitions[(topic, key)] = partition
             future = self._producer.send(topic, value=value, key=key, partition=partition)
         except Exception as exc:  # buffer full for too long, metadata unavailable, ...
+            if _too_large(exc):
+                self._set_aside(index, topic, key, value, f"the producer refused it: {exc}")
+                return True
             self._go_offline(exc)
             return False
-        self._in_flight.append((index, future))
+        self._in_flight.append((index, future, topic, key, value))
         return True
+
+    def _set_aside(self, index: int, topic: str, key: bytes, value: bytes, reason: str) -> None:
+        """Write a record that can never be delivered to the dead-letter file; mark it done.
+
+        The line holds the whole record (value as UTF-8 text, undecodable bytes replaced) so that
+        nothing is lost; it is synced before the spool forgets the record.
+        """
+        line = {
+            "set_aside_at": utc_now_iso(),
+            "reason": reason,
+            "topic": topic,
+            "key": key.decode("utf-8", "replace"),
+            "spool": self.spool_path.name,
+            "spool_index": index,
+            "value_bytes": len(value),
+            "value": value.decode("utf-8", "replace"),
+        }
+        self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.dead_letter_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._spool.ack(index)
+        self._dead_lettered += 1
+        log.error(
+            "record %d (%d bytes, key %r) set aside in %s: %s",
+            index,
+            len(value),
+            line["key"][:80],
+            self.dead_letter_path,
+            reason,
+        )
 
     def _collect(self, everything: bool = False) -> None:
         """Mark finished sends in the spool: acknowledged ones as done; a failure ends the session.
@@ -284,7 +353,7 @@ class EventPublisher:
         failure = None
         progressed = False
         while in_flight:
-            index, future = in_flight[0]
+            index, future, topic, key, value = in_flight[0]
             if not future.is_done:
                 if not everything:
                     break
@@ -295,6 +364,16 @@ class EventPublisher:
                 spool.ack(index)
                 self._acked += 1
                 progressed = True
+            elif _too_large(future.exception):
+                # The client splits a refused batch down to single records first, so this one
+                # is too large by itself: retrying cannot help.
+                self._set_aside(
+                    index, topic, key, value, f"the broker refused it: {future.exception}"
+                )
+                progressed = True
+                if failure is None:  # a fresh producer session for what follows, at once
+                    failure = (index, future.exception)
+                    self._next_probe_now = True
             elif failure is None:
                 failure = (index, future.exception)
         if progressed:
@@ -323,7 +402,9 @@ class EventPublisher:
         self._abort_producer()
         self._state = OFFLINE
         self._replay = None
-        self._next_probe = time.monotonic() + self.retry_interval_s
+        delay = 0.0 if self._next_probe_now else self.retry_interval_s
+        self._next_probe_now = False
+        self._next_probe = time.monotonic() + delay
 
     def _abort_producer(self) -> None:
         """Stop the producer now, failing whatever it has not sent or not heard back about.
@@ -461,3 +542,10 @@ class EventPublisher:
                         self.spool_path,
                     )
             self._closed.set()
+
+
+def _too_large(exc: BaseException | None) -> bool:
+    """True for the Kafka errors that say a record (or a batch of one) is too large."""
+    from kafka import errors
+
+    return isinstance(exc, errors.MessageSizeTooLargeError | errors.RecordListTooLargeError)

@@ -43,15 +43,19 @@ from vehsim.events import (
     ENGINE_STARTED,
     ENGINE_STOPPED,
     SIMULATION_RAW,
+    excerpt,
     make_event,
     utc_iso,
     utc_now_iso,
+    value_excerpt,
 )
 from vehsim.stream.commands import IncomingCommand
 
 log = logging.getLogger(__name__)
 
 _ENGINE_COMMANDS = {"start_engine": True, "stop_engine": False}
+#: Longest ``message`` of a ``command.rejected`` event [characters].
+MAX_MESSAGE_CHARS = 500
 
 
 @dataclass
@@ -120,6 +124,7 @@ class DriveProgress:
     commands_rejected: int
     cpu_s: float = 0.0
     lag_s: float = 0.0  # how far the simulation is behind its real-time target [wall s]
+    dead_lettered: int = 0  # events set aside as undeliverable (see EventPublisher)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,6 +136,7 @@ class DriveProgress:
             f"t_sim={self.sim_time_s:9.1f}s events={self.events} acked={self.acked} "
             f"spooled={self.pending} rate={self.events_per_s:.0f}/s kafka={self.publisher_state}"
             f" lag={self.lag_s:.2f}s"
+            + (f" set_aside={self.dead_lettered}" if self.dead_lettered else "")
         )
 
 
@@ -298,6 +304,7 @@ class DriveRuntime:
             commands_rejected=self.commands_rejected,
             cpu_s=time.process_time() - self._cpu0,
             lag_s=self._lag_s,
+            dead_lettered=stats.dead_lettered,
         )
 
     # -- events ----------------------------------------------------------------------------------
@@ -305,7 +312,6 @@ class DriveRuntime:
         self, event_type: str, vehicle_id: str, payload: dict, emitted_at: str | None
     ) -> None:
         seq = self._seq[vehicle_id]
-        self._seq[vehicle_id] = seq + 1
         event = make_event(
             event_type,
             vehicle_id,
@@ -315,7 +321,8 @@ class DriveRuntime:
             payload,
             emitted_at=emitted_at,
         )
-        self.publisher.publish(event)
+        self.publisher.publish(event)  # encodes first: an event it refuses takes no seq
+        self._seq[vehicle_id] = seq + 1
         self._events += 1
 
     def _emit_tick(self) -> None:
@@ -350,7 +357,16 @@ class DriveRuntime:
             incoming.extend(self._local_commands)
             self._local_commands.clear()
         for command in incoming:
-            self._apply_one(command)
+            try:
+                self._apply_one(command)
+            except Exception as exc:  # no command may end the run: answer it and go on
+                log.exception("command %s could not be handled", command.command_id)
+                self._reject(
+                    command,
+                    "command",
+                    "internal_error",
+                    f"the runtime could not handle this command ({type(exc).__name__})",
+                )
 
     def _apply_one(self, incoming: IncomingCommand) -> None:
         import vehsim
@@ -362,7 +378,9 @@ class DriveRuntime:
             targets = [self._index[vehicle_id]]
         else:
             log.debug(
-                "command %s is for vehicle %r, not in this run", incoming.command_id, vehicle_id
+                "command %s is for a vehicle not in this run: %r",
+                incoming.command_id,
+                excerpt(vehicle_id, 80),
             )
             return
         if incoming.error is not None:
@@ -370,10 +388,13 @@ class DriveRuntime:
             return
         try:
             command = vehsim.parse_command(incoming.command)
-            for i in targets:
-                self.sim.apply(i, command)
         except CommandError as exc:
-            self._reject(incoming, exc.field or "command", exc.reason or "invalid", str(exc))
+            field_name, reason = exc.field or "command", exc.reason or "invalid"
+            self._reject(incoming, field_name, reason, str(exc), targets=targets)
+            return
+        refused = self._apply_to_all(command, targets)
+        if refused is not None:
+            self._reject(incoming, *refused, targets=targets)
             return
         command_id = incoming.command_id or str(uuid.uuid4())
         self.commands_applied += 1
@@ -388,45 +409,73 @@ class DriveRuntime:
                 None,
             )
 
+    def _apply_to_all(self, command, targets: list[int]) -> tuple[str, str, str] | None:
+        """Apply ``command`` to every target or to none; ``(field, reason, message)`` if none.
+
+        A command can be valid for one car and not another (``gear 7`` on a 2-gear car), so the
+        targets' inputs are saved first and restored when any of them refuses.
+        """
+        saved = self.sim.inputs[targets].copy()
+        for i in targets:
+            try:
+                self.sim.apply(i, command)
+            except Exception as exc:
+                self.sim.inputs[targets] = saved
+                if isinstance(exc, CommandError):
+                    field_name, reason = exc.field or "command", exc.reason or "invalid"
+                else:
+                    log.exception("applying %s to %s failed", command, self.vehicle_ids[i])
+                    field_name, reason = "command", "internal_error"
+                message = str(exc) if isinstance(exc, CommandError) else type(exc).__name__
+                if len(targets) > 1:
+                    message = (
+                        f"not applied to any of the {len(targets)} vehicles: "
+                        f"{self.vehicle_ids[i]} refused it: {message}"
+                    )
+                return field_name, reason, message
+        return None
+
     def _reject(
-        self, incoming: IncomingCommand, field_name: str, reason: str, message: str
+        self,
+        incoming: IncomingCommand,
+        field_name: str,
+        reason: str,
+        message: str,
+        *,
+        targets: list[int] | None = None,
     ) -> None:
+        """Answer a command with ``command.rejected``: on each target's stream when the command
+        reached vehicles of this run (a refused broadcast: every one), else once under ``"*"``.
+
+        The payload holds excerpts only (:func:`~vehsim.events.value_excerpt`), so a rejection
+        stays small whatever was received.
+        """
         self.commands_rejected += 1
-        vehicle_id = incoming.vehicle_id
-        if vehicle_id not in self._index:
-            vehicle_id = BROADCAST_VEHICLE_ID
         log.warning(
-            "rejected command %s for %s: %s", incoming.command_id, incoming.vehicle_id, message
+            "rejected command %s for %s: %s",
+            excerpt(str(incoming.command_id), 80),
+            excerpt(str(incoming.vehicle_id), 80),
+            excerpt(message),
         )
-        self._emit(
-            COMMAND_REJECTED,
-            vehicle_id,
-            {
-                "command_id": incoming.command_id,
-                "type": _text_or_none(incoming.command.get("type")),
-                "value": _jsonable(incoming.command.get("value")),
-                "field": field_name,
-                "reason": reason,
-                "message": message,
-                "raw": incoming.raw,
-            },
-            None,
-        )
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _jsonable(value: Any) -> Any:
-    """Keep a received value as is when it is plain JSON, else its text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, list | dict):
-        return value
-    return str(value)
+        command = incoming.command if isinstance(incoming.command, dict) else {}
+        kind = command.get("type")
+        payload = {
+            "command_id": None if incoming.command_id is None else excerpt(incoming.command_id),
+            "type": None if kind is None else value_excerpt(str(kind)),
+            "value": value_excerpt(command.get("value")),
+            "field": excerpt(str(field_name)),
+            "reason": excerpt(str(reason)),
+            "message": excerpt(str(message), MAX_MESSAGE_CHARS),
+            "raw": None if incoming.raw is None else excerpt(incoming.raw),
+        }
+        if targets is not None:
+            streams = [self.vehicle_ids[i] for i in targets]
+        elif incoming.vehicle_id in self._index:
+            streams = [incoming.vehicle_id]
+        else:
+            streams = [BROADCAST_VEHICLE_ID]
+        for vehicle_id in streams:
+            self._emit(COMMAND_REJECTED, vehicle_id, payload, None)
 
 
 def fleet(n: int, vehicle: str | None = None) -> list[str]:
