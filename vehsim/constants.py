@@ -19,6 +19,8 @@ ZERO_C_IN_K = 273.15
 #: (40 CFR 1065.710 test fuel; typical certificates: 0.743 kg/L, 41.9 MJ/kg).
 GASOLINE_DENSITY_KGPL = 0.743
 GASOLINE_LHV_JPKG = 41.9e6
+#: The same density in g/L (the kernel counts fuel in grams) [g/L].
+GASOLINE_DENSITY_GPL = GASOLINE_DENSITY_KGPL * 1e3
 
 #: Unit conversions used at the edges.
 MPS_PER_MPH = 0.44704

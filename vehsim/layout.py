@@ -2,11 +2,24 @@
 
 State, parameters and driver inputs are 2-D float arrays with one row per vehicle and one named
 column per quantity, so the same kernel steps one car or a fleet. Column names carry units.
+The kernel reads a row by name: :func:`as_records` views the same memory as a structured array
+whose fields are the columns (``state.speed_mps``), with no copy and no index constants.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from vehsim.params import SCALAR_FIELDS
+from vehsim.physics.options import (  # gearbox codes re-exported for the legacy kernel
+    GEARBOX_AUTOMATIC,  # noqa: F401
+    GEARBOX_CVT,  # noqa: F401
+    GEARBOX_MANUAL,  # noqa: F401
+    SUBMODELS,
+    code_column,
+    variant_param_fields,
+    variant_state_columns,
+)
 
 #: Vehicle state and per-step outputs (one row per vehicle).
 STATE_COLUMNS: tuple[str, ...] = (
@@ -50,7 +63,7 @@ STATE_COLUMNS: tuple[str, ...] = (
     "throttle_filtered_frac",  # pedal as the shift logic sees it (first-order lag)
     "overrun_timer_s",  # time since the pedal was released on overrun
     "deactivation_timer_s",  # time the conditions for cylinder deactivation have held
-)
+) + variant_state_columns()  # state of submodel variants (physics/options.py)
 
 #: Driver and environment inputs (one row per vehicle), written between steps.
 INPUT_COLUMNS: tuple[str, ...] = (
@@ -70,15 +83,18 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "fuel_tank_initial_l",
 )
 
-#: Scalar vehicle parameters (one row per vehicle), in the order of params.SCALAR_FIELDS.
-PARAM_COLUMNS: tuple[str, ...] = tuple(key for _, key, *_ in SCALAR_FIELDS) + (
-    "gearbox_type",
-    "n_gears",
+#: Scalar vehicle parameters (one row per vehicle), in the order of params.SCALAR_FIELDS, then
+#: the number of gears, the variant code of every submodel (``gearbox_type``, ``thermal_model``)
+#: and the parameters variants add (zero for vehicles that use another variant).
+PARAM_COLUMNS: tuple[str, ...] = (
+    tuple(key for _, key, *_ in SCALAR_FIELDS)
+    + ("gearbox_type", "n_gears")
+    + tuple(code_column(m) for m in SUBMODELS if m != "gearbox")
+    + tuple(key for _, key, *_ in variant_param_fields())
 )
 
 DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE = 0, 1, 2
 ENGINE_OFF, ENGINE_CRANKING, ENGINE_RUNNING = 0, 1, 2
-GEARBOX_AUTOMATIC, GEARBOX_MANUAL, GEARBOX_CVT = 0, 1, 2
 
 
 def _index(columns: tuple[str, ...]) -> dict[str, int]:
@@ -88,3 +104,22 @@ def _index(columns: tuple[str, ...]) -> dict[str, int]:
 S = _index(STATE_COLUMNS)
 I = _index(INPUT_COLUMNS)  # noqa: E741
 P = _index(PARAM_COLUMNS)
+
+
+def _record(columns: tuple[str, ...]) -> np.dtype:
+    return np.dtype([(name, np.float64) for name in columns])
+
+
+#: One row of state, inputs or parameters as a record with a field per column.
+STATE_RECORD = _record(STATE_COLUMNS)
+INPUT_RECORD = _record(INPUT_COLUMNS)
+PARAM_RECORD = _record(PARAM_COLUMNS)
+
+
+def as_records(rows: np.ndarray, record: np.dtype) -> np.ndarray:
+    """A 1-D structured view of the 2-D float array ``rows`` (same memory: writes go through)."""
+    if rows.dtype != np.float64 or rows.ndim != 2 or not rows.flags.c_contiguous:
+        raise ValueError("rows must be a C-contiguous 2-D float64 array (one row per vehicle)")
+    if rows.shape[1] != len(record.names):
+        raise ValueError(f"rows have {rows.shape[1]} columns, the record {len(record.names)}")
+    return rows.view(record)[:, 0]

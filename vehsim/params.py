@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from vehsim.errors import ParameterError
+from vehsim.physics.options import SUBMODELS, option_code, variant_names, variant_param_fields
 
-GEARBOX_TYPES = ("automatic", "manual", "cvt")
+GEARBOX_TYPES = variant_names("gearbox")
 MAX_GEARS = 10
 MAX_CURVE_POINTS = 16
 
@@ -105,9 +106,18 @@ class VehicleParams:
     torque_curve_rpm: tuple[float, ...]
     torque_curve_nm: tuple[float, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Chosen variant of every submodel other than the gearbox (``{"thermal": "lumped"}``);
+    #: a submodel missing here uses its default (first) variant (``physics/options.py``).
+    submodels: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
+
+    def submodel(self, name: str) -> str:
+        """The variant of submodel ``name`` this vehicle uses."""
+        if name == "gearbox":
+            return self.gearbox_type
+        return self.submodels.get(name, variant_names(name)[0])
 
     @property
     def n_gears(self) -> int:
@@ -123,6 +133,13 @@ class VehicleParams:
         doc["engine"]["torque_curve_nm"] = [float(x) for x in self.torque_curve_nm]
         doc["gearbox"]["type"] = self.gearbox_type
         doc["gearbox"]["ratios"] = [float(x) for x in self.gear_ratios]
+        for submodel, (section, key, variants) in SUBMODELS.items():
+            chosen = self.submodel(submodel)
+            if submodel != "gearbox" and chosen != variants[0].name:  # defaults stay implicit
+                doc[section][key] = chosen
+        for section, key, *_, submodel, variant in variant_param_fields():
+            if self.submodel(submodel) == variant:
+                doc[section][key] = float(self.values[key])
         if self.meta:
             doc["meta"] = dict(self.meta)
         return doc
@@ -145,7 +162,7 @@ class VehicleParams:
         return from_dict(doc, origin=f"{self.name} (modified)")
 
 
-_SECTION_OF = {key: section for section, key, *_ in SCALAR_FIELDS}
+_SECTION_OF = {key: section for section, key, *_ in (*SCALAR_FIELDS, *variant_param_fields())}
 
 
 def _number(
@@ -202,12 +219,31 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
         values[key] = _number(
             origin, f"{section}.{key}", doc[section][key], unit, lo, hi, key in INT_FIELDS
         )
-    known = {key for _, key, *_ in SCALAR_FIELDS} | {
-        "torque_curve_rpm",
-        "torque_curve_nm",
-        "type",
-        "ratios",
-    }
+    submodels = {}
+    for submodel, (section, key, variants) in SUBMODELS.items():
+        if submodel != "gearbox":
+            chosen = doc[section].get(key, variants[0].name)
+            option_code(submodel, chosen, origin)  # validates the name
+            submodels[submodel] = chosen
+    for section, key, unit, lo, hi, submodel, variant in variant_param_fields():
+        if submodels.get(submodel) != variant:
+            if key in doc[section]:
+                raise ParameterError(
+                    f"{origin}: {section}.{key} belongs to {section} model {variant!r}, "
+                    f"but this vehicle uses {submodels.get(submodel)!r}"
+                )
+            continue
+        if key not in doc[section]:
+            raise ParameterError(
+                f"{origin}: {section}.{key} is missing ({section} model {variant!r} needs a "
+                f"number from {lo:g} to {hi:g} {unit})"
+            )
+        values[key] = _number(origin, f"{section}.{key}", doc[section][key], unit, lo, hi, False)
+    known = (
+        {key for _, key, *_ in (*SCALAR_FIELDS, *variant_param_fields())}
+        | {"torque_curve_rpm", "torque_curve_nm", "ratios"}
+        | {key for section, key, _ in SUBMODELS.values()}
+    )
     for section in SECTIONS:
         extra = set(doc[section]) - known
         if extra:
@@ -297,6 +333,7 @@ def from_dict(doc: Any, origin: str = "vehicle") -> VehicleParams:
         torque_curve_rpm=rpm,
         torque_curve_nm=torque,
         meta=dict(doc.get("meta", {})),
+        submodels=submodels,
     )
 
 

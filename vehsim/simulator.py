@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vehsim.commands import Command, parse_command
-from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_KGPL
+from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_GPL, GASOLINE_DENSITY_KGPL
 from vehsim.cycles import Cycle, load_cycle
 from vehsim.errors import CommandError, ParameterError
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
@@ -26,9 +26,6 @@ from vehsim.layout import (
     DRIVER_COMMANDS,
     DRIVER_CYCLE,
     DRIVER_PROFILE,
-    GEARBOX_AUTOMATIC,
-    GEARBOX_CVT,
-    GEARBOX_MANUAL,
     PARAM_COLUMNS,
     STATE_COLUMNS,
     I,
@@ -38,16 +35,15 @@ from vehsim.layout import (
 from vehsim.params import MAX_CURVE_POINTS, MAX_GEARS, VehicleParams
 from vehsim.physics.driver import PROFILE_NAMES
 from vehsim.physics.environment import air_density_kgpm3
+from vehsim.physics.options import SUBMODELS, code_column, option_code
 from vehsim.units import l_per_100km_to_mpg
 
 STARTS = ("cold", "hot", "off")
 #: Engine temperatures of a hot start (after EPA's 10-minute soak the engine is still warm).
 HOT_START_TEMP_C = 85.0
 DEFAULT_SHIFT_ECO_BIAS = 0.6
-
-
-def _gearbox_code(kind: str) -> int:
-    return {"automatic": GEARBOX_AUTOMATIC, "manual": GEARBOX_MANUAL, "cvt": GEARBOX_CVT}[kind]
+#: State columns that hold an engine temperature: they start at ambient (cold) or warm (hot).
+ENGINE_TEMPERATURE_COLUMNS = tuple(c for c in STATE_COLUMNS if c.endswith("_temp_c"))
 
 
 class Simulator:
@@ -90,7 +86,10 @@ class Simulator:
         for i, v in enumerate(self.vehicles):
             for key, value in v.values.items():
                 self.params[i, P[key]] = value
-            self.params[i, P["gearbox_type"]] = _gearbox_code(v.gearbox_type)
+            for submodel in SUBMODELS:
+                self.params[i, P[code_column(submodel)]] = option_code(
+                    submodel, v.submodel(submodel), v.name
+                )
             self.params[i, P["n_gears"]] = v.n_gears
             self.ratios[i, : v.n_gears] = v.gear_ratios
             k = len(v.torque_curve_rpm)
@@ -127,8 +126,8 @@ class Simulator:
 
         self.state = np.zeros((n, N_STATE))
         engine_temp = np.full(n, HOT_START_TEMP_C) if start == "hot" else ambient
-        self.state[:, S["coolant_temp_c"]] = engine_temp
-        self.state[:, S["oil_temp_c"]] = engine_temp
+        for column in ENGINE_TEMPERATURE_COLUMNS:
+            self.state[:, S[column]] = engine_temp
         self.state[:, S["gear"]] = 1.0
         self.state[:, S["oil_life_frac"]] = 1.0
         seeds = np.random.SeedSequence(self.seed).generate_state(n, dtype=np.uint64)
@@ -289,10 +288,10 @@ class Simulator:
         out = {name: self.state[:, k].copy() for name, k in S.items()}
         out["engine_on"] = self.state[:, S["engine_state"]] >= 2
         out["ambient_temp_c"] = self.inputs[:, I["ambient_temp_c"]].copy()
-        tank_g = self.inputs[:, I["fuel_tank_initial_l"]] * GASOLINE_DENSITY_KGPL * 1e3
+        tank_g = self.inputs[:, I["fuel_tank_initial_l"]] * GASOLINE_DENSITY_GPL  # as the kernel
         out["fuel_level_frac"] = np.clip(
             (tank_g - self.state[:, S["fuel_used_g"]])
-            / (self.params[:, P["fuel_tank_l"]] * GASOLINE_DENSITY_KGPL * 1e3),
+            / (self.params[:, P["fuel_tank_l"]] * GASOLINE_DENSITY_GPL),
             0.0,
             1.0,
         )

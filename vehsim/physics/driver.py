@@ -13,8 +13,13 @@ Bokare and Maurya, "Acceleration-deceleration behaviour of various vehicle types
 Transportation Research Procedia 25 (2017): gentle ~1 m/s², typical ~1.5-2, aggressive ~3.
 """
 
+import math
+from collections import namedtuple
+
 import numpy as np
 
+from vehsim.constants import MPS_PER_MPH
+from vehsim.layout import DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE
 from vehsim.physics._jit import jit
 
 PROFILE_ECO = 0
@@ -32,9 +37,33 @@ PROFILE_TABLE = np.array(
         [3.0, 3.5, 14.0, 36.0, 8.0, 40.0, 1.0, 10.0, 0.0],
     ]
 )
+# Columns of PROFILE_TABLE.
+_ACCEL, _DECEL, _CRUISE_LO, _CRUISE_HI, _CRUISE_T_LO, _CRUISE_T_HI, _STOP_T_LO, _STOP_T_HI = range(
+    8
+)
 
 #: Speed-error gain of the cycle follower [1/s].
 FOLLOW_GAIN_PER_S = 2.0
+#: Speed-error gain of the profile driver towards its cruise speed [1/s] (gentler than the
+#: cycle follower: no trace to keep; with the accelerations of Bokare and Maurya 2017).
+PROFILE_GAIN_PER_S = 1.5
+#: The profile driver counts its cruise speed as reached within this band [m/s].
+PROFILE_CRUISE_BAND_MPS = 0.5
+#: Chance that a profile driver stops at the end of a cruise rather than picks a new speed [-].
+PROFILE_STOP_CHANCE = 0.5
+#: Speed below which the profile driver counts the car as stopped [m/s].
+PROFILE_STOPPED_MPS = 0.05
+#: Below this speed, with the trace at a standstill, the driver holds the brake fully (a
+#: proportional speed controller alone would balance the converter's creep at a crawl) [m/s].
+STOP_HOLD_SPEED_MPS = 0.5
+#: Speed tolerance of the EPA driver trace [m/s] (±2 mph, 40 CFR 86.115-78).
+TRACE_TOLERANCE_MPS = 2.0 * MPS_PER_MPH
+
+#: Cycles as the kernel holds them: one row per cycle (1 Hz speed [m/s], grade [-]) and lengths.
+Cycles = namedtuple("Cycles", ("speed_mps", "grade_frac", "length"))
+#: What the driver aims at this step: trace (or plan) speed [m/s], wanted acceleration [m/s²]
+#: and the road grade under the car [-].
+DriverTarget = namedtuple("DriverTarget", ("trace_speed_mps", "accel_mps2", "grade_frac"))
 
 
 @jit(inline="always")
@@ -69,3 +98,178 @@ def pedals_for_force(force_req_n, drive_force_max_n, overrun_force_n, brake_forc
 def follow_accel_mps2(speed_mps, target_speed_mps, target_accel_mps2):
     """Acceleration the cycle follower asks for [m/s²]: feed-forward plus speed-error gain."""
     return target_accel_mps2 + FOLLOW_GAIN_PER_S * (target_speed_mps - speed_mps)
+
+
+@jit(inline="always")
+def cycle_sample(t, speeds, grades, n):
+    """Trace speed [m/s], segment acceleration [m/s²] and grade at time ``t`` of a 1 Hz cycle."""
+    if t >= n - 1:
+        return speeds[n - 1], 0.0, grades[n - 1]
+    if t < 0.0:
+        t = 0.0
+    k = int(t)
+    w = t - k
+    v = speeds[k] + w * (speeds[k + 1] - speeds[k])
+    return v, speeds[k + 1] - speeds[k], grades[k]
+
+
+@jit(inline="always")
+def _trace_at(t, speeds, n):
+    """Trace speed at time ``t`` clamped to the cycle [m/s] (linear between 1 Hz points)."""
+    kk = min(max(t, 0.0), n - 1.0)
+    j = int(kk)
+    if j >= n - 1:
+        return speeds[n - 1]
+    return speeds[j] + (kk - j) * (speeds[j + 1] - speeds[j])
+
+
+@jit(inline="always")
+def trace_envelope_mps(t, speeds, n):
+    """Lowest and highest trace speed within ±1 s of ``t`` [m/s] (EPA ±1 s tolerance window).
+
+    The trace is linear between whole seconds, so its extremes in the window are at the two
+    window ends or at the whole seconds inside it.
+    """
+    lo = _trace_at(t - 1.0, speeds, n)
+    hi = _trace_at(t + 1.0, speeds, n)
+    if lo > hi:
+        lo, hi = hi, lo
+    k0 = int(math.floor(t - 1.0))
+    k1 = int(math.ceil(t + 1.0))
+    for k in range(k0 + 1, k1):
+        v = speeds[min(max(k, 0), n - 1)]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
+
+
+@jit(inline="always")
+def _new_cruise(state, rng, i, row):
+    """Draw a cruise speed [m/s] and how long to hold it [s] into the profile driver's plan."""
+    rng[i], u = xorshift_next(rng[i])
+    state.profile_cruise_mps = row[_CRUISE_LO] + u * (row[_CRUISE_HI] - row[_CRUISE_LO])
+    rng[i], u = xorshift_next(rng[i])
+    state.profile_timer_s = row[_CRUISE_T_LO] + u * (row[_CRUISE_T_HI] - row[_CRUISE_T_LO])
+
+
+@jit(inline="always")
+def profile_target(state, rng, i, profile, speed_mps, dt_s):
+    """Advance the profile driver's plan; return (target speed, wanted acceleration) [m/s, m/s²].
+
+    The plan cycles standing → accelerate and cruise (possibly re-planning the cruise speed) →
+    brake to a stop, with durations and speeds drawn from the vehicle's own generator ``rng[i]``.
+    """
+    row = PROFILE_TABLE[profile]
+    accel, decel = row[_ACCEL], row[_DECEL]
+    phase = int(state.profile_phase)
+    state.profile_timer_s -= dt_s
+    if phase == 0:  # standing
+        if state.profile_timer_s <= 0.0:
+            _new_cruise(state, rng, i, row)
+            state.profile_phase = 1.0
+        return 0.0, -decel
+    if phase == 1:  # accelerate to and hold the cruise speed
+        if (
+            state.profile_timer_s <= 0.0
+            and abs(speed_mps - state.profile_cruise_mps) < PROFILE_CRUISE_BAND_MPS
+        ):
+            rng[i], u = xorshift_next(rng[i])
+            if u < PROFILE_STOP_CHANCE:
+                state.profile_phase = 2.0
+            else:  # change cruise speed instead of stopping
+                _new_cruise(state, rng, i, row)
+        target = state.profile_cruise_mps
+        return target, min(max(PROFILE_GAIN_PER_S * (target - speed_mps), -decel), accel)
+    # phase 2: brake to a stop
+    if speed_mps <= PROFILE_STOPPED_MPS:
+        rng[i], u = xorshift_next(rng[i])
+        state.profile_timer_s = row[_STOP_T_LO] + u * (row[_STOP_T_HI] - row[_STOP_T_LO])
+        state.profile_phase = 0.0
+        return 0.0, 0.0
+    return 0.0, -decel
+
+
+@jit(inline="always")
+def target_stage(state, inputs, cycles, rng, i, dt_s):
+    """Driver stage 1: the speed the driver aims at, the acceleration wanted and the grade.
+
+    Cycle driver: the trace at the end of this step, followed with feed-forward plus gain;
+    profile driver: its own plan; commands: the current speed. A grade override replaces the
+    cycle's grade. Writes ``target_speed_mps`` and ``road_grade_frac``; returns a DriverTarget.
+    """
+    mode = int(inputs.driver_mode)
+    v = state.speed_mps
+    grade = 0.0
+    a_want = 0.0
+    v_trace = 0.0
+    if mode == DRIVER_CYCLE:
+        c = int(inputs.cycle_index)
+        t_next = state.driver_time_s + dt_s
+        v_trace, a_trace, grade = cycle_sample(
+            t_next, cycles.speed_mps[c], cycles.grade_frac[c], cycles.length[c]
+        )
+        a_want = follow_accel_mps2(v, v_trace, a_trace)
+        state.target_speed_mps = v_trace
+    elif mode == DRIVER_PROFILE:
+        v_trace, a_want = profile_target(state, rng, i, int(inputs.profile), v, dt_s)
+        state.target_speed_mps = v_trace
+    else:
+        state.target_speed_mps = v
+    if not math.isnan(inputs.grade_override_frac):
+        grade = inputs.grade_override_frac
+    state.road_grade_frac = grade
+    return DriverTarget(v_trace, a_want, grade)
+
+
+@jit(inline="always")
+def holds_at_standstill(inputs, target):
+    """Whether the driver keeps a standing car still (foot on the brake, no throttle wanted)."""
+    if int(inputs.driver_mode) == DRIVER_COMMANDS:
+        return inputs.brake_cmd_frac > 0.0 and inputs.throttle_cmd_frac <= 0.0
+    return target.trace_speed_mps <= 0.0 and target.accel_mps2 <= 0.0
+
+
+@jit(inline="always")
+def pedals_stage(state, inputs, target, running, force_needed_n, wheel, road):
+    """Driver stage 2: throttle and brake [-] for this step; writes them to the state.
+
+    Cycle and profile drivers invert the powertrain for ``force_needed_n`` (inertia, road load and
+    grade; the gearbox spin loss is added on top), holding the brake at stops; the commands
+    driver passes the pedal commands through.
+    """
+    mode = int(inputs.driver_mode)
+    if mode == DRIVER_CYCLE or mode == DRIVER_PROFILE:
+        force_n = force_needed_n + wheel.spin_n
+        overrun_n = wheel.overrun_n + wheel.spin_n
+        if state.speed_mps < STOP_HOLD_SPEED_MPS and target.trace_speed_mps <= 0.0:
+            throttle, brake = 0.0, 1.0  # stopping or stopped: hold the brake
+            if target.accel_mps2 > 0.0:
+                throttle, brake = pedals_for_force(
+                    force_n, wheel.drive_max_n, overrun_n, road.brake_max_n
+                )
+        else:
+            throttle, brake = pedals_for_force(
+                force_n, wheel.drive_max_n, overrun_n, road.brake_max_n
+            )
+    else:
+        throttle = inputs.throttle_cmd_frac
+        brake = inputs.brake_cmd_frac
+    if not running:
+        throttle = min(throttle, 1.0)
+    state.throttle_frac = throttle
+    state.brake_frac = brake
+    return throttle, brake
+
+
+@jit(inline="always")
+def trace_tolerance_stage(state, inputs, cycles, target, speed_new_mps, dt_s):
+    """Driver stage 3: time outside the EPA trace tolerance and the largest speed error."""
+    if int(inputs.driver_mode) != DRIVER_CYCLE:
+        return
+    c = int(inputs.cycle_index)
+    lo, hi = trace_envelope_mps(state.driver_time_s + dt_s, cycles.speed_mps[c], cycles.length[c])
+    if speed_new_mps < lo - TRACE_TOLERANCE_MPS or speed_new_mps > hi + TRACE_TOLERANCE_MPS:
+        state.time_outside_tolerance_s += dt_s
+    state.max_speed_error_mps = max(
+        state.max_speed_error_mps, abs(speed_new_mps - target.trace_speed_mps)
+    )

@@ -25,8 +25,12 @@ References for the coefficients:
 """
 
 import math
+from collections import namedtuple
 
+from vehsim.constants import GASOLINE_DENSITY_GPL, GASOLINE_LHV_JPKG
+from vehsim.layout import ENGINE_CRANKING, ENGINE_OFF, ENGINE_RUNNING
 from vehsim.physics._jit import jit
+from vehsim.physics.driver import holds_at_standstill
 
 #: Engine crank revolutions per cycle of a four-stroke engine [-].
 REVS_PER_CYCLE = 2.0
@@ -38,6 +42,48 @@ FRICTION_VISCOSITY_EXPONENT = 0.24
 #: Oil temperature at which the friction correlation holds [°C].
 FRICTION_REFERENCE_OIL_C = 90.0
 _VISCOSITY_REF = math.exp(VOGEL_B_K / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K))
+#: Lowest oil temperature the viscosity correlation is used at [°C] (colder is held there).
+VISCOSITY_MIN_OIL_C = -40.0
+#: Warm friction MEP, Heywood (1988) eq. 13.22: ``a + b N + c N²`` [bar], N in 1000 rpm.
+FRICTION_MEP_A_BAR = 0.97
+FRICTION_MEP_B_BAR_PER_KRPM = 0.15
+FRICTION_MEP_C_BAR_PER_KRPM2 = 0.05
+#: Extra friction of a worn-out engine (wear 1) over a new one [-] (ring and bearing clearances;
+#: modelling assumption of the wear model, not calibrated).
+WORN_FRICTION_GAIN = 0.15
+#: Full-load torque a worn-out engine (wear 1) has lost [-] (compression loss past worn rings;
+#: modelling assumption of the wear model, not calibrated).
+WORN_TORQUE_LOSS_FRAC = 0.1
+#: Engine speed while the starter turns it [rpm] (typical cranking speed, Bosch Automotive
+#: Handbook, 10th ed., 2018, "Starting systems").
+CRANKING_SPEED_RPM = 250.0
+#: Vehicle speed below which fuel is never cut on overrun [m/s] (the engine must keep idling as
+#: the car creeps to a stop; Guzzella and Onder 2010, §2.3).
+FUEL_CUTOFF_MIN_SPEED_MPS = 0.5
+#: Coolant temperature at which cold enrichment is full [°C]: the 20 °C of the FTP cold start
+#: (40 CFR 86.130), the condition ``cold_enrichment_gain`` is calibrated at.
+COLD_ENRICHMENT_FULL_C = 20.0
+
+#: The engine's mode this step: ``engine_state`` (off, cranking, running) and whether it runs
+#: (turns, burns, drags) — false while stop-start holds a running engine still.
+EngineMode = namedtuple("EngineMode", ("engine_state", "running"))
+#: What the engine can do at this step's speed: full-load torque [N m] (0 when not running),
+#: friction MEP [Pa], accessory torque [N m], crank speed [rad/s], whether overrun fuel cut-off
+#: may engage and the drag torque of the unfuelled engine [N m] (0 unless it may).
+EngineCapability = namedtuple(
+    "EngineCapability",
+    (
+        "max_torque_nm",
+        "friction_mep_pa",
+        "accessory_torque_nm",
+        "speed_radps",
+        "can_cut_fuel",
+        "motoring_torque_nm",
+    ),
+)
+#: The engine's output this step: brake torque [N m], torque it sends to the driveline after
+#: the accessories [N m], and whether overrun fuel cut-off is on.
+EngineOutput = namedtuple("EngineOutput", ("brake_torque_nm", "out_torque_nm", "fuel_cut"))
 
 
 @jit(inline="always")
@@ -74,7 +120,7 @@ def torque_to_mep_pa(torque_nm, displacement_l):
 @jit
 def oil_viscosity_ratio(oil_temp_c):
     """Oil viscosity relative to its value at 90 °C (Vogel equation) [-]."""
-    return math.exp(VOGEL_B_K / (max(oil_temp_c, -40.0) + VOGEL_C_K)) / _VISCOSITY_REF
+    return math.exp(VOGEL_B_K / (max(oil_temp_c, VISCOSITY_MIN_OIL_C) + VOGEL_C_K)) / _VISCOSITY_REF
 
 
 @jit
@@ -86,17 +132,21 @@ def friction_mep_pa(engine_speed_rpm, oil_temp_c, friction_scale, wear_frac):
     up to 15% more friction (ring and bearing clearances).
     """
     n_krpm = engine_speed_rpm / 1000.0
-    warm_bar = 0.97 + 0.15 * n_krpm + 0.05 * n_krpm * n_krpm
+    warm_bar = (
+        FRICTION_MEP_A_BAR
+        + FRICTION_MEP_B_BAR_PER_KRPM * n_krpm
+        + FRICTION_MEP_C_BAR_PER_KRPM2 * n_krpm * n_krpm
+    )
     # viscosity_ratio ** exponent, as one exponential of the Vogel equation
     cold = math.exp(
         FRICTION_VISCOSITY_EXPONENT
         * VOGEL_B_K
         * (
-            1.0 / (max(oil_temp_c, -40.0) + VOGEL_C_K)
+            1.0 / (max(oil_temp_c, VISCOSITY_MIN_OIL_C) + VOGEL_C_K)
             - 1.0 / (FRICTION_REFERENCE_OIL_C + VOGEL_C_K)
         )
     )
-    return warm_bar * 1e5 * friction_scale * cold * (1.0 + 0.15 * wear_frac)
+    return warm_bar * 1e5 * friction_scale * cold * (1.0 + WORN_FRICTION_GAIN * wear_frac)
 
 
 @jit
@@ -162,3 +212,191 @@ def cold_enrichment_factor(coolant_temp_c, warm_coolant_temp_c, ambient_ref_c, g
     span = max(warm_coolant_temp_c - ambient_ref_c, 1.0)
     cold = min(max((warm_coolant_temp_c - coolant_temp_c) / span, 0.0), 1.0)
     return 1.0 + gain * cold
+
+
+@jit(inline="always")
+def mode_stage(state, inputs, params, target, dt_s):
+    """Engine stage 1: start, crank, run or stop; stop-start while the car stands.
+
+    The engine cranks for ``crank_duration_s`` when asked to run (and has fuel), then runs.
+    Stop-start (mild hybrids): a warm engine stops while the car stands and the driver holds it
+    there, and the belt starter-generator restarts it at once when the driver moves off; the
+    engine stays "on" for the driver and turns, burns and drags nothing meanwhile.
+    """
+    want_engine = inputs.engine_request > 0.5 and state.out_of_fuel < 0.5
+    mode = int(state.engine_state)
+    if mode == ENGINE_OFF and want_engine:
+        mode = ENGINE_CRANKING
+        state.crank_timer_s = params.crank_duration_s
+    elif mode != ENGINE_OFF and not want_engine:
+        mode = ENGINE_OFF
+    if mode == ENGINE_CRANKING:
+        state.crank_timer_s -= dt_s
+        if state.crank_timer_s <= 0.0:
+            mode = ENGINE_RUNNING
+    state.engine_state = float(mode)
+    running = mode == ENGINE_RUNNING
+    if (
+        running
+        and params.idle_stop > 0.5
+        and state.speed_mps <= 0.0
+        and state.coolant_temp_c >= params.warm_coolant_temp_c
+        and holds_at_standstill(inputs, target)
+    ):
+        running = False
+    return EngineMode(mode, running)
+
+
+@jit(inline="always")
+def capability_stage(state, params, vehicle, coupling, running):
+    """Engine stage 2: full-load torque, friction, accessories and overrun drag at this speed."""
+    rpm = coupling.engine_rpm
+    wear = state.engine_wear_frac
+    if running:
+        t_max = interp(rpm, vehicle.curve_rpm, vehicle.curve_nm, vehicle.n_curve) * (
+            1.0 - WORN_TORQUE_LOSS_FRAC * wear
+        )
+    else:
+        t_max = 0.0
+    fmep = friction_mep_pa(max(rpm, 1.0), state.oil_temp_c, params.friction_scale, wear)
+    omega = rpm * math.pi / 30.0
+    t_acc = params.accessory_power_w / omega if omega > 1.0 else 0.0
+    can_cut_fuel = (
+        running
+        and (not coupling.slipping)
+        and coupling.input_rpm >= params.fuel_cutoff_min_rpm
+        and state.speed_mps > FUEL_CUTOFF_MIN_SPEED_MPS
+    )
+    if can_cut_fuel:
+        t_motor = motoring_torque_nm(rpm, fmep, vehicle.pmep_idle_pa, params.displacement_l)
+    else:
+        t_motor = 0.0
+    return EngineCapability(t_max, fmep, t_acc, omega, can_cut_fuel, t_motor)
+
+
+@jit(inline="always")
+def output_stage(state, params, engine, capability, coupling, throttle, dt_s):
+    """Engine stage 3: brake torque from the pedal, idle control or overrun fuel cut-off.
+
+    Overrun fuel cut-off engages after a delay (drivability: no jerk at tip-out) and while the
+    locked driveline keeps the engine above the re-entry speed (Guzzella and Onder,
+    Introduction to Modeling and Control of IC Engine Systems, 2010, §2.3). At zero pedal the
+    idle controller holds speed and carries the accessories and the converter's drag.
+    Writes ``overrun_timer_s``, ``engine_speed_rpm`` and ``engine_torque_nm``.
+    """
+    cap = capability
+    if cap.can_cut_fuel and throttle <= 0.0:
+        state.overrun_timer_s += dt_s
+    else:
+        state.overrun_timer_s = 0.0
+    fuel_cut = (
+        cap.can_cut_fuel and throttle <= 0.0 and state.overrun_timer_s >= params.fuel_cutoff_delay_s
+    )
+    if engine.running:
+        if fuel_cut:
+            t_brake = cap.motoring_torque_nm  # overrun: the unfuelled engine drags
+        elif throttle <= 0.0:
+            t_brake = cap.accessory_torque_nm + coupling.creep_torque_nm
+        else:
+            t_brake = cap.accessory_torque_nm + throttle * max(
+                cap.max_torque_nm - cap.accessory_torque_nm, 0.0
+            )
+        t_out = t_brake - cap.accessory_torque_nm
+    else:
+        t_brake = 0.0
+        t_out = 0.0
+    state.engine_speed_rpm = coupling.engine_rpm
+    state.engine_torque_nm = t_brake if engine.running else 0.0
+    return EngineOutput(t_brake, t_out, fuel_cut)
+
+
+@jit(inline="always")
+def _cylinders_deactivated(state, params, slipping, brake_mep_pa, engine_rpm, dt_s):
+    """Whether part of the cylinders are off this step (and advance the deactivation timer).
+
+    A warm engine at light load, in its speed band, with the driveline locked, fires only part
+    of its cylinders once these conditions have held for ``deactivation_delay_s`` (the
+    controller waits for steady driving; Leone and Pozar, SAE 2001-01-3591).
+    """
+    if (
+        params.deactivation_active_frac < 1.0
+        and not slipping
+        and state.coolant_temp_c >= params.warm_coolant_temp_c
+        and brake_mep_pa <= params.deactivation_max_bmep_pa
+        and params.deactivation_min_rpm <= engine_rpm <= params.deactivation_max_rpm
+    ):
+        state.deactivation_timer_s += dt_s
+    else:
+        state.deactivation_timer_s = 0.0
+    return state.deactivation_timer_s > params.deactivation_delay_s
+
+
+@jit(inline="always")
+def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupling, dt_s):
+    """Engine stage 4: fuel flow [g/s] and fuel power [W]; the tank; load for the wear model.
+
+    Willans line in mean effective pressures with cold enrichment; cranking burns
+    ``start_fuel_g`` over the crank. An empty tank ends the flow and stops the engine at the
+    next step. Writes fuel used, fuel energy, ``fuel_rate_gps``, ``fuel_cutoff`` and
+    ``out_of_fuel``. Returns (fuel power [W], load fraction [-]).
+    """
+    cold = cold_enrichment_factor(
+        state.coolant_temp_c,
+        params.warm_coolant_temp_c,
+        COLD_ENRICHMENT_FULL_C,
+        params.cold_enrichment_gain,
+    )
+    t_brake = output.brake_torque_nm
+    t_max = capability.max_torque_nm
+    if engine.running and not output.fuel_cut:
+        load = t_brake / t_max if t_max > 1.0 else 0.0
+        bmep = torque_to_mep_pa(max(t_brake, 0.0), params.displacement_l)
+        if _cylinders_deactivated(
+            state, params, coupling.slipping, bmep, coupling.engine_rpm, dt_s
+        ):
+            pmep = deactivated_pumping_mep_pa(
+                bmep,
+                capability.friction_mep_pa,
+                params.deactivation_active_frac,
+                params.pumping_mep_idle_pa,
+                params.atmospheric_bmep_pa,
+            )
+        else:
+            pmep = pumping_mep_pa(bmep, params.pumping_mep_idle_pa, params.atmospheric_bmep_pa)
+        fuel_w = (
+            fuel_power_w(
+                max(t_brake, 0.0),
+                coupling.engine_rpm,
+                capability.friction_mep_pa,
+                pmep,
+                params.displacement_l,
+                params.eta_indicated,
+            )
+            * cold
+        )
+    elif engine.engine_state == ENGINE_CRANKING:
+        fuel_w = params.start_fuel_g * 1e-3 * GASOLINE_LHV_JPKG / params.crank_duration_s * cold
+        load = 0.0
+        state.deactivation_timer_s = 0.0
+    else:
+        fuel_w = 0.0
+        load = 0.0
+        state.deactivation_timer_s = 0.0
+    fuel_gps = fuel_w / GASOLINE_LHV_JPKG * 1e3
+    tank_g = inputs.fuel_tank_initial_l * GASOLINE_DENSITY_GPL
+    if state.fuel_used_g + fuel_gps * dt_s >= tank_g:
+        fuel_gps = max(tank_g - state.fuel_used_g, 0.0) / dt_s
+        state.out_of_fuel = 1.0
+    state.fuel_used_g += fuel_gps * dt_s
+    state.fuel_energy_j += fuel_gps * 1e-3 * GASOLINE_LHV_JPKG * dt_s
+    state.fuel_rate_gps = fuel_gps
+    state.fuel_cutoff = 1.0 if output.fuel_cut else 0.0
+    return fuel_w, load
+
+
+@jit(inline="always")
+def friction_power_w(engine, capability, displacement_l):
+    """Power the engine's friction turns into heat [W] (0 when it does not turn)."""
+    if not engine.running:
+        return 0.0
+    return mep_to_torque_nm(capability.friction_mep_pa, displacement_l) * capability.speed_radps

@@ -13,12 +13,59 @@ References:
 import math
 
 from vehsim.physics._jit import jit
+from vehsim.physics.engine import interp
+from vehsim.physics.options import GEARBOX_CVT
 
 #: Shape of a CVT's engine-speed target against power demand [-] (near the optimal-BSFC line).
 CVT_SPEED_EXPONENT = 0.8
+#: A CVT's lowest target speed above idle [rpm] (it never lugs the engine at idle under load).
+CVT_MIN_RPM_ABOVE_IDLE = 300.0
+#: Weight of the squared pedal in a CVT's power demand [-]: a pressed pedal raises engine speed
+#: ahead of the power it brings (the "rubber band" response drivers expect).
+CVT_PEDAL_DEMAND_GAIN = 0.35
+#: Speed below which a CVT's ratio is set as if the car moved at this speed [m/s] (launch).
+CVT_MIN_SPEED_MPS = 0.1
 
 #: Coupling point of a typical three-element torque converter (Kotwicki 1982) [-].
 TC_COUPLING_SPEED_RATIO = 0.85
+
+# Shift schedule (Ngo et al. 2014 for the shape: lines in engine speed that rise with the
+# square of the pedal from an economy point to a sport point, downshift below upshift). The
+# values are vehsim's generic schedule, checked through the fuel-economy validation
+# (docs/validation.md), not fitted per vehicle.
+#: Economy upshift point at zero pedal [rpm above idle], and how far the eco bias lowers it [rpm].
+UPSHIFT_ECONOMY_RPM_ABOVE_IDLE = 900.0
+UPSHIFT_ECO_BIAS_RPM = 300.0
+#: Sport upshift point at full pedal [share of rated speed].
+UPSHIFT_SPORT_RATED_FRAC = 0.92
+#: Economy downshift point at zero pedal [rpm above idle], and how far the eco bias lowers it [rpm].
+DOWNSHIFT_ECONOMY_RPM_ABOVE_IDLE = 250.0
+DOWNSHIFT_ECO_BIAS_RPM = 100.0
+#: Sport downshift point at full pedal [share of rated speed].
+DOWNSHIFT_SPORT_RATED_FRAC = 0.55
+#: An upshift needs the next gear this far above the downshift line [rpm] (no hunting).
+UPSHIFT_MARGIN_RPM = 150.0
+#: An upshift needs the next gear to deliver the wheel torque asked for with this reserve [-].
+UPSHIFT_TORQUE_RESERVE = 1.05
+#: Pedal beyond which an automatic kicks down [-], if the lower gear stays below this share of
+#: rated speed [-].
+KICKDOWN_PEDAL_FRAC = 0.98
+KICKDOWN_MAX_RATED_FRAC = 0.9
+#: A downshift never takes the engine above this share of its maximum speed [-].
+DOWNSHIFT_MAX_SPEED_FRAC = 0.95
+#: Share of the maximum engine speed at which an automatic upshifts whatever the pedal (a
+#: transmission controller never holds a gear against the rev limiter).
+REV_LIMIT_UPSHIFT_FRAC = 0.97
+#: Shortest time between two shifts of an automatic [s] (hunting guard).
+SHIFT_HOLD_S = 1.5
+#: Time constant of the pedal filter of the shift logic [s]: a transmission controller reacts to
+#: sustained pedal, not to every twitch of the driver's foot.
+SHIFT_PEDAL_TAU_S = 1.0
+#: Below this speed an automatic selects first gear [m/s].
+FIRST_GEAR_SPEED_MPS = 0.1
+#: Exponent of the progressive ratio steps of generic gearboxes [-] (Naunheimer et al. 2011,
+#: §6.3: steps larger in the low gears).
+GENERIC_RATIO_STEP_EXPONENT = 1.15
 
 
 @jit
@@ -53,16 +100,16 @@ def launch_speed_rpm(throttle_frac, idle_speed_rpm, stall_speed_rpm):
 def upshift_speed_rpm(throttle_frac, idle_speed_rpm, rated_speed_rpm, eco_bias):
     """Engine speed above which an automatic upshifts [rpm] (economy line to sport line)."""
     t = min(max(throttle_frac, 0.0), 1.0)
-    low = idle_speed_rpm + 900.0 - 300.0 * eco_bias
-    return low + (0.92 * rated_speed_rpm - low) * t * t
+    low = idle_speed_rpm + UPSHIFT_ECONOMY_RPM_ABOVE_IDLE - UPSHIFT_ECO_BIAS_RPM * eco_bias
+    return low + (UPSHIFT_SPORT_RATED_FRAC * rated_speed_rpm - low) * t * t
 
 
 @jit
 def downshift_speed_rpm(throttle_frac, idle_speed_rpm, rated_speed_rpm, eco_bias):
     """Engine speed below which an automatic downshifts [rpm]; hysteresis below the upshift line."""
     t = min(max(throttle_frac, 0.0), 1.0)
-    low = idle_speed_rpm + 250.0 - 100.0 * eco_bias
-    return low + (0.55 * rated_speed_rpm - low) * t * t
+    low = idle_speed_rpm + DOWNSHIFT_ECONOMY_RPM_ABOVE_IDLE - DOWNSHIFT_ECO_BIAS_RPM * eco_bias
+    return low + (DOWNSHIFT_SPORT_RATED_FRAC * rated_speed_rpm - low) * t * t
 
 
 @jit
@@ -76,7 +123,11 @@ def cvt_target_speed_rpm(power_demand_frac, idle_speed_rpm, rated_speed_rpm):
         shape = 1.0
     else:
         shape = p**CVT_SPEED_EXPONENT
-    return idle_speed_rpm + 300.0 + (rated_speed_rpm - idle_speed_rpm - 300.0) * shape
+    return (
+        idle_speed_rpm
+        + CVT_MIN_RPM_ABOVE_IDLE
+        + (rated_speed_rpm - idle_speed_rpm - CVT_MIN_RPM_ABOVE_IDLE) * shape
+    )
 
 
 def generic_ratios(n_gears: int, top_ratio: float, spread: float) -> list[float]:
@@ -88,5 +139,122 @@ def generic_ratios(n_gears: int, top_ratio: float, spread: float) -> list[float]
     if n_gears == 1:
         return [top_ratio]
     return [
-        top_ratio * spread ** (((n_gears - 1 - i) / (n_gears - 1)) ** 1.15) for i in range(n_gears)
+        top_ratio * spread ** (((n_gears - 1 - i) / (n_gears - 1)) ** GENERIC_RATIO_STEP_EXPONENT)
+        for i in range(n_gears)
     ]
+
+
+@jit(inline="always")
+def _cvt_ratio(state, params, vehicle, throttle, drive_force_n, speed_new_mps):
+    """CVT: the ratio that puts the engine on its target speed for the power asked for."""
+    if drive_force_n > 0.0:
+        power_frac = (drive_force_n * speed_new_mps) / params.rated_power_w
+    else:
+        power_frac = 0.0
+    target_rpm = cvt_target_speed_rpm(
+        power_frac + CVT_PEDAL_DEMAND_GAIN * throttle * throttle,
+        params.idle_speed_rpm,
+        params.rated_speed_rpm,
+    )
+    rpm_per_unit_ratio = wheel_to_engine_rpm(
+        max(speed_new_mps, CVT_MIN_SPEED_MPS), params.final_drive_ratio, params.wheel_radius_m
+    )
+    ratios = vehicle.ratios
+    state.gear_ratio = min(max(target_rpm / rpm_per_unit_ratio, ratios[1]), ratios[0])
+    state.gear = 1.0
+
+
+@jit(inline="always")
+def _held_gear(state, inputs, params, vehicle):
+    """Manual gear mode: the commanded gear, within the gearbox's gears."""
+    state.gear = float(min(max(int(inputs.gear_cmd), 1), int(params.n_gears)))
+    state.gear_ratio = vehicle.ratios[int(state.gear) - 1]
+
+
+@jit(inline="always")
+def _scheduled_gear(state, inputs, params, vehicle, gear, throttle, max_torque_nm, speed_new_mps):
+    """Shift schedule (automatics, and the driver of a manual in automatic gear mode).
+
+    Returns the driveline's input speed at the end of the step [rpm] when the gear stays (so the
+    next step need not recompute it), else -1.
+    """
+    ratios = vehicle.ratios
+    final_drive = params.final_drive_ratio
+    radius = params.wheel_radius_m
+    n_gears = int(params.n_gears)
+    idle = params.idle_speed_rpm
+    pedal = state.throttle_filtered_frac
+    input_rpm_next = -1.0
+    if speed_new_mps < FIRST_GEAR_SPEED_MPS:
+        gear = 1
+    elif state.shift_hold_s <= 0.0:
+        rpm_now = wheel_to_engine_rpm(speed_new_mps, ratios[gear - 1] * final_drive, radius)
+        input_rpm_next = rpm_now  # unless the gear changes below
+        up = upshift_speed_rpm(pedal, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
+        down = downshift_speed_rpm(pedal, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
+        if gear < n_gears and rpm_now > up:
+            rpm_up = wheel_to_engine_rpm(speed_new_mps, ratios[gear] * final_drive, radius)
+            need = throttle * max_torque_nm * ratios[gear - 1] / ratios[gear]
+            at_limit = rpm_now >= REV_LIMIT_UPSHIFT_FRAC * params.max_speed_rpm
+            if at_limit or (
+                rpm_up > down + UPSHIFT_MARGIN_RPM
+                and interp(rpm_up, vehicle.curve_rpm, vehicle.curve_nm, vehicle.n_curve)
+                > UPSHIFT_TORQUE_RESERVE * need
+            ):
+                gear += 1
+                input_rpm_next = -1.0
+                state.shift_timer_s = params.shift_duration_s
+                state.shift_hold_s = SHIFT_HOLD_S
+        if gear > 1 and state.shift_hold_s <= 0.0:
+            rpm_dn = wheel_to_engine_rpm(speed_new_mps, ratios[gear - 2] * final_drive, radius)
+            kick = (
+                throttle >= KICKDOWN_PEDAL_FRAC
+                and rpm_dn < KICKDOWN_MAX_RATED_FRAC * params.rated_speed_rpm
+            )
+            if (
+                rpm_now < down or kick
+            ) and rpm_dn < DOWNSHIFT_MAX_SPEED_FRAC * params.max_speed_rpm:
+                gear -= 1
+                input_rpm_next = -1.0
+                state.shift_timer_s = params.shift_duration_s
+                state.shift_hold_s = SHIFT_HOLD_S
+    state.gear = float(gear)
+    state.gear_ratio = ratios[gear - 1]
+    return input_rpm_next
+
+
+@jit(inline="always")
+def gear_stage(
+    state,
+    inputs,
+    params,
+    vehicle,
+    gear,
+    throttle,
+    max_torque_nm,
+    drive_force_n,
+    speed_new_mps,
+    dt_s,
+):
+    """Gearbox stage: shift timers, the shift logic's pedal, and the gear for the next step.
+
+    Per gearbox variant: a CVT sets its ratio continuously; a commanded gear (manual gear mode)
+    is held; otherwise the shift schedule chooses. Returns the driveline's input speed for the
+    next step when known [rpm], else -1.
+    """
+    if state.shift_timer_s > 0.0:
+        state.shift_timer_s -= dt_s
+    if state.shift_hold_s > 0.0:
+        state.shift_hold_s -= dt_s
+    state.throttle_filtered_frac += (throttle - state.throttle_filtered_frac) * min(
+        dt_s / SHIFT_PEDAL_TAU_S, 1.0
+    )
+    if int(params.gearbox_type) == GEARBOX_CVT:
+        _cvt_ratio(state, params, vehicle, throttle, drive_force_n, speed_new_mps)
+        return -1.0
+    if inputs.gear_mode > 0.5:
+        _held_gear(state, inputs, params, vehicle)
+        return -1.0
+    return _scheduled_gear(
+        state, inputs, params, vehicle, gear, throttle, max_torque_nm, speed_new_mps
+    )

@@ -4,29 +4,55 @@ References:
     40 CFR 86.129-00 and SAE J2263 (2008): road-load force F = A + B v + C v² from coast-down,
     the form the EPA Test Car List publishes as target coefficients A/B/C.
     Gillespie, T. D., *Fundamentals of Vehicle Dynamics*, SAE 1992, ch. 4 (aerodynamic drag
-    ½ ρ Cd A v², rolling resistance Crr m g cos θ, grade m g sin θ).
+    ½ ρ Cd A v², rolling resistance Crr m g cos θ, grade m g sin θ) and ch. 3 (braking: a
+    service brake locks the wheels of a dry road, about 1 g).
+    FMVSS 135 (49 CFR 571.135): the brake performance a passenger car must keep.
 """
 
 import math
+from collections import namedtuple
 
 from vehsim.constants import GRAVITY_MPS2
 from vehsim.physics._jit import jit
 
+#: Largest braking deceleration of a healthy service brake, as a multiple of g [-] (Gillespie
+#: 1992, ch. 3: on dry asphalt the tyres, not the brakes, limit at about 1 g).
+BRAKE_MAX_G = 1.0
+#: Pad wear beyond which braking force fades [-], how fast it fades per unit of wear beyond it
+#: [-], and the share left with the pads worn through [-] (modelling assumption: a worn pad set
+#: still stops the car, as FMVSS 135's worn-brake test asks, but weaker).
+PAD_FADE_START_FRAC = 0.9
+PAD_FADE_PER_WEAR = 5.0
+PAD_FADE_MIN_FRAC = 0.3
+
+#: Forces of the road this step [N]: road load (A + B v + C v², opposing motion), grade (uphill
+#: positive) and the most the service brake can apply.
+RoadForces = namedtuple("RoadForces", ("road_n", "grade_n", "brake_max_n"))
+#: Motion over the step: acceleration [m/s²], speed at its end [m/s], distance [m], brake force
+#: [N] and brake power [W].
+Motion = namedtuple(
+    "Motion", ("accel_mps2", "speed_new_mps", "distance_m", "brake_n", "brake_power_w")
+)
+
 
 @jit
-def coastdown_force_n(speed_mps, air_speed_mps, a_n, b_nspm, c_nspm2, density_ratio):
+def coastdown_force_n(speed_mps, air_speed_mps, a_n, b_n_per_mps, c_n_per_mps2, density_ratio):
     """Road-load force from coast-down coefficients [N], opposing motion.
 
     Args:
         speed_mps: vehicle speed over ground [m/s], >= 0.
         air_speed_mps: speed relative to the air [m/s] (speed + head wind).
-        a_n, b_nspm, c_nspm2: coefficients A [N], B [N/(m/s)], C [N/(m/s)²] (SAE J2263).
+        a_n, b_n_per_mps, c_n_per_mps2: coefficients A [N], B [N/(m/s)], C [N/(m/s)²] (SAE J2263).
         density_ratio: air density over the density of the coast-down [-]; scales the C term,
             which carries the aerodynamic drag.
     """
     if speed_mps <= 0.0:
         return 0.0
-    return a_n + b_nspm * speed_mps + c_nspm2 * density_ratio * air_speed_mps * abs(air_speed_mps)
+    return (
+        a_n
+        + b_n_per_mps * speed_mps
+        + c_n_per_mps2 * density_ratio * air_speed_mps * abs(air_speed_mps)
+    )
 
 
 @jit
@@ -55,3 +81,60 @@ def coefficients_from_drag(mass_kg, crr, drag_area_m2, air_density_kgpm3):
     A = Crr m g, B = 0, C = ½ ρ Cd·A (Gillespie 1992, eqs. 4-2 and 4-36).
     """
     return crr * mass_kg * GRAVITY_MPS2, 0.0, 0.5 * air_density_kgpm3 * drag_area_m2
+
+
+@jit(inline="always")
+def brake_effect_frac(pad_wear_frac):
+    """Share of the braking force a pad set still gives at this wear [-] (fades when worn)."""
+    if pad_wear_frac < PAD_FADE_START_FRAC:
+        return 1.0
+    return max(1.0 - (pad_wear_frac - PAD_FADE_START_FRAC) * PAD_FADE_PER_WEAR, PAD_FADE_MIN_FRAC)
+
+
+@jit(inline="always")
+def road_forces_stage(state, inputs, params, grade_frac):
+    """Road stage 1: road load (with wind and air density), grade force and the brake's limit."""
+    speed = state.speed_mps
+    road = coastdown_force_n(
+        speed,
+        speed + inputs.wind_mps,
+        params.road_load_a_n,
+        params.road_load_b_n_per_mps,
+        params.road_load_c_n_per_mps2,
+        inputs.air_density_ratio,
+    )
+    mass = params.mass_kg
+    brake_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * brake_effect_frac(state.brake_pad_wear_frac)
+    return RoadForces(road, grade_force_n(mass, grade_frac), brake_max)
+
+
+@jit(inline="always")
+def motion_stage(state, params, road, drive_force_n, brake_frac, mass_eff_kg, grade_frac, dt_s):
+    """Road stage 2: longitudinal dynamics over the step (semi-implicit Euler, speed >= 0).
+
+    A standing car stays put unless the drive force beats brakes and static friction; the brake
+    force is limited by the grip of all four tyres. Adds the positive work at the wheels to
+    ``wheel_work_j``.
+    """
+    v = state.speed_mps
+    f_brake = min(
+        brake_frac * road.brake_max_n,
+        grip_limit_force_n(params.mass_kg, 1.0, params.tyre_mu, grade_frac),
+    )
+    f_net = drive_force_n - road.road_n - road.grade_n
+    if v <= 0.0:
+        # Standing: brakes (and static friction) hold the car unless the drive force wins.
+        f_applied = 0.0 if f_net <= f_brake else f_net - f_brake
+        accel = f_applied / mass_eff_kg
+        brake_power = 0.0
+    else:
+        accel = (f_net - f_brake) / mass_eff_kg
+        brake_power = f_brake * v
+    v_new = v + accel * dt_s
+    if v_new < 0.0:
+        v_new = 0.0
+        accel = -v / dt_s
+    distance = 0.5 * (v + v_new) * dt_s
+    if drive_force_n > 0.0:
+        state.wheel_work_j += drive_force_n * distance
+    return Motion(accel, v_new, distance, f_brake, brake_power)

@@ -1,13 +1,29 @@
-"""Lumped thermal model: coolant (with the engine block) and oil, thermostat, radiator, fan.
+"""Engine thermal models: coolant (with the engine block) and oil, thermostat, radiator, fan.
 
-Two thermal masses exchange heat; the coolant loses heat through the radiator when the
-thermostat opens, and both lose a little to the engine bay. The structure and the order of
-magnitude of the coefficients follow Shayler, Christian and Ma (SAE 931153, 1993) and
-Kaplan and Heywood, "Modeling the spark ignition engine warm-up process to predict component
-temperatures and hydrocarbon emissions", SAE 910302 (1991).
+Variants (``thermal.model`` in a vehicle file, ``physics/options.py``):
+
+- ``lumped`` (default): two thermal masses exchange heat; the coolant loses heat through the
+  radiator when the thermostat opens, and both lose a little to the engine bay.
+
+The structure and the order of magnitude of the coefficients follow Shayler, Christian and Ma
+(SAE 931153, 1993) and Kaplan and Heywood, "Modeling the spark ignition engine warm-up process
+to predict component temperatures and hydrocarbon emissions", SAE 910302 (1991).
 """
 
 from vehsim.physics._jit import jit
+from vehsim.physics.options import THERMAL_LUMPED
+
+#: Share of the engine's friction heat that goes into the oil, the rest into the coolant [-]
+#: (Shayler et al., SAE 931153, 1993).
+FRICTION_HEAT_TO_OIL_FRAC = 0.5
+#: Oil-to-engine-bay conductance as a share of the coolant's [-] (the sump is smaller and
+#: shielded; Kaplan and Heywood, SAE 910302).
+OIL_BAY_UA_FRAC = 0.3
+#: Oil-coolant conductance of a stopped engine as a share of the running one's [-] (no pump
+#: flow: conduction and natural convection only; Shayler et al. 1993).
+STOPPED_OIL_COOLANT_UA_FRAC = 0.2
+#: Least effectiveness of a fouled radiator [-] (fouling model floor: half its clean capacity).
+FOULED_RADIATOR_MIN_EFFECTIVENESS = 0.5
 
 
 @jit
@@ -63,9 +79,81 @@ def temperature_rates_cps(
     q_oil_to_coolant = ua_oil_coolant_wpk * (oil_temp_c - coolant_temp_c)
     q_radiator = ua_radiator_wpk * thermostat_frac * (coolant_temp_c - ambient_temp_c)
     q_bay_coolant = ua_bay_wpk * (coolant_temp_c - ambient_temp_c)
-    q_bay_oil = 0.3 * ua_bay_wpk * (oil_temp_c - ambient_temp_c)
+    q_bay_oil = OIL_BAY_UA_FRAC * ua_bay_wpk * (oil_temp_c - ambient_temp_c)
     d_coolant = (
         heat_to_coolant_w + q_oil_to_coolant - q_radiator - q_bay_coolant
     ) / coolant_capacity_jpk
     d_oil = (heat_to_oil_w - q_oil_to_coolant - q_bay_oil) / oil_capacity_jpk
     return d_coolant, d_oil
+
+
+@jit(inline="always")
+def _radiator_wpk(state, params, running, speed_mps):
+    """Radiator conductance [W/K] and thermostat opening [-]; updates the fan's state.
+
+    The radiator's effectiveness falls with distance (fouling), to a floor.
+    """
+    if running:
+        state.fan_on = fan_on_next(
+            state.fan_on, state.coolant_temp_c, params.fan_on_c, params.fan_off_c
+        )
+    else:
+        state.fan_on = 0.0
+    effectiveness = max(
+        1.0 - params.radiator_fouling_per_m * state.odometer_m, FOULED_RADIATOR_MIN_EFFECTIVENESS
+    )
+    ua_radiator = radiator_conductance_wpk(
+        params.ua_radiator_per_mps,
+        speed_mps,
+        params.ua_fan_wpk,
+        state.fan_on,
+        params.ua_radiator_min_wpk,
+        effectiveness,
+    )
+    if running:
+        opening = thermostat_opening_frac(
+            state.coolant_temp_c, params.thermostat_open_c, params.thermostat_full_c
+        )
+    else:
+        opening = 0.0
+    return ua_radiator, opening
+
+
+@jit(inline="always")
+def lumped_step(state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s):
+    """Lumped model: coolant and oil temperatures over one step (explicit Euler)."""
+    ua_radiator, opening = _radiator_wpk(state, params, running, speed_mps)
+    ua_oil_coolant = (
+        params.ua_oil_coolant_wpk
+        if running
+        else STOPPED_OIL_COOLANT_UA_FRAC * params.ua_oil_coolant_wpk
+    )
+    d_coolant, d_oil = temperature_rates_cps(
+        state.coolant_temp_c,
+        state.oil_temp_c,
+        inputs.ambient_temp_c,
+        params.heat_to_coolant_frac * fuel_power_w,
+        FRICTION_HEAT_TO_OIL_FRAC * friction_power_w,
+        params.coolant_capacity_jpk,
+        params.oil_capacity_jpk,
+        ua_oil_coolant,
+        ua_radiator,
+        opening,
+        params.ua_bay_wpk,
+    )
+    state.coolant_temp_c += d_coolant * dt_s
+    state.oil_temp_c += d_oil * dt_s
+
+
+@jit(inline="always")
+def thermal_stage(state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s):
+    """Thermal stage: engine temperatures over one step, by the vehicle's thermal model.
+
+    Args:
+        fuel_power_w: fuel chemical power this step [W] (a share heats the coolant).
+        friction_power_w: the engine's friction power [W] (a share heats the oil).
+        speed_mps: vehicle speed at the start of the step [m/s] (ram air on the radiator).
+    """
+    model = int(params.thermal_model)
+    if model == THERMAL_LUMPED:
+        lumped_step(state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s)
