@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The Maven artifacts (Apache Kafka for the embedded broker, Spark's connectors) are fetched once
+# into the checkout's git-ignored .jars/, as `make test` does, not into every test's VEHSIM_HOME.
+os.environ.setdefault("VEHSIM_JARS_DIR", str(REPO_ROOT / ".jars"))
 
 
 @pytest.fixture
@@ -23,11 +28,12 @@ def vehsim_env(tmp_path, monkeypatch) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory):
-    """A Tansu broker for the whole session, with the default topics created.
+    """The embedded Apache Kafka broker for the whole session, with the default topics created.
 
-    Yields an object with ``bootstrap`` (``127.0.0.1:PORT``), ``settings`` and ``broker``
-    (an :class:`vehsim.stream.broker.EmbeddedBroker` whose ``home`` holds the record).
-    Tests that must not share topics use their own ``VEHSIM_TOPIC_PREFIX``.
+    Yields an object with ``bootstrap`` (``127.0.0.1:PORT``), ``settings``, ``home`` and
+    ``broker`` (an :class:`vehsim.stream.broker.EmbeddedBroker` whose ``home`` holds the
+    record and the data). Tests that must not share topics use their own
+    ``VEHSIM_TOPIC_PREFIX`` or topic names.
     """
     pytest.importorskip("kafka", reason="needs the [stream] extra")
     from vehsim.config import load_settings
@@ -39,14 +45,8 @@ def kafka_broker(tmp_path_factory):
     settings = load_settings(env)
     broker = EmbeddedBroker(settings)
     record = broker.start()
-
-    class _Handle:
-        pass
-
-    handle = _Handle()
-    handle.bootstrap = record.bootstrap
-    handle.settings = settings
-    handle.broker = broker
-    handle.home = home
+    handle = SimpleNamespace(
+        bootstrap=record.bootstrap, settings=settings, broker=broker, home=home
+    )
     yield handle
     broker.stop()

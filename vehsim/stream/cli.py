@@ -15,15 +15,21 @@ import sys
 def register_broker(subparsers) -> None:
     parser = subparsers.add_parser(
         "broker",
-        help="run the embedded development Kafka broker (Tansu, memory storage)",
+        help="run the embedded development Kafka broker (Apache Kafka, KRaft, loopback)",
         description=(
-            "Start, stop or inspect the embedded Tansu broker recorded under VEHSIM_HOME. "
-            "It keeps topics in memory only: a restart loses them. Use a real Kafka "
-            "(VEHSIM_KAFKA_BOOTSTRAP) for anything that must last."
+            "Start, stop or inspect the embedded Apache Kafka broker of VEHSIM_HOME: one JVM "
+            "(broker and KRaft controller) on 127.0.0.1, data in VEHSIM_HOME/kafka, kept "
+            "across stops, crashes and kill -9. A restart reuses the last port when it is "
+            "free. Production points VEHSIM_KAFKA_BOOTSTRAP at a Kafka cluster instead."
         ),
     )
     parser.add_argument("action", choices=("start", "stop", "status"))
-    parser.add_argument("--port", type=int, default=None, help="TCP port (default: a free one)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="client port (default: the last start's if free, else a free one)",
+    )
     parser.add_argument("--json", action="store_true", help="print the broker record as JSON")
     parser.set_defaults(func=_broker)
 
@@ -37,7 +43,8 @@ def _broker(args: argparse.Namespace) -> int:
     if args.action == "start":
         record = broker.start(port=args.port)
         _say(args, record, f"broker running at {record.bootstrap} (pid {record.pid}); "
-             f"topics {settings.telemetry_topic}, {settings.commands_topic}")  # fmt: skip
+             f"topics {settings.telemetry_topic}, {settings.commands_topic}; "
+             f"data {record.data_dir}, log {record.log_path}")  # fmt: skip
         return 0
     if args.action == "stop":
         stopped = broker.stop()

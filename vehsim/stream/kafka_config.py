@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from vehsim.config import Settings
+from vehsim.stream.broker_record import resolve_bootstrap
 
 EVENT_HUBS_SUFFIX = ".servicebus.windows.net"
 
@@ -24,10 +25,12 @@ EVENT_HUBS_CLIENT_SETTINGS: dict[str, int] = {
 
 
 def client_config(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
-    """Common kafka-python keyword arguments (bootstrap and security) for any client."""
-    if bootstrap is None:
-        from vehsim.stream.broker import resolve_bootstrap
+    """Common kafka-python keyword arguments (bootstrap and security) for any client.
 
+    ``bootstrap`` defaults to :func:`~vehsim.stream.broker_record.resolve_bootstrap`:
+    ``VEHSIM_KAFKA_BOOTSTRAP``, else the embedded broker recorded under ``VEHSIM_HOME``.
+    """
+    if bootstrap is None:
         bootstrap = resolve_bootstrap(settings)
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap.split(","),

@@ -1,9 +1,10 @@
 """A background thread that follows a Kafka topic from its end (or beginning), across outages.
 
 The command listener and the telemetry follower both read a topic live with partitions
-assigned directly (no consumer group: Tansu's group joins take seconds), keep their positions,
-reconnect when the broker comes back, and start a recreated topic (a restarted development
-broker) from its beginning. They differ only in what they do with each record.
+assigned directly (no consumer group: nothing to share, and no group join to wait for), keep
+their positions, reconnect when the broker comes back, and start a recreated topic (deleted and
+created again, so its offsets restart at 0) from its beginning. They differ only in what they
+do with each record.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class LiveTopicReader:
         from kafka import KafkaConsumer, TopicPartition
 
         from vehsim.stream.kafka_config import client_config
-        from vehsim.stream.offsets import true_end_offsets
+        from vehsim.stream.offsets import end_offsets
 
         consumer = KafkaConsumer(
             **client_config(self.settings, self.bootstrap),
@@ -119,11 +120,11 @@ class LiveTopicReader:
                 return
             tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
-            ends = true_end_offsets(consumer, tps)
+            ends = end_offsets(consumer, tps)
             for tp in tps:
                 if tp.partition in self._positions:  # reconnect: continue where we were,
                     position = self._positions[tp.partition]
-                    # unless the topic was recreated (a restarted development broker)
+                    # unless the topic was recreated (its offsets start again at 0)
                     consumer.seek(tp, position if position <= ends[tp] else 0)
                 else:
                     consumer.seek(tp, 0 if self.from_beginning else ends[tp])

@@ -1,0 +1,221 @@
+"""The embedded Apache Kafka broker: lifecycle, what survives a stop and a kill -9, failures.
+
+Each integration test starts its own broker (127.0.0.1, free ports) under a private
+VEHSIM_HOME and stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from vehsim.stream.broker import (
+    EmbeddedBroker,
+    free_port,
+    new_cluster_id,
+    server_properties,
+)
+
+KEYS = [f"car-{i}".encode() for i in range(5)]
+
+
+def _env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
+    env["VEHSIM_HOME"] = str(tmp_path / "home")
+    env["VEHSIM_JARS_DIR"] = os.environ["VEHSIM_JARS_DIR"]  # set by conftest
+    return env
+
+
+def _vehsim(env, *args, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "vehsim.cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _produce(bootstrap: str, topic: str, n: int, start: int = 0) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    try:
+        for i in range(start, start + n):
+            producer.send(topic, key=KEYS[i % len(KEYS)], value=str(i).encode())
+        producer.flush(30)
+    finally:
+        producer.close()
+
+
+def _read_all(bootstrap: str, topic: str) -> list[int]:
+    """Every value of ``topic``, partition by partition, in offset order."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        ends = consumer.end_offsets(tps)
+        consumer.assign(tps)
+        consumer.seek_to_beginning()
+        values: dict[int, list[int]] = {tp.partition: [] for tp in tps}
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            assert time.monotonic() < deadline, "could not read the topic to its end"
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                values[tp.partition] += [int(r.value) for r in records]
+        return [v for p in sorted(values) for v in values[p]]
+    finally:
+        consumer.close()
+
+
+# --- without a JVM -------------------------------------------------------------------------
+
+
+def test_configuration_is_one_loopback_node_with_single_replicas(tmp_path):
+    props = server_properties(tmp_path, host="127.0.0.1", port=19092, controller_port=19093)
+    assert props["process.roles"] == "broker,controller"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["advertised.listeners"] == props["listeners"]
+    assert props["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
+    assert props["log.dirs"] == str(tmp_path)
+    assert props["auto.create.topics.enable"] == "false"
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "min.insync.replicas",
+    ):
+        assert props[key] == "1", key
+
+
+def test_cluster_ids_have_kafkas_form():
+    ids = {new_cluster_id() for _ in range(200)}
+    assert len(ids) == 200
+    for cluster_id in ids:
+        assert len(cluster_id) == 22 and not cluster_id.startswith("-")
+        assert set(cluster_id) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        )
+
+
+def test_a_recorded_pid_of_another_program_is_not_the_broker(tmp_path):
+    from vehsim.config import load_settings
+    from vehsim.stream.broker_record import BrokerRecord, read_record, write_record
+
+    settings = load_settings({"VEHSIM_HOME": str(tmp_path)})
+    # this Python process is alive but is not a Kafka broker (a reused pid)
+    write_record(settings, BrokerRecord(os.getpid(), 1, "127.0.0.1", 0.0, "x.log"))
+    assert read_record(settings) is None
+
+
+def test_client_settings_do_not_import_the_broker():
+    """kafka_config depends on the broker record only; the broker module depends on both."""
+    code = "import sys, vehsim.stream.kafka_config; print('vehsim.stream.broker' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path):
+    from vehsim.config import load_settings
+    from vehsim.errors import BrokerError
+
+    settings = load_settings({"VEHSIM_HOME": str(tmp_path)})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BrokerError, match=f"port {port} on 127.0.0.1 is in use"):
+            EmbeddedBroker(settings).start(port=port)
+    assert not (tmp_path / "kafka" / "data").exists()
+
+
+# --- with the broker -----------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_cli_lifecycle_and_data_survive_a_stop(tmp_path):
+    env = _env(tmp_path)
+    port = free_port()
+    assert _vehsim(env, "broker", "status").returncode == 1
+    try:
+        started = _vehsim(env, "broker", "start", "--port", str(port))
+        assert started.returncode == 0, started.stderr
+        assert f"127.0.0.1:{port}" in started.stdout
+        status = _vehsim(env, "broker", "status", "--json")
+        assert status.returncode == 0, status.stderr
+        record = json.loads(status.stdout)
+        assert record["port"] == port and record["data_dir"].startswith(env["VEHSIM_HOME"])
+        assert os.path.isfile(record["log_path"]) and os.path.getsize(record["log_path"]) > 0
+        cluster_id = record["cluster_id"]
+        bootstrap, topic = f"127.0.0.1:{port}", "vehsim.telemetry"
+        _produce(bootstrap, topic, 300)
+
+        stopped = _vehsim(env, "broker", "stop")
+        assert stopped.returncode == 0 and "stopped" in stopped.stderr
+        assert _vehsim(env, "broker", "status").returncode == 1
+
+        # a start without --port takes the same port again, on the same data
+        again = _vehsim(env, "broker", "start")
+        assert again.returncode == 0, again.stderr
+        assert f"127.0.0.1:{port}" in again.stdout
+        record = json.loads(_vehsim(env, "broker", "status", "--json").stdout)
+        assert record["cluster_id"] == cluster_id
+        assert sorted(_read_all(bootstrap, topic)) == list(range(300))
+    finally:
+        _vehsim(env, "broker", "stop")
+
+
+@pytest.mark.integration
+def test_acknowledged_records_survive_kill_9(tmp_path):
+    from vehsim.config import load_settings
+
+    settings = load_settings(_env(tmp_path))
+    broker = EmbeddedBroker(settings)
+    try:
+        first = broker.start()
+        topic = settings.telemetry_topic
+        _produce(first.bootstrap, topic, 500)
+        os.kill(first.pid, signal.SIGKILL)
+        os.waitpid(first.pid, 0)
+        assert broker.status() is None  # the recorded pid is dead
+
+        t0 = time.monotonic()
+        second = broker.start()  # same home: same data, same port
+        restart_s = time.monotonic() - t0
+        assert second.pid != first.pid
+        assert (second.port, second.cluster_id) == (first.port, first.cluster_id)
+        _produce(second.bootstrap, topic, 100, start=500)
+        values = _read_all(second.bootstrap, topic)
+        assert sorted(values) == list(range(600)), "acknowledged records were lost or doubled"
+        # one key's records stay in one partition, in the order they were sent
+        for key in range(len(KEYS)):
+            mine = [v for v in values if v % len(KEYS) == key]
+            assert mine == sorted(mine)
+        assert restart_s < 60, f"restart after kill -9 took {restart_s:.0f} s"
+    finally:
+        broker.stop()
+
+
+@pytest.mark.integration
+def test_a_broker_that_cannot_start_is_reported_with_its_log(tmp_path):
+    from vehsim.config import load_settings
+    from vehsim.errors import BrokerError
+
+    settings = load_settings(_env(tmp_path))
+    broker = EmbeddedBroker(settings)
+    # a log directory that claims to be formatted but belongs to no node Kafka can start
+    broker.layout.data_dir.mkdir(parents=True)
+    broker.layout.meta_properties.write_text("version=1\nnode.id=7\n")
+    with pytest.raises(BrokerError) as failure:
+        broker.start(timeout_s=60)
+    message = str(failure.value)
+    assert "exited with code" in message
+    assert str(broker.layout.log_path) in message
+    assert broker.status() is None
