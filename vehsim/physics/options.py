@@ -46,13 +46,24 @@ SUBMODELS: dict[str, tuple[str, str, tuple[Variant, ...]]] = {
     "thermal": (
         "thermal",
         "model",
-        (Variant("lumped"),),
+        (
+            Variant("lumped"),
+            Variant(
+                "three_node",
+                params=(
+                    ("head_capacity_jpk", "J/K", 1_000.0, 100_000.0),
+                    ("ua_head_coolant_wpk", "W/K", 10.0, 5_000.0),
+                    ("heat_to_head_frac", "-", 0.0, 1.0),
+                ),
+                state=("head_temp_c",),
+            ),
+        ),
     ),
 }
 
 # Codes as the kernel sees them (position in the tuple above).
 GEARBOX_AUTOMATIC, GEARBOX_MANUAL, GEARBOX_CVT = 0, 1, 2
-THERMAL_LUMPED = 0
+THERMAL_LUMPED, THERMAL_THREE_NODE = 0, 1
 
 
 def variants(submodel: str) -> tuple[Variant, ...]:

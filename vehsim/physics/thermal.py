@@ -3,7 +3,15 @@
 Variants (``thermal.model`` in a vehicle file, ``physics/options.py``):
 
 - ``lumped`` (default): two thermal masses exchange heat; the coolant loses heat through the
-  radiator when the thermostat opens, and both lose a little to the engine bay.
+  radiator when the thermostat opens, and both lose a little to the engine bay. The cylinder
+  head is part of the coolant's mass (``head_temp_c`` reports the coolant temperature).
+- ``three_node``: the cylinder head is a third mass between the combustion chamber and the
+  coolant. A share ``heat_to_head_frac`` of the combustion heat reaching the structure enters
+  through the head (chamber roof, exhaust ports), the rest through the liners into the block and
+  coolant; the head passes its heat to the coolant through ``ua_head_coolant_wpk``. The head
+  warms within a minute while the coolant takes several (Kaplan and Heywood, SAE 910302, who
+  model head and block as separate masses; Heywood 1988, §12.1, for the head's large share of
+  the heat flux). ``coolant_capacity_jpk`` is then the coolant and block without the head.
 
 The structure and the order of magnitude of the coefficients follow Shayler, Christian and Ma
 (SAE 931153, 1993) and Kaplan and Heywood, "Modeling the spark ignition engine warm-up process
@@ -11,7 +19,7 @@ to predict component temperatures and hydrocarbon emissions", SAE 910302 (1991).
 """
 
 from vehsim.physics._jit import jit
-from vehsim.physics.options import THERMAL_LUMPED
+from vehsim.physics.options import THERMAL_THREE_NODE
 
 #: Share of the engine's friction heat that goes into the oil, the rest into the coolant [-]
 #: (Shayler et al., SAE 931153, 1993).
@@ -143,6 +151,83 @@ def lumped_step(state, inputs, params, running, fuel_power_w, friction_power_w, 
     )
     state.coolant_temp_c += d_coolant * dt_s
     state.oil_temp_c += d_oil * dt_s
+    state.head_temp_c = state.coolant_temp_c  # the head is part of the coolant's mass here
+
+
+@jit
+def three_node_rates_cps(
+    head_temp_c,
+    coolant_temp_c,
+    oil_temp_c,
+    ambient_temp_c,
+    heat_to_head_w,
+    heat_to_coolant_w,
+    heat_to_oil_w,
+    head_capacity_jpk,
+    coolant_capacity_jpk,
+    oil_capacity_jpk,
+    ua_head_coolant_wpk,
+    ua_oil_coolant_wpk,
+    ua_radiator_wpk,
+    thermostat_frac,
+    ua_bay_wpk,
+):
+    """Rates of change of head, coolant and oil temperature [K/s] (three-node model).
+
+    Head: its share of the combustion heat in, conduction to the coolant out. Coolant and oil
+    as in :func:`temperature_rates_cps`, with the head's heat added to the coolant.
+    """
+    q_head_to_coolant = ua_head_coolant_wpk * (head_temp_c - coolant_temp_c)
+    d_coolant, d_oil = temperature_rates_cps(
+        coolant_temp_c,
+        oil_temp_c,
+        ambient_temp_c,
+        heat_to_coolant_w + q_head_to_coolant,
+        heat_to_oil_w,
+        coolant_capacity_jpk,
+        oil_capacity_jpk,
+        ua_oil_coolant_wpk,
+        ua_radiator_wpk,
+        thermostat_frac,
+        ua_bay_wpk,
+    )
+    d_head = (heat_to_head_w - q_head_to_coolant) / head_capacity_jpk
+    return d_head, d_coolant, d_oil
+
+
+@jit(inline="always")
+def three_node_step(
+    state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s
+):
+    """Three-node model: head, coolant and oil temperatures over one step (explicit Euler)."""
+    ua_radiator, opening = _radiator_wpk(state, params, running, speed_mps)
+    ua_oil_coolant = (
+        params.ua_oil_coolant_wpk
+        if running
+        else STOPPED_OIL_COOLANT_UA_FRAC * params.ua_oil_coolant_wpk
+    )
+    structure_w = params.heat_to_coolant_frac * fuel_power_w
+    head_w = params.heat_to_head_frac * structure_w
+    d_head, d_coolant, d_oil = three_node_rates_cps(
+        state.head_temp_c,
+        state.coolant_temp_c,
+        state.oil_temp_c,
+        inputs.ambient_temp_c,
+        head_w,
+        structure_w - head_w,
+        FRICTION_HEAT_TO_OIL_FRAC * friction_power_w,
+        params.head_capacity_jpk,
+        params.coolant_capacity_jpk,
+        params.oil_capacity_jpk,
+        params.ua_head_coolant_wpk,
+        ua_oil_coolant,
+        ua_radiator,
+        opening,
+        params.ua_bay_wpk,
+    )
+    state.head_temp_c += d_head * dt_s
+    state.coolant_temp_c += d_coolant * dt_s
+    state.oil_temp_c += d_oil * dt_s
 
 
 @jit(inline="always")
@@ -155,5 +240,9 @@ def thermal_stage(state, inputs, params, running, fuel_power_w, friction_power_w
         speed_mps: vehicle speed at the start of the step [m/s] (ram air on the radiator).
     """
     model = int(params.thermal_model)
-    if model == THERMAL_LUMPED:
+    if model == THERMAL_THREE_NODE:
+        three_node_step(
+            state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s
+        )
+    else:  # THERMAL_LUMPED
         lumped_step(state, inputs, params, running, fuel_power_w, friction_power_w, speed_mps, dt_s)
