@@ -49,7 +49,7 @@ from vehsim.events import (
     utc_now_iso,
     value_excerpt,
 )
-from vehsim.stream.commands import IncomingCommand
+from vehsim.stream.commands import IncomingCommand, decode_command
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,13 @@ class DriveRuntime:
         with self._local_lock:
             self._local_commands.append(incoming)
         return command_id
+
+    def submit_message(self, value: bytes | str) -> None:
+        """Queue a raw commands-topic message for the next tick, as if read from Kafka
+        (checked by :func:`~vehsim.stream.commands.decode_command`; for in-process use)."""
+        incoming = decode_command(value)
+        with self._local_lock:
+            self._local_commands.append(incoming)
 
     @property
     def commands_ready(self) -> bool:
