@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from vehsim.constants import MPS_PER_MPH, N_PER_LBF
+from vehsim.constants import KG_PER_LB, MPS_PER_MPH, N_PER_LBF
 from vehsim.errors import ParameterError
 from vehsim.params import VehicleParams, from_dict
 from vehsim.physics.gearbox import generic_ratios
@@ -138,7 +138,8 @@ def vehicle_from_testcar(
     specific_power = power_w / disp_l
     turbo = specific_power > eng["turbo_specific_power_w_per_l"]
     per_cyl = disp_l / cylinders
-    x = min(max((per_cyl - 0.4) / 0.4, 0.0), 1.0)
+    small_l, large_l = eng["cylinder_l_small"], eng["cylinder_l_large"]
+    x = min(max((per_cyl - small_l) / (large_l - small_l), 0.0), 1.0)
     rated_rpm = eng["rated_speed_rpm_small"] + x * (
         eng["rated_speed_rpm_large"] - eng["rated_speed_rpm_small"]
     )
@@ -152,9 +153,9 @@ def vehicle_from_testcar(
 
     radius = (
         veh["wheel_radius_m_at_3000lb"]
-        + veh["wheel_radius_m_per_1000lb"] * (etw_kg / 0.45359237 - 3000) / 1000
+        + veh["wheel_radius_m_per_1000lb"] * (etw_kg / KG_PER_LB - 3000) / 1000
     )
-    radius = min(max(radius, 0.28), 0.42)
+    radius = min(max(radius, veh["wheel_radius_m_min"]), veh["wheel_radius_m_max"])
     # N/V: engine rpm per mph in top gear -> overall top ratio = N/V · 2π r / (60 · 0.44704).
     overall_top = nv * 2 * math.pi * radius / (60.0 * MPS_PER_MPH)
     top = overall_top / axle
@@ -175,14 +176,19 @@ def vehicle_from_testcar(
         )
         efficiency = gb[f"efficiency_{kind}"]
         spin = gb[f"spin_loss_nm_{kind}"]
-    ratios = [min(max(r, 0.31), 7.9) for r in ratios]
+    ratios = [min(max(r, gb["ratio_min"]), gb["ratio_max"]) for r in ratios]
 
     coolant_cap = th["coolant_capacity_jpk_base"] + th["coolant_capacity_jpk_per_l"] * disp_l
-    ua_full_wpk = power_w / 55.0  # radiator rejects rated-power heat at ~55 K above ambient
+    # The radiator rejects rated-power heat at its design difference above ambient.
+    ua_full_wpk = power_w / th["radiator_design_difference_k"]
     drive_frac = (
-        1.0
+        1.0  # all wheels driven
         if "all" in drive.lower() or "4-wheel" in drive.lower() or "4wd" in drive.lower()
-        else (0.6 if "front" in drive.lower() else 0.5)
+        else (
+            veh["drive_axle_load_frac_front"]
+            if "front" in drive.lower()
+            else veh["drive_axle_load_frac_rear"]
+        )
     )
     doc = {
         "name": name or f"testcar-{vid}",
@@ -201,7 +207,13 @@ def vehicle_from_testcar(
             "rotating_mass_frac": veh["rotating_mass_frac"],
             "tyre_mu": veh["tyre_mu"],
             "drive_axle_load_frac": drive_frac,
-            "fuel_tank_l": min(max(45.0 + 8.0 * (disp_l - 2.0), 35.0), 120.0),
+            "fuel_tank_l": min(
+                max(
+                    veh["fuel_tank_l_at_2l"] + veh["fuel_tank_l_per_l"] * (disp_l - 2.0),
+                    veh["fuel_tank_l_min"],
+                ),
+                veh["fuel_tank_l_max"],
+            ),
         },
         "engine": {
             "displacement_l": disp_l,
@@ -209,10 +221,14 @@ def vehicle_from_testcar(
             "rated_power_w": power_w,
             "rated_speed_rpm": rated_rpm,
             "idle_speed_rpm": eng["idle_speed_rpm"],
-            "max_speed_rpm": rated_rpm * 1.1,
-            "inertia_kgm2": max(eng["inertia_kgm2_per_l"] * disp_l, 0.05),
+            "max_speed_rpm": rated_rpm * eng["max_speed_over_rated"],
+            "inertia_kgm2": max(eng["inertia_kgm2_per_l"] * disp_l, eng["inertia_kgm2_min"]),
             "friction_scale": eng["friction_scale"]
-            * max(specific_power / 60_000.0, 0.5) ** eng["friction_specific_power_exponent"],
+            * max(
+                specific_power / eng["friction_reference_specific_power_w_per_l"],
+                eng["friction_specific_power_ratio_min"],
+            )
+            ** eng["friction_specific_power_exponent"],
             "pumping_mep_idle_pa": eng["pumping_mep_idle_pa"],
             "atmospheric_bmep_pa": eng["atmospheric_bmep_pa"],
             "eta_indicated": eng["eta_indicated"],
@@ -222,7 +238,7 @@ def vehicle_from_testcar(
             + eng["accessory_power_w_per_kw"] * power_w / 1000.0,
             "cold_enrichment_gain": eng["cold_enrichment_gain"],
             "crank_duration_s": eng["crank_duration_s"],
-            "start_fuel_g": eng["start_fuel_g"] * disp_l / 2.0,
+            "start_fuel_g": eng["start_fuel_g"] * disp_l / eng["start_fuel_reference_l"],
             "fuel_cutoff_min_rpm": eng["fuel_cutoff_min_rpm"],
             "fuel_cutoff_delay_s": eng["fuel_cutoff_delay_s"],
             "idle_stop": int(mild_hybrid),
@@ -251,10 +267,12 @@ def vehicle_from_testcar(
             "coolant_capacity_jpk": coolant_cap,
             "oil_capacity_jpk": th["oil_capacity_jpk_base"] + th["oil_capacity_jpk_per_l"] * disp_l,
             "ua_oil_coolant_wpk": th["ua_oil_coolant_wpk_per_l"] * disp_l,
-            "ua_radiator_min_wpk": 0.1 * ua_full_wpk,
-            "ua_radiator_per_mps": 0.5 * ua_full_wpk / 30.0,
-            "ua_fan_wpk": 0.4 * ua_full_wpk,
-            "ua_bay_wpk": th["ua_bay_wpk"] * (1.0 + 0.3 * disp_l),
+            "ua_radiator_min_wpk": th["radiator_still_air_frac"] * ua_full_wpk,
+            "ua_radiator_per_mps": th["radiator_ram_frac"]
+            * ua_full_wpk
+            / th["radiator_ram_reference_mps"],
+            "ua_fan_wpk": th["radiator_fan_frac"] * ua_full_wpk,
+            "ua_bay_wpk": th["ua_bay_wpk"] * (1.0 + th["ua_bay_growth_per_l"] * disp_l),
             "thermostat_open_c": th["thermostat_open_c"],
             "thermostat_full_c": th["thermostat_full_c"],
             "fan_on_c": th["fan_on_c"],
@@ -263,7 +281,7 @@ def vehicle_from_testcar(
             "warm_coolant_temp_c": th["warm_coolant_temp_c"],
         },
         "wear": {
-            "brake_pad_life_j": wr["brake_pad_life_j"] * etw_kg / 1500.0,
+            "brake_pad_life_j": wr["brake_pad_life_j"] * etw_kg / wr["brake_pad_life_reference_kg"],
             "tyre_life_m": wr["tyre_life_m"],
             "tyre_slip_gain": wr["tyre_slip_gain"],
             "engine_life_rev": wr["engine_life_rev"],
