@@ -140,67 +140,64 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path):
 
 
 @pytest.mark.integration
-def test_cli_lifecycle_and_data_survive_a_stop(tmp_path):
+def test_cli_lifecycle_and_data_survive_a_stop_and_kill_9(tmp_path):
     env = _env(tmp_path)
     port = free_port()
+
+    def status() -> dict:
+        shown = _vehsim(env, "broker", "status", "--json")
+        assert shown.returncode == 0, shown.stderr
+        return json.loads(shown.stdout)
+
     assert _vehsim(env, "broker", "status").returncode == 1
     try:
         started = _vehsim(env, "broker", "start", "--port", str(port))
         assert started.returncode == 0, started.stderr
         assert f"127.0.0.1:{port}" in started.stdout
-        status = _vehsim(env, "broker", "status", "--json")
-        assert status.returncode == 0, status.stderr
-        record = json.loads(status.stdout)
-        assert record["port"] == port and record["data_dir"].startswith(env["VEHSIM_HOME"])
-        assert os.path.isfile(record["log_path"]) and os.path.getsize(record["log_path"]) > 0
-        cluster_id = record["cluster_id"]
+        first = status()
+        assert first["port"] == port and first["data_dir"].startswith(env["VEHSIM_HOME"])
+        assert os.path.isfile(first["log_path"]) and os.path.getsize(first["log_path"]) > 0
         bootstrap, topic = f"127.0.0.1:{port}", "vehsim.telemetry"
         _produce(bootstrap, topic, 300)
 
+        # a clean stop: a start without --port takes the same port again, on the same data
         stopped = _vehsim(env, "broker", "stop")
         assert stopped.returncode == 0 and "stopped" in stopped.stderr
         assert _vehsim(env, "broker", "status").returncode == 1
-
-        # a start without --port takes the same port again, on the same data
         again = _vehsim(env, "broker", "start")
         assert again.returncode == 0, again.stderr
-        assert f"127.0.0.1:{port}" in again.stdout
-        record = json.loads(_vehsim(env, "broker", "status", "--json").stdout)
-        assert record["cluster_id"] == cluster_id
+        second = status()
+        assert (second["port"], second["cluster_id"]) == (port, first["cluster_id"])
         assert sorted(_read_all(bootstrap, topic)) == list(range(300))
+
+        # kill -9: the recorded pid is dead, the data is not; start recovers it
+        os.kill(second["pid"], signal.SIGKILL)
+        _wait_dead(second["pid"])
+        assert _vehsim(env, "broker", "status").returncode == 1
+        t0 = time.monotonic()
+        recovered = _vehsim(env, "broker", "start")
+        restart_s = time.monotonic() - t0
+        assert recovered.returncode == 0, recovered.stderr
+        third = status()
+        assert (third["port"], third["cluster_id"]) == (port, first["cluster_id"])
+        _produce(bootstrap, topic, 100, start=300)
+        values = _read_all(bootstrap, topic)
+        assert sorted(values) == list(range(400)), "acknowledged records were lost or doubled"
+        for key in range(len(KEYS)):  # one key's records: one partition, in the order sent
+            mine = [v for v in values if v % len(KEYS) == key]
+            assert mine == sorted(mine)
+        assert restart_s < 90, f"restart after kill -9 took {restart_s:.0f} s"
     finally:
         _vehsim(env, "broker", "stop")
 
 
-@pytest.mark.integration
-def test_acknowledged_records_survive_kill_9(tmp_path):
-    from vehsim.config import load_settings
+def _wait_dead(pid: int, timeout_s: float = 10.0) -> None:
+    from vehsim.stream.broker_record import pid_alive
 
-    settings = load_settings(_env(tmp_path))
-    broker = EmbeddedBroker(settings)
-    try:
-        first = broker.start()
-        topic = settings.telemetry_topic
-        _produce(first.bootstrap, topic, 500)
-        os.kill(first.pid, signal.SIGKILL)
-        os.waitpid(first.pid, 0)
-        assert broker.status() is None  # the recorded pid is dead
-
-        t0 = time.monotonic()
-        second = broker.start()  # same home: same data, same port
-        restart_s = time.monotonic() - t0
-        assert second.pid != first.pid
-        assert (second.port, second.cluster_id) == (first.port, first.cluster_id)
-        _produce(second.bootstrap, topic, 100, start=500)
-        values = _read_all(second.bootstrap, topic)
-        assert sorted(values) == list(range(600)), "acknowledged records were lost or doubled"
-        # one key's records stay in one partition, in the order they were sent
-        for key in range(len(KEYS)):
-            mine = [v for v in values if v % len(KEYS) == key]
-            assert mine == sorted(mine)
-        assert restart_s < 60, f"restart after kill -9 took {restart_s:.0f} s"
-    finally:
-        broker.stop()
+    deadline = time.monotonic() + timeout_s
+    while pid_alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} still alive after SIGKILL"
+        time.sleep(0.05)
 
 
 @pytest.mark.integration

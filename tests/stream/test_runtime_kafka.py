@@ -76,8 +76,7 @@ def test_drive_cli_events_follow_schema_and_librdkafka_reads_them(stream_setting
         assert max(e["payload"]["vehicle_speed_kph"] for e in raw) > 20  # UDDS gets going
 
     # Interoperability: librdkafka (confluent-kafka), an independent client, reads the same
-    # records and they parse. (Debian's kcat 1.7 bundles librdkafka 2.0, which cannot parse
-    # Tansu 0.6's ApiVersions v3 answer; it works against Apache Kafka.)
+    # records and they parse.
     confluent_kafka = pytest.importorskip("confluent_kafka")
     consumer = confluent_kafka.Consumer(
         {"bootstrap.servers": stream_settings.kafka_bootstrap, "group.id": "interop",
