@@ -9,7 +9,7 @@ For dashboards in connected mode and for notebooks::
     follower.close()
 
 Partitions are assigned directly (no consumer group) and positioned with
-:func:`vehsim.stream.offsets.true_end_offsets`, so it starts with the next event on any broker.
+:func:`vehsim.stream.offsets.end_offsets`, so it starts with the next event.
 Malformed records are counted and skipped, never raised into the caller.
 """
 
@@ -140,7 +140,7 @@ def read_topic(
     from kafka import KafkaConsumer, TopicPartition
 
     from vehsim.stream.kafka_config import client_config
-    from vehsim.stream.offsets import true_end_offsets
+    from vehsim.stream.offsets import end_offsets
 
     settings = settings or load_settings()
     topic = topic or settings.telemetry_topic
@@ -152,7 +152,7 @@ def read_topic(
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return []
-        ends = true_end_offsets(consumer, tps)
+        ends = end_offsets(consumer, tps)
         starts = consumer.beginning_offsets(tps)
         consumer.assign(tps)
         for tp in tps:
