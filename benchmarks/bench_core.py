@@ -1,13 +1,19 @@
 """Simulation speed and memory, measured in one run against baselines measured alongside.
 
 Prints:
+- the staged kernel (``vehsim.kernel``) against the previous one-function kernel
+  (``vehsim._kernel_legacy``), side by side in this process on the same arrays: single car
+  (dt_s = 0.01, UDDS, 1 Hz records) and a fleet of 1,000 (dt_s = 0.1, UDDS, summary only), runs
+  interleaved, best of several, and the ratio new / previous (target: within 5%). The previous
+  kernel and this comparison go once the staged kernel has landed;
 - single car, dt_s = 0.01, UDDS: simulated seconds per wall second (target >= 500);
 - fleet of 1,000 cars, dt_s = 0.1, UDDS: vehicle-simulated seconds per wall second, and the ratio
   to FASTSim 3.1.0 (2012 Ford Fusion, UDDS at its native 1 Hz, history off) measured here
   (target >= 10x);
 - peak memory (max RSS) of a process that runs a 10,000-car fleet over UDDS with summary-only
   output, next to the RSS of the same process before the run (target <= 2 GiB).
-Nothing here is asserted: the numbers are for people and CI logs.
+Nothing here is asserted: the numbers are for people and CI logs. ``--kernels`` runs only the
+staged/previous kernel comparison.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 import time
 
 import vehsim
+from vehsim import _kernel_legacy, kernel
 
 UDDS_S = 1369.0
 
@@ -47,8 +54,51 @@ def fleet(n: int = 1000) -> float:
     return n * UDDS_S / wall
 
 
+def _fleet_of(n: int) -> list:
+    """The single-car benchmark's car, or ``n`` cars cycling through the shipped vehicles."""
+    if n == 1:
+        return [vehsim.load_vehicle("compact-suv")]
+    shipped = [vehsim.load_vehicle(name) for name in vehsim.list_vehicles()]
+    return [shipped[i % len(shipped)] for i in range(n)]
+
+
+def _kernel_wall_s(run_fleet, vehicles: list, dt_s: float, record_every: int) -> float:
+    """Wall time of one UDDS run of ``vehicles`` by ``run_fleet`` (a fresh simulator each time)."""
+    sim = vehsim.Simulator(vehicles, dt_s=dt_s, start="cold")
+    sim.set_driver(slice(None), "cycle:udds")
+    n = len(vehicles)
+    n_steps = int(round(UDDS_S / dt_s))
+    records = kernel.empty_records(n_steps // record_every if record_every else 0, n)
+    args = (sim.state, sim.inputs, sim.params, sim.ratios, sim.curve_rpm, sim.curve_nm)
+    cycles = (sim.n_curve, sim._cycle_speed, sim._cycle_grade, sim._cycle_len, sim.rng)
+    t0 = time.perf_counter()
+    run_fleet(*args, *cycles, dt_s, n_steps, record_every, records)
+    return time.perf_counter() - t0
+
+
+def staged_vs_previous_kernel(repeats: int = 7) -> dict:
+    """Best rates of the staged and the previous kernel, runs interleaved so load hits both."""
+    kernels = {"staged": kernel.run_fleet, "previous": _kernel_legacy.run_fleet}
+    cases = {"single": (_fleet_of(1), 0.01, 100), "fleet": (_fleet_of(1000), 0.1, 0)}
+    for run_fleet in kernels.values():  # compile or load from cache
+        _kernel_wall_s(run_fleet, _fleet_of(2), 0.1, 0)
+    best = {(k, c): float("inf") for k in kernels for c in cases}
+    for _ in range(repeats):
+        for case, (vehicles, dt_s, every) in cases.items():
+            for name, run_fleet in kernels.items():
+                wall = _kernel_wall_s(run_fleet, vehicles, dt_s, every)
+                best[name, case] = min(best[name, case], wall)
+    out = {}
+    for case, (vehicles, _, _) in cases.items():
+        n = len(vehicles)
+        staged = n * UDDS_S / best["staged", case]
+        previous = n * UDDS_S / best["previous", case]
+        out[case] = {"staged": staged, "previous": previous, "ratio": staged / previous}
+    return out
+
+
 def fastsim_rate() -> float | None:
-    try:
+    try:  # local: FASTSim is an optional baseline, not a dependency
         import fastsim as fsim
     except ImportError:
         return None
@@ -84,6 +134,14 @@ def memory(n: int = 10_000) -> dict:
 
 
 def main() -> None:
+    side_by_side = staged_vs_previous_kernel()
+    for case, label in (("single", "single car, dt 0.01 s"), ("fleet", "fleet of 1,000, dt 0.1 s")):
+        r = side_by_side[case]
+        print(
+            f"{label}, UDDS: staged kernel {r['staged']:,.0f}, previous kernel "
+            f"{r['previous']:,.0f} vehicle-simulated s per wall s; ratio {r['ratio']:.3f} "
+            "(target 0.95 or more)"
+        )
     single = single_car()
     print(
         f"single car, dt 0.01 s, UDDS: {single:,.0f} simulated s per wall s (target >= 500; "
@@ -109,6 +167,8 @@ def main() -> None:
                 "fastsim_sim_s_per_wall_s": round(fs) if fs else None,
                 "fleet_over_fastsim": round(fleet_rate / fs, 2) if fs else None,
                 "fleet_10000_peak_rss_mib": round(peak_mib),
+                "staged_over_previous_single": round(side_by_side["single"]["ratio"], 3),
+                "staged_over_previous_fleet": round(side_by_side["fleet"]["ratio"], 3),
             }
         )
     )
@@ -117,5 +177,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--memory-child":
         _memory_child(int(sys.argv[2]))
+    elif sys.argv[1:] == ["--kernels"]:  # the side-by-side comparison only
+        print(json.dumps(staged_vs_previous_kernel(), indent=1))
     else:
         main()

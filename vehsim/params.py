@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from vehsim.constants import AIR_DENSITY_ISA_KGPM3
 from vehsim.errors import ParameterError
 from vehsim.physics.options import SUBMODELS, option_code, variant_names, variant_param_fields
 
@@ -70,7 +71,7 @@ SCALAR_FIELDS: tuple[tuple[str, str, str, float, float], ...] = (
     ("thermal", "oil_capacity_jpk", "J/K", 1_000.0, 100_000.0),
     ("thermal", "ua_oil_coolant_wpk", "W/K", 1.0, 2_000.0),
     ("thermal", "ua_radiator_min_wpk", "W/K", 1.0, 5_000.0),
-    ("thermal", "ua_radiator_per_mps", "W/K/(m/s)", 0.0, 1_000.0),
+    ("thermal", "ua_radiator_wpk_per_mps", "W/K/(m/s)", 0.0, 1_000.0),
     ("thermal", "ua_fan_wpk", "W/K", 0.0, 10_000.0),
     ("thermal", "ua_bay_wpk", "W/K", 0.0, 200.0),
     ("thermal", "thermostat_open_c", "°C", 60.0, 110.0),
@@ -351,7 +352,7 @@ def _road_load_from_drag(doc: dict, origin: str) -> dict:
         raise ParameterError(
             f"{origin}: give either road_load_a/b/c or crr and drag_area_m2, not both"
         )
-    from vehsim.constants import AIR_DENSITY_ISA_KGPM3
+    # Local import: keeps loading a vehicle file free of Numba (physics modules compile on import).
     from vehsim.physics.road_load import coefficients_from_drag
 
     crr = _number(origin, "vehicle.crr", vehicle.get("crr"), "-", 0.003, 0.03, False)

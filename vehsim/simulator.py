@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from vehsim.commands import Command, parse_command
-from vehsim.constants import AIR_DENSITY_ISA_KGPM3, GASOLINE_DENSITY_GPL, GASOLINE_DENSITY_KGPL
+from vehsim.constants import (
+    AIR_DENSITY_ISA_KGPM3,
+    GASOLINE_DENSITY_GPL,
+    GASOLINE_DENSITY_KGPL,
+    MPS_PER_MPH,
+)
 from vehsim.cycles import Cycle, load_cycle
 from vehsim.errors import CommandError, ParameterError
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
@@ -33,7 +38,7 @@ from vehsim.layout import (
     S,
 )
 from vehsim.params import MAX_CURVE_POINTS, MAX_GEARS, VehicleParams
-from vehsim.physics.driver import PROFILE_NAMES
+from vehsim.physics.driver import PROFILE_NAMES, profile_eco_bias
 from vehsim.physics.environment import air_density_kgpm3
 from vehsim.physics.options import SUBMODELS, code_column, option_code
 from vehsim.units import l_per_100km_to_mpg
@@ -190,7 +195,7 @@ class Simulator:
                 )
             rows[..., I["driver_mode"]] = DRIVER_PROFILE
             rows[..., I["profile"]] = PROFILE_NAMES.index(name)
-            rows[..., I["shift_eco_bias"]] = 1.0 - 0.5 * PROFILE_NAMES.index(name)
+            rows[..., I["shift_eco_bias"]] = profile_eco_bias(PROFILE_NAMES.index(name))
             rows[..., I["engine_request"]] = 1.0
         elif spec == "commands":
             rows[..., I["driver_mode"]] = DRIVER_COMMANDS
@@ -244,7 +249,7 @@ class Simulator:
         elif cmd.type == "profile":
             k = PROFILE_NAMES.index(str(cmd.value))
             row[I["profile"]] = k
-            row[I["shift_eco_bias"]] = 1.0 - 0.5 * k
+            row[I["shift_eco_bias"]] = profile_eco_bias(k)
         return cmd
 
     # --- time -----------------------------------------------------------------------------------
@@ -323,7 +328,7 @@ def summarize(final: np.ndarray, initial: np.ndarray, ambient_temp_c: float) -> 
         "mpg": round(l_per_100km_to_mpg(l_per_100km), 3)
         if math.isfinite(l_per_100km) and l_per_100km > 0
         else None,
-        "max_speed_error_mph": round(float(final[S["max_speed_error_mps"]]) / 0.44704, 3),
+        "max_speed_error_mph": round(float(final[S["max_speed_error_mps"]]) / MPS_PER_MPH, 3),
         "time_outside_tolerance_s": round(float(final[S["time_outside_tolerance_s"]]), 2),
         "final_coolant_temp_c": round(float(final[S["coolant_temp_c"]]), 2),
         "final_oil_temp_c": round(float(final[S["oil_temp_c"]]), 2),

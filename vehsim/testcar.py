@@ -9,6 +9,7 @@ lacks (torque curve, gear ratios, fuel map, thermal masses) comes from the gener
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -268,7 +269,7 @@ def vehicle_from_testcar(
             "oil_capacity_jpk": th["oil_capacity_jpk_base"] + th["oil_capacity_jpk_per_l"] * disp_l,
             "ua_oil_coolant_wpk": th["ua_oil_coolant_wpk_per_l"] * disp_l,
             "ua_radiator_min_wpk": th["radiator_still_air_frac"] * ua_full_wpk,
-            "ua_radiator_per_mps": th["radiator_ram_frac"]
+            "ua_radiator_wpk_per_mps": th["radiator_ram_frac"]
             * ua_full_wpk
             / th["radiator_ram_reference_mps"],
             "ua_fan_wpk": th["radiator_fan_frac"] * ua_full_wpk,
@@ -345,8 +346,6 @@ def write_shipped_vehicles(directory: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    import sys
-
     if sys.argv[1:] == ["--write-shipped"]:
         target = Path(__file__).parent / "data" / "vehicles"
         for path in write_shipped_vehicles(target):

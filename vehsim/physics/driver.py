@@ -38,9 +38,14 @@ PROFILE_TABLE = np.array(
     ]
 )
 # Columns of PROFILE_TABLE.
-_ACCEL, _DECEL, _CRUISE_LO, _CRUISE_HI, _CRUISE_T_LO, _CRUISE_T_HI, _STOP_T_LO, _STOP_T_HI = range(
-    8
-)
+_ACCEL, _DECEL, _CRUISE_LO, _CRUISE_HI = 0, 1, 2, 3
+_CRUISE_T_LO, _CRUISE_T_HI, _STOP_T_LO, _STOP_T_HI, _ECO_BIAS = 4, 5, 6, 7, 8
+
+
+def profile_eco_bias(profile: int) -> float:
+    """Upshift eco bias of a driving profile [-] (1 economical shifting ... 0 sporty)."""
+    return float(PROFILE_TABLE[profile, _ECO_BIAS])
+
 
 #: Speed-error gain of the cycle follower [1/s].
 FOLLOW_GAIN_PER_S = 2.0

@@ -111,7 +111,7 @@ def _radiator_wpk(state, params, running, speed_mps):
         1.0 - params.radiator_fouling_per_m * state.odometer_m, FOULED_RADIATOR_MIN_EFFECTIVENESS
     )
     ua_radiator = radiator_conductance_wpk(
-        params.ua_radiator_per_mps,
+        params.ua_radiator_wpk_per_mps,
         speed_mps,
         params.ua_fan_wpk,
         state.fan_on,
