@@ -99,3 +99,92 @@ def test_unreachable_broker_spools_and_next_run_replays_first(kafka_broker, tmp_
         runs = [json.loads(v)["run_id"] for p, _, _, v in sorted(records) if p == partition]
         assert runs == sorted(runs, key=lambda r: r != first_run)
     assert not list(settings.spool_dir.iterdir()), "replayed spools are removed"
+
+
+# Records Kafka can never take (issue 12, finding 1) -----------------------------------------------
+def _dead_letters(publisher) -> list[dict]:
+    path = publisher.dead_letter_path
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_record_too_large_is_set_aside_not_retried(kafka_broker, tmp_path, monkeypatch):
+    from vehsim.stream.follow import read_topic
+    from vehsim.stream.producer import MAX_RECORD_BYTES, EventPublisher
+
+    settings = _settings(kafka_broker, tmp_path, monkeypatch)
+    run_id = str(uuid.uuid4())
+    sent = _events(run_id, 400)
+    huge = b'{"padding": "' + b"x" * MAX_RECORD_BYTES + b'"}'
+    with EventPublisher(settings, run_id=run_id) as publisher:
+        for event in sent[:200]:
+            publisher.publish(event)
+        publisher.publish_raw(b"car-huge", huge)
+        for event in sent[200:]:
+            publisher.publish(event)
+    stats = publisher.stats()
+    assert (stats.acked, stats.pending, stats.outages, stats.dead_lettered) == (400, 0, 0, 1)
+    _check_exactly_once_in_order(read_topic(settings), sent)  # the rest, exactly once
+    (letter,) = _dead_letters(publisher)
+    assert letter["key"] == "car-huge" and letter["value"].encode() == huge
+    assert f"at most {MAX_RECORD_BYTES}" in letter["reason"]
+    assert publisher.dead_letter_path.parent == settings.home / "dead-letter"
+
+
+def test_a_spool_left_with_a_too_large_record_does_not_block_later_runs(
+    kafka_broker, tmp_path, monkeypatch
+):
+    from vehsim.stream.follow import read_topic
+    from vehsim.stream.producer import MAX_RECORD_BYTES, EventPublisher, spool_dir_name
+    from vehsim.stream.spool import Spool
+
+    settings = _settings(kafka_broker, tmp_path, monkeypatch)
+    old_run = str(uuid.uuid4())
+    left = _events(old_run, 100)
+    records = [(settings.telemetry_topic, e["vehicle_id"].encode(), events.encode_event(e))
+               for e in left]  # fmt: skip
+    records.insert(50, (settings.telemetry_topic, b"car-0", b"y" * (MAX_RECORD_BYTES + 1)))
+    spool = Spool(settings.spool_dir / spool_dir_name(old_run))
+    spool.append(records)
+    spool.close()  # nothing acknowledged: an earlier run that could not deliver
+
+    run_id = str(uuid.uuid4())
+    sent = _events(run_id, 100)
+    with EventPublisher(settings, run_id=run_id) as publisher:
+        for event in sent:
+            publisher.publish(event)
+    stats = publisher.stats()
+    assert (stats.pending, stats.dead_lettered) == (0, 1)
+    _check_exactly_once_in_order(read_topic(settings), left + sent)
+    assert not list(settings.spool_dir.iterdir()), "the adopted spool is done with"
+
+
+def test_a_record_over_the_topics_own_limit_is_set_aside(kafka_broker, tmp_path, monkeypatch):
+    """A topic whose max.message.bytes is below the defaults: the publisher reads the limit and
+    sizes records and batches to it, so neither the record nor a batch of small ones is refused.
+    """
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from vehsim.stream.follow import read_topic
+    from vehsim.stream.producer import EventPublisher
+
+    settings = _settings(kafka_broker, tmp_path, monkeypatch)
+    topic = f"{settings.telemetry_topic}.small"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "20000"})])
+    finally:
+        admin.close()
+    run_id = str(uuid.uuid4())
+    sent = _events(run_id, 100, vehicles=1)
+    with EventPublisher(settings, run_id=run_id, topic=topic, retry_interval_s=0.2) as publisher:
+        for event in sent[:50]:
+            publisher.publish(event)
+        publisher.publish_raw(b"car-0", b'"' + b"z" * 50_000 + b'"')  # under ours, over its
+        for event in sent[50:]:
+            publisher.publish(event)
+    stats = publisher.stats()
+    records = read_topic(settings, topic=topic)
+    assert (stats.pending, stats.dead_lettered) == (0, 1)
+    _check_exactly_once_in_order(records, sent)
+    (letter,) = _dead_letters(publisher)
+    assert "at most 18976" in letter["reason"] and letter["value_bytes"] == 50_002

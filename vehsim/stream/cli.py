@@ -99,7 +99,8 @@ def register_drive(subparsers) -> None:
             "Run one or many vehicles in real time (or sped up), publishing events to the "
             "telemetry topic and obeying commands from the commands topic. Events are spooled "
             "durably while Kafka is unreachable and replayed when it returns. Ctrl-C stops "
-            "cleanly."
+            "cleanly. Exit code 3: the run ended but some events were not delivered (they stay "
+            "spooled for the next run, or were set aside under VEHSIM_HOME/dead-letter)."
         ),
     )
     who = parser.add_mutually_exclusive_group()

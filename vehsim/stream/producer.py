@@ -51,6 +51,8 @@ _STOP = object()
 #: default ``message.max.bytes`` (1,048,588). A larger record is set aside, not sent.
 MAX_RECORD_BYTES = 990_000
 DEAD_LETTER_DIR = "dead-letter"
+#: Room left in a topic's ``max.message.bytes`` for the record batch's own framing [bytes].
+_BATCH_OVERHEAD_BYTES = 1_024
 
 
 @dataclass(frozen=True)
@@ -444,6 +446,7 @@ class EventPublisher:
         try:
             ensure_topics(self.settings, self.bootstrap)
             config = producer_config(self.settings, self.bootstrap, **self.producer_overrides)
+            self._fit_to_topic_limit(config)
             self._producer = KafkaProducer(**config)
             self._partitions.clear()
         except Exception as exc:
@@ -463,6 +466,18 @@ class EventPublisher:
         else:
             self._sent_through = self._spool.end_index
             log.info("connected to %s", self.bootstrap)
+
+    def _fit_to_topic_limit(self, config: dict) -> None:
+        """Keep records and batches under the topic's ``max.message.bytes`` when it is smaller
+        than the defaults: a record above it is set aside before sending, and no batch of small
+        records can exceed it (the client's split-and-retry of a refused batch is not relied on).
+        """
+        limit = _topic_message_limit(self.settings, self.bootstrap, self.topic)
+        if limit is None:
+            return
+        usable = max(1, limit - _BATCH_OVERHEAD_BYTES)
+        self.max_record_bytes = min(MAX_RECORD_BYTES, usable)
+        config["batch_size"] = min(config.get("batch_size", usable), usable)
 
     def _replay_some(self, limit: int) -> None:
         """Send up to ``limit`` spooled records; end the replay when it reaches the spool's end."""
@@ -549,3 +564,42 @@ def _too_large(exc: BaseException | None) -> bool:
     from kafka import errors
 
     return isinstance(exc, errors.MessageSizeTooLargeError | errors.RecordListTooLargeError)
+
+
+def _topic_message_limit(settings: Settings, bootstrap: str, topic: str) -> int | None:
+    """The topic's ``max.message.bytes``, or None when the broker does not tell."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from vehsim.stream.kafka_config import client_config
+
+    try:
+        admin = KafkaAdminClient(**client_config(settings, bootstrap))
+        try:
+            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        finally:
+            admin.close()
+        value = _find_config(described, "max.message.bytes")
+        return int(value) if value is not None else None
+    except Exception as exc:  # not allowed, not supported (Event Hubs), not there yet
+        log.debug("cannot read max.message.bytes of %s: %s", topic, exc)
+        return None
+
+
+def _find_config(described: Any, name: str) -> str | None:
+    """The value of config ``name`` anywhere in a ``describe_configs`` answer (its shape
+    differs between kafka-python versions: nested dicts or response objects)."""
+    if isinstance(described, dict):
+        if name in described:
+            entry = described[name]
+            return entry.get("value") if isinstance(entry, dict) else entry
+        for value in described.values():
+            found = _find_config(value, name)
+            if found is not None:
+                return found
+    elif isinstance(described, list | tuple):
+        for value in described:
+            found = _find_config(value, name)
+            if found is not None:
+                return found
+    return None
