@@ -1,7 +1,8 @@
 """Bronze: every Kafka record of the telemetry topic, as it arrived, in a Delta table.
 
-The Bronze table (``settings.table_uri("bronze", "events")``) is append-only: one row per Kafka
-record, the value kept as text and never parsed or rejected here (Silver parses and validates).
+The Bronze table (catalog entry :data:`vehsim_pipelines.catalog.BRONZE_EVENTS`) is append-only:
+one row per Kafka record, the value kept as text and never parsed or rejected here (Silver
+parses and validates).
 
 =================  ===========  =================================================================
 column             type         meaning
@@ -22,10 +23,17 @@ So the original bytes of any record are ``raw_event_bytes`` if it is set, else
 ``raw_event.encode("utf-8")`` (null for a null value); nothing is lost, and the common case
 (vehsim's JSON events) costs no extra column data.
 
-Exactly once: Spark checkpoints the Kafka offsets of every micro-batch under
-``<checkpoint_dir>/bronze_events``; the sink commits each batch to Delta with the txn
-``(query id, batch id)`` and skips a batch whose id is already committed, so a batch replayed
-after a crash never lands twice.
+The stream is Spark's own: ``readStream.format("kafka")`` (spark-sql-kafka) into
+``writeStream.format("delta")`` (delta-spark). Exactly once: Spark checkpoints the Kafka offsets
+of every micro-batch under ``<checkpoint_dir>/bronze_events``, and the Delta sink commits each
+batch with the transaction ``(query id, batch id)`` and skips a batch already committed, so a
+batch replayed after a crash never lands twice.
+
+Offsets that go backwards are never skipped silently. Before a query starts, the topic's end
+offsets are compared with the checkpoint and the topic's id with the one the checkpoint was made
+for; while it runs, Spark's ``failOnDataLoss`` stops it when offsets move back. Either way the
+job ends with :class:`OffsetsRewound`, which says what happened and how to go on
+(``reset_checkpoint``).
 
 Start it from a notebook with :func:`start_bronze` (returns the ``StreamingQuery``) or
 :func:`run_bronze_available_now` (ingests the backlog and returns), or from a shell with
@@ -36,23 +44,26 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
+from vehsim_pipelines.catalog import BRONZE_EVENTS, Catalog
 
 log = logging.getLogger(__name__)
 
-LAYER, TABLE = "bronze", "events"
 QUERY_NAME = "bronze_events"
-PARTITION_BY = ("ingest_date",)
+PARTITION_BY = BRONZE_EVENTS.partition_by
+#: Written beside Spark's own files in the checkpoint: which topic incarnation it belongs to.
+TOPIC_RECORD = "vehsim-topic.json"
 
 BRONZE_SCHEMA = pa.schema(
     [
@@ -68,18 +79,18 @@ BRONZE_SCHEMA = pa.schema(
         ("ingest_date", pa.date32()),
     ]
 )
+#: The same columns as Spark DDL.
+BRONZE_DDL = (
+    "topic STRING, partition INT, offset BIGINT, kafka_ts TIMESTAMP, key STRING, "
+    "raw_event STRING, key_bytes BINARY, raw_event_bytes BINARY, ingest_ts TIMESTAMP, "
+    "ingest_date DATE"
+)
 
-Engine = Literal["python", "jvm"]
-Sink = Literal["files", "foreach_batch"]
+Offsets = dict[str, dict[str, int]]
 
-_JVM_CLASSES = {
-    "Kafka connector (spark-sql-kafka-0-10)": "org.apache.spark.sql.kafka010.KafkaSourceProvider",
-    "delta-spark": "io.delta.sql.DeltaSparkSessionExtension",
-}
-DELTA_SPARK_CONF = {
-    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
-    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-}
+
+class OffsetsRewound(VehsimError):
+    """The topic's offsets are behind the checkpoint, or the topic was recreated."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +102,6 @@ class BronzeConfig:
         available_now: Ingest what is in Kafka now, then stop.
         starting_offsets: ``earliest`` or ``latest``, for a query without a checkpoint.
         max_offsets_per_trigger: At most this many records per micro-batch (None: no cap).
-        max_records_per_split: Records read by one Spark task; larger ranges are split.
-        engine: ``python`` (Python Kafka source + delta-rs sink, works everywhere) or ``jvm``
-            (Spark's built-in ``kafka`` and ``delta`` formats; needs their jars on the cluster).
-        sink: ``files`` (executors write Parquet, the driver commits the file list) or
-            ``foreach_batch`` (the driver collects each batch as Arrow and writes it).
         query_name: Spark query name; also names the checkpoint directory.
     """
 
@@ -103,9 +109,6 @@ class BronzeConfig:
     available_now: bool = False
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int | None = 500_000
-    max_records_per_split: int = 50_000
-    engine: Engine = "python"
-    sink: Sink = "files"
     query_name: str = QUERY_NAME
 
     def __post_init__(self) -> None:
@@ -115,59 +118,54 @@ class BronzeConfig:
             raise VehsimError(
                 f"starting offsets must be 'earliest' or 'latest', got {self.starting_offsets!r}"
             )
-        for name in ("max_offsets_per_trigger", "max_records_per_split"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise VehsimError(f"{name} must be >= 1, got {value}")
-        if self.engine not in ("python", "jvm"):
-            raise VehsimError(f"engine must be 'python' or 'jvm', got {self.engine!r}")
-        if self.sink not in ("files", "foreach_batch"):
-            raise VehsimError(f"sink must be 'files' or 'foreach_batch', got {self.sink!r}")
+        if self.max_offsets_per_trigger is not None and self.max_offsets_per_trigger < 1:
+            raise VehsimError(
+                f"max_offsets_per_trigger must be >= 1, got {self.max_offsets_per_trigger}"
+            )
 
 
-# --- locations and identity -------------------------------------------------------------------
+# --- locations --------------------------------------------------------------------------------
 
 
 def bronze_uri(settings: Settings) -> str:
-    """URI of the Bronze table."""
-    return settings.table_uri(LAYER, TABLE)
+    """URI of the Bronze table for ``deltalake`` readers."""
+    return Catalog(settings).uri(BRONZE_EVENTS)
 
 
 def checkpoint_path(settings: Settings, query_name: str = QUERY_NAME) -> Path:
-    """The local checkpoint directory of the Bronze query."""
+    """The checkpoint directory of the Bronze query."""
     return settings.checkpoint_dir / query_name
 
 
-def query_id(checkpoint: Path) -> str:
-    """The Spark query id stored in ``checkpoint`` (created there if the checkpoint is new).
+def query_id(checkpoint: Path) -> str | None:
+    """The Spark query id kept in ``checkpoint`` (None before the query first ran).
 
-    Spark keeps a query's id in ``<checkpoint>/metadata`` for the life of the checkpoint; it is
-    the Delta txn app id, so a fresh checkpoint (batch ids from 0 again) gets a fresh app id.
+    It is the app id of the Delta transactions the streaming sink commits, one per batch id.
     """
     metadata = checkpoint / "metadata"
-    if metadata.is_file():
-        return json.loads(metadata.read_text().splitlines()[0])["id"]
-    checkpoint.mkdir(parents=True, exist_ok=True)
-    new_id = str(uuid.uuid4())
-    tmp = checkpoint / ".metadata.tmp"
-    tmp.write_text(json.dumps({"id": new_id}) + "\n")
-    tmp.replace(metadata)
-    return new_id
+    if not metadata.is_file():
+        return None
+    return json.loads(metadata.read_text().splitlines()[0])["id"]
 
 
-def ensure_bronze_table(settings: Settings):
-    """Create the Bronze table if it does not exist (``deltalake.DeltaTable``)."""
-    from vehsim_pipelines import delta_io
+def create_bronze_table(spark, settings: Settings) -> None:
+    """Create the empty Bronze table (columns, partitioning, properties) if it does not exist.
 
-    return delta_io.ensure_table(
-        bronze_uri(settings),
-        BRONZE_SCHEMA,
-        PARTITION_BY,
-        settings.lake_storage_options,
-        name="bronze_events",
-        description="Every Kafka record of the telemetry topic, unparsed (one row per record)",
-        configuration={"delta.appendOnly": "true"},
+    Created before the stream's first batch so that its properties (append-only, change data
+    feed for Silver's range reads) hold from version 0.
+    """
+    from delta.tables import DeltaTable
+
+    builder = (
+        DeltaTable.createIfNotExists(spark)
+        .location(Catalog(settings).spark_path(BRONZE_EVENTS))
+        .addColumns(spark.createDataFrame([], BRONZE_DDL).schema)
+        .partitionedBy(*PARTITION_BY)
+        .comment(BRONZE_EVENTS.description)
     )
+    for key, value in BRONZE_EVENTS.properties.items():
+        builder = builder.property(key, value)
+    builder.execute()
 
 
 # --- the transform (pure) ---------------------------------------------------------------------
@@ -176,9 +174,8 @@ def ensure_bronze_table(settings: Settings):
 def bronze_frame(kafka_df):
     """Bronze rows from a DataFrame with Spark's Kafka columns (pure; no IO).
 
-    Works on the built-in ``kafka`` source and on ``vehsim_kafka`` alike. ``ingest_ts`` is
-    ``current_timestamp()``, which Spark fixes per micro-batch and checkpoints, so a replayed
-    batch gets the same value.
+    ``ingest_ts`` is ``current_timestamp()``, which Spark fixes per micro-batch and
+    checkpoints, so a replayed batch gets the same value.
     """
     from pyspark.sql import functions as F
 
@@ -213,21 +210,12 @@ def original_value(row: Mapping[str, Any]) -> bytes | None:
 # --- reading Kafka ----------------------------------------------------------------------------
 
 
-def kafka_client_options(settings: Settings, bootstrap: str | None = None) -> dict[str, str]:
-    """``kafka.*`` source options (bootstrap and security) from the settings."""
-    from vehsim.stream.kafka_config import client_config
+def kafka_options(settings: Settings, bootstrap: str) -> dict[str, str]:
+    """``kafka.*`` options of Spark's Kafka source (bootstrap and security) from the settings.
 
-    options: dict[str, str] = {}
-    for key, value in client_config(settings, bootstrap).items():
-        if value is None:
-            continue
-        if key == "bootstrap_servers":
-            value = ",".join(value)
-        options["kafka." + key.replace("_", ".")] = str(value)
-    return options
-
-
-def _jvm_kafka_options(settings: Settings, bootstrap: str) -> dict[str, str]:
+    The SASL password only ever travels inside ``kafka.sasl.jaas.config``, which
+    ``spark.sql.redaction.options.regex`` keeps out of plans and logs.
+    """
     options = {
         "kafka.bootstrap.servers": bootstrap,
         "kafka.security.protocol": settings.security_protocol,
@@ -239,152 +227,205 @@ def _jvm_kafka_options(settings: Settings, bootstrap: str) -> dict[str, str]:
             else "org.apache.kafka.common.security.scram.ScramLoginModule"
         )
         options["kafka.sasl.mechanism"] = settings.sasl_mechanism or "PLAIN"
+        username = (settings.sasl_username or "").replace("\\", "\\\\").replace('"', '\\"')
+        password = (settings.sasl_password or "").replace("\\", "\\\\").replace('"', '\\"')
         options["kafka.sasl.jaas.config"] = (
-            f'{module} required username="{settings.sasl_username}" '
-            f'password="{settings.sasl_password}";'
+            f'{module} required username="{username}" password="{password}";'
         )
     if settings.ssl_cafile:
+        options["kafka.ssl.truststore.type"] = "PEM"
         options["kafka.ssl.truststore.location"] = settings.ssl_cafile
+    if bootstrap.split(",")[0].strip().endswith(".servicebus.windows.net:9093"):
+        # Azure Event Hubs' recommended client settings (see docs/kafka.md).
+        options["kafka.request.timeout.ms"] = "60000"
+        options["kafka.session.timeout.ms"] = "30000"
+        options["kafka.metadata.max.age.ms"] = "180000"
+        options["kafka.connections.max.idle.ms"] = "180000"
     return options
 
 
-def read_kafka(spark, settings: Settings, config: BronzeConfig, checkpoint: Path):
+def read_kafka(spark, settings: Settings, config: BronzeConfig):
     """The streaming DataFrame of the telemetry topic (Spark's Kafka columns)."""
     from vehsim.stream.broker import resolve_bootstrap
 
-    bootstrap = resolve_bootstrap(settings)
-    if config.engine == "jvm":
-        reader = spark.readStream.format("kafka").options(**_jvm_kafka_options(settings, bootstrap))
-        reader = reader.option("failOnDataLoss", "true")
-    else:
-        from vehsim_pipelines import kafka_source
-
-        kafka_source.register(spark)
-        reader = spark.readStream.format(kafka_source.SOURCE_NAME).options(
-            **kafka_client_options(settings, bootstrap)
-        )
-        reader = reader.option("maxRecordsPerSplit", str(config.max_records_per_split))
-        reader = reader.option("targetSplits", str(spark.sparkContext.defaultParallelism))
-        reader = reader.option("checkpointLocation", str(checkpoint))
-    reader = reader.option("subscribe", settings.telemetry_topic)
-    reader = reader.option("startingOffsets", config.starting_offsets)
+    reader = (
+        spark.readStream.format("kafka")
+        .options(**kafka_options(settings, resolve_bootstrap(settings)))
+        .option("subscribe", settings.telemetry_topic)
+        .option("startingOffsets", config.starting_offsets)
+        # Offsets that move backwards (a recreated topic, records deleted before they were
+        # read) stop the query instead of being skipped.
+        .option("failOnDataLoss", "true")
+    )
     if config.max_offsets_per_trigger is not None:
         reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets_per_trigger))
     return reader.load()
 
 
-def jvm_connectors_available(spark) -> tuple[bool, str]:
-    """Whether this Spark can load the Kafka connector and delta-spark (and if not, why)."""
-    jvm = spark.sparkContext._jvm
-    missing = []
-    for label, class_name in _JVM_CLASSES.items():
+# --- checkpoint against topic -----------------------------------------------------------------
+
+
+def checkpointed_offsets(checkpoint: Path, committed: bool = True) -> Offsets | None:
+    """The Kafka end offsets of the newest (committed) batch in a Spark checkpoint.
+
+    Spark writes ``offsets/<batch>`` (planned) and ``commits/<batch>`` (done); the offsets file's
+    last line is the source's offset JSON, ``{"topic": {"0": 123, ...}}``.
+    """
+    offsets_dir, commits_dir = checkpoint / "offsets", checkpoint / "commits"
+    if not offsets_dir.is_dir():
+        return None
+    batches = sorted((int(p.name) for p in offsets_dir.iterdir() if p.name.isdigit()), reverse=True)
+    if committed:
+        done = (
+            {int(p.name) for p in commits_dir.iterdir() if p.name.isdigit()}
+            if (commits_dir.is_dir())
+            else set()
+        )
+        batches = [b for b in batches if b in done]
+    for batch in batches:
+        lines = (offsets_dir / str(batch)).read_text().strip().splitlines()
         try:
-            jvm.java.lang.Class.forName(
-                class_name, False, jvm.java.lang.Thread.currentThread().getContextClassLoader()
+            offsets = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            continue
+        if isinstance(offsets, dict):
+            return {t: {str(p): int(o) for p, o in ps.items()} for t, ps in offsets.items()}
+    return None
+
+
+def total_records(start: Offsets | None, end: Offsets) -> int:
+    """Records between two offset maps (partitions missing from ``start`` count from 0)."""
+    start = start or {}
+    return sum(
+        max(0, int(o) - int(start.get(t, {}).get(p, 0)))
+        for t, ps in end.items()
+        for p, o in ps.items()
+    )
+
+
+def check_topic(settings: Settings, checkpoint: Path, probe: TopicProbe | None = None) -> None:
+    """Stop with :class:`OffsetsRewound` when the topic is behind the checkpoint or recreated.
+
+    Records the topic's id in the checkpoint the first time (a checkpoint is only valid for the
+    topic incarnation it was made on).
+    """
+    own = probe is None
+    probe = probe or TopicProbe(settings)
+    try:
+        topic_id = probe.topic_id()
+        ends = probe.end_offsets()
+    finally:
+        if own:
+            probe.close()
+    record_path = checkpoint / TOPIC_RECORD
+    reached = checkpointed_offsets(checkpoint, committed=False)
+    topic = settings.telemetry_topic
+    if record_path.is_file():
+        recorded = json.loads(record_path.read_text())
+        if topic_id and recorded.get("topic_id") and recorded["topic_id"] != topic_id:
+            raise OffsetsRewound(
+                f"topic {topic!r} was deleted and created again since the checkpoint "
+                f"{checkpoint} was made (topic id {recorded['topic_id']} then, {topic_id} "
+                "now): its offsets start over, so continuing would skip or repeat records. "
+                + _how_to_go_on()
             )
-        except Exception:  # py4j wraps ClassNotFoundException
-            missing.append(label)
-    if missing:
-        return False, f"the JVM classes of {' and '.join(missing)} are not on Spark's classpath"
-    return True, "available"
+    behind = []
+    for partition, offset in ((reached or {}).get(topic) or {}).items():
+        end = ends.get(topic, {}).get(partition)
+        if end is None or end < offset:
+            behind.append(f"partition {partition}: checkpoint at {offset}, topic ends at {end}")
+    if behind:
+        raise OffsetsRewound(
+            f"topic {topic!r} ends before the offsets the checkpoint {checkpoint} has already "
+            f"read ({'; '.join(behind)}): the topic was recreated or the broker lost its log, "
+            "and new records at those offsets would be skipped. " + _how_to_go_on()
+        )
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    if not record_path.is_file() or (
+        topic_id and json.loads(record_path.read_text()).get("topic_id") != topic_id
+    ):
+        tmp = checkpoint / (TOPIC_RECORD + ".tmp")
+        tmp.write_text(json.dumps({"topic": topic, "topic_id": topic_id}) + "\n")
+        tmp.replace(record_path)
+
+
+def _how_to_go_on() -> str:
+    return (
+        "To ingest the topic as it is now, start a new checkpoint: 'vehsim pipeline bronze "
+        "--reset-checkpoint' (the old one is kept beside it; Bronze keeps every row it holds)."
+    )
+
+
+def reset_checkpoint(settings: Settings, query_name: str = QUERY_NAME) -> Path | None:
+    """Move the query's checkpoint aside (kept, renamed with a time stamp); returns its new path."""
+    checkpoint = checkpoint_path(settings, query_name)
+    if not checkpoint.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = checkpoint.with_name(f"{checkpoint.name}.replaced-{stamp}")
+    shutil.move(str(checkpoint), str(target))
+    return target
+
+
+def rewound_error(exc: BaseException, checkpoint: Path) -> OffsetsRewound | None:
+    """The Spark error of a query that met offsets moving backwards, as a clear one."""
+    text = str(exc)
+    markers = ("was changed from", "some data may have been lost", "data loss", "Cannot fetch")
+    if any(m in text for m in markers):
+        first = next((line for line in text.splitlines() if line.strip()), text)[:400]
+        return OffsetsRewound(
+            f"the Bronze stream stopped: offsets of the topic moved backwards while it ran "
+            f"(Spark: {first}). Checkpoint {checkpoint}. " + _how_to_go_on()
+        )
+    return None
 
 
 # --- the query --------------------------------------------------------------------------------
 
 
-def bronze_session(
-    master: str | None = None, conf: Mapping[str, str] | None = None, engine: Engine = "python"
-):
-    """The SparkSession for Bronze (delta-spark settings added for the ``jvm`` engine)."""
+def bronze_session(master: str | None = None, conf: Mapping[str, str] | None = None):
+    """The SparkSession for Bronze."""
     from vehsim_pipelines.session import build_spark
 
-    extra = dict(DELTA_SPARK_CONF) if engine == "jvm" else {}
     # The stream prints its own progress lines; Spark's stage bars would interleave with them.
-    extra["spark.ui.showConsoleProgress"] = "false"
+    extra = {"spark.ui.showConsoleProgress": "false"}
     extra.update(conf or {})
     return build_spark("vehsim-bronze", master=master, conf=extra)
 
 
-def _foreach_batch_writer(uri: str, app_id: str, storage: Mapping[str, str]) -> Callable:
-    from vehsim_pipelines import delta_io
-
-    def write(batch_df, batch_id: int) -> None:
-        done = delta_io.committed_version(uri, app_id, storage)
-        if done is not None and batch_id <= done:
-            log.warning("batch %d of %s already committed; replay skipped", batch_id, app_id)
-            return
-        data = delta_io.conform(batch_df.toArrow(), BRONZE_SCHEMA)
-        delta_io.guarded_append(uri, data, app_id, batch_id, PARTITION_BY, storage)
-
-    return write
-
-
-def _hadoop_uri(uri: str, settings: Settings) -> str:
-    """``abfs://container/path`` as the ``abfss://container@account.dfs...`` form Hadoop needs."""
-    for scheme in ("abfs://", "az://"):
-        if uri.startswith(scheme):
-            account = settings.lake_storage_options.get("account_name")
-            if not account:
-                raise VehsimError(
-                    "the jvm engine needs AZURE_STORAGE_ACCOUNT_NAME to address an ADLS Gen2 lake"
-                )
-            container, _, path = uri[len(scheme) :].partition("/")
-            return f"abfss://{container}@{account}.dfs.core.windows.net/{path}"
-    return uri
-
-
-def start_bronze(
-    spark=None,
-    settings: Settings | None = None,
-    config: BronzeConfig | None = None,
-):
+def start_bronze(spark=None, settings: Settings | None = None, config: BronzeConfig | None = None):
     """Start the Bronze stream and return its ``StreamingQuery`` (it runs in the background).
 
     Args:
         spark: SparkSession (default: :func:`bronze_session`).
         settings: vehsim settings (default: :func:`vehsim.config.load_settings`).
         config: How to run (default: 1 s micro-batches from the earliest offsets). With
-            ``available_now`` use :func:`run_bronze_available_now` instead, which also stops.
+            ``available_now`` the query stops by itself once the backlog is in; prefer
+            :func:`run_bronze_available_now`, which also waits and reports.
+
+    Raises:
+        OffsetsRewound: the topic is behind the checkpoint, or was recreated.
     """
     settings = settings or load_settings()
     config = config or BronzeConfig()
-    if config.available_now and config.engine == "jvm":
-        trigger = {"availableNow": True}
-    elif config.available_now:
-        trigger = {"processingTime": "0 seconds"}
+    spark = spark or bronze_session()
+    checkpoint = checkpoint_path(settings, config.query_name)
+    check_topic(settings, checkpoint)
+    create_bronze_table(spark, settings)
+    if config.available_now:
+        trigger: dict[str, Any] = {"availableNow": True}
     else:
         trigger = {"processingTime": f"{config.trigger_s} seconds"}
-    return _start(spark or bronze_session(engine=config.engine), settings, config, trigger)
-
-
-def _start(spark, settings: Settings, config: BronzeConfig, trigger: Mapping[str, Any]):
-    from vehsim_pipelines import delta_sink
-
-    checkpoint = checkpoint_path(settings, config.query_name)
-    uri = bronze_uri(settings)
-    if config.engine == "jvm":
-        available, reason = jvm_connectors_available(spark)
-        if not available:
-            raise VehsimError(f"engine 'jvm' cannot run here: {reason}; use engine 'python'")
-
-    app_id = query_id(checkpoint)
-    frame = bronze_frame(read_kafka(spark, settings, config, checkpoint))
-    writer = (
-        frame.writeStream.queryName(config.query_name)
+    return (
+        bronze_frame(read_kafka(spark, settings, config))
+        .writeStream.queryName(config.query_name)
+        .format("delta")
+        .outputMode("append")
+        .partitionBy(*PARTITION_BY)
         .option("checkpointLocation", str(checkpoint))
         .trigger(**trigger)
+        .start(Catalog(settings).spark_path(BRONZE_EVENTS))
     )
-    if config.engine == "jvm":
-        writer = writer.format("delta").partitionBy(*PARTITION_BY)
-        return writer.start(_hadoop_uri(uri, settings))
-    ensure_bronze_table(settings)
-    if config.sink == "foreach_batch":
-        return writer.foreachBatch(
-            _foreach_batch_writer(uri, app_id, dict(settings.lake_storage_options))
-        ).start()
-    delta_sink.register(spark)
-    options = delta_sink.sink_options(uri, app_id, PARTITION_BY, settings.lake_storage_options)
-    return writer.format(delta_sink.SINK_NAME).options(**options).start()
 
 
 @dataclass
@@ -402,44 +443,27 @@ class BronzeRun:
         return self.records / self.duration_s if self.duration_s > 0 else 0.0
 
 
-def _committed_batches(checkpoint: Path) -> int:
-    commits = checkpoint / "commits"
-    return sum(1 for p in commits.iterdir() if p.name.isdigit()) if commits.is_dir() else 0
-
-
 def run_bronze_available_now(
     spark=None,
     settings: Settings | None = None,
     config: BronzeConfig | None = None,
     on_progress: Callable[[dict], None] | None = None,
-    poll_s: float = 0.2,
+    poll_s: float = 0.5,
 ) -> BronzeRun:
     """Ingest everything that is in Kafka now into Bronze, then stop and return a summary.
 
-    pyspark 4.1 runs ``Trigger.AvailableNow`` on a Python source as a single batch, which after
-    a crash only replays the unfinished batch. So the end offsets are taken first and
-    micro-batches (each at most ``max_offsets_per_trigger`` records) run back to back until the
-    checkpoint has committed them all.
+    ``Trigger.AvailableNow`` on Spark's Kafka source takes the end offsets once and runs
+    micro-batches of at most ``max_offsets_per_trigger`` records until it reaches them.
+
+    Raises:
+        OffsetsRewound: offsets behind the checkpoint or a recreated topic (before or while
+            running): nothing is skipped silently.
     """
-    from dataclasses import replace
-
-    from vehsim_pipelines import delta_io
-    from vehsim_pipelines.kafka_source import checkpointed_end, offsets_reached, total_records
-
     settings = settings or load_settings()
     config = replace(config or BronzeConfig(), available_now=True)
-    spark = spark or bronze_session(engine=config.engine)
+    spark = spark or bronze_session()
     checkpoint = checkpoint_path(settings, config.query_name)
     started = time.monotonic()
-    batches_before = _committed_batches(checkpoint)
-    probe = TopicProbe(settings)
-    try:
-        target = probe.end_offsets()
-        default = probe.beginning_offsets() if config.starting_offsets == "earliest" else target
-    finally:
-        probe.close()
-    reached_before = checkpointed_end(str(checkpoint), committed=True) or default
-
     query = start_bronze(spark, settings, config)
     progress: list[dict] = []
     seen: set[int] = set()
@@ -455,57 +479,60 @@ def run_bronze_available_now(
     try:
         while query.isActive:
             collect()
-            if config.engine == "python" and offsets_reached(
-                checkpointed_end(str(checkpoint), committed=True), target, default
-            ):
-                break
             query.awaitTermination(poll_s)
     finally:
         if query.isActive:
             query.stop()
-    query.awaitTermination()  # raises the query's error, if it failed
+    try:
+        query.awaitTermination()  # raises the query's error, if it failed
+    except Exception as exc:
+        rewound = rewound_error(exc, checkpoint)
+        if rewound is not None:
+            raise rewound from exc
+        raise
     collect()
-    reached = checkpointed_end(str(checkpoint), committed=True) or reached_before
     run = BronzeRun(
-        batches=_committed_batches(checkpoint) - batches_before,
-        records=total_records(reached_before, reached),
+        batches=len(progress),  # a replayed batch counts, though its rows were committed before
+        records=sum(int(p.get("numInputRows", 0)) for p in progress),
         duration_s=time.monotonic() - started,
         progress=progress,
     )
-    uri = bronze_uri(settings)
-    if config.engine == "python" and delta_io.table_exists(uri, settings.lake_storage_options):
-        run.table_version = delta_io.load_table(uri, settings.lake_storage_options).version()
+    run.table_version = table_version(spark, settings)
     return run
+
+
+def table_version(spark, settings: Settings) -> int | None:
+    """The Bronze table's current version (None if it does not exist yet)."""
+    from delta.tables import DeltaTable
+
+    path = Catalog(settings).spark_path(BRONZE_EVENTS)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
 
 
 # --- progress ---------------------------------------------------------------------------------
 
 
-def end_offsets_of(progress: Mapping[str, Any]) -> dict[str, dict[str, int]] | None:
+def end_offsets_of(progress: Mapping[str, Any]) -> Offsets | None:
     """The Kafka offsets a progress report says the query has reached (None if unknown)."""
-    import ast
-
     try:
         sources = progress["sources"]
     except (KeyError, TypeError):
         return None
     if not sources:
         return None
-    end = sources[0]["endOffset"]
+    end = sources[0].get("endOffset")
     if isinstance(end, str):
-        # JSON from the JVM; pyspark's progress objects hold the repr of a dict instead.
         try:
             end = json.loads(end)
         except ValueError:
-            try:
-                end = ast.literal_eval(end)
-            except (ValueError, SyntaxError):
-                return None
+            return None
     return end if isinstance(end, dict) and end else None
 
 
 class TopicProbe:
-    """End offsets and lag of the telemetry topic, from one small driver-side consumer."""
+    """End offsets, topic id and lag of the telemetry topic, from one small driver-side client."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -534,20 +561,29 @@ class TopicProbe:
             )
         return [TopicPartition(topic, p) for p in sorted(parts)]
 
-    def end_offsets(self) -> dict[str, dict[str, int]]:
-        from vehsim.stream.offsets import true_end_offsets
-
-        ends = true_end_offsets(self._client(), self._partitions())
+    def end_offsets(self) -> Offsets:
+        ends = self._client().end_offsets(self._partitions())
         return {self.settings.telemetry_topic: {str(tp.partition): v for tp, v in ends.items()}}
 
-    def beginning_offsets(self) -> dict[str, dict[str, int]]:
-        firsts = self._client().beginning_offsets(self._partitions())
-        return {self.settings.telemetry_topic: {str(tp.partition): v for tp, v in firsts.items()}}
+    def topic_id(self) -> str | None:
+        """The topic's id (Kafka >= 2.8 brokers), None when the broker does not say."""
+        from kafka import KafkaAdminClient
+
+        from vehsim.stream.kafka_config import client_config
+
+        admin = KafkaAdminClient(**client_config(self.settings))
+        try:
+            described = admin.describe_topics([self.settings.telemetry_topic])
+        finally:
+            admin.close()
+        for item in described or []:
+            value = item.get("topic_id") if isinstance(item, dict) else None
+            if value and str(value).strip("0-") != "":
+                return str(value)
+        return None
 
     def lag(self, reached: Mapping[str, Mapping[str, int]] | None) -> int | None:
         """Records between ``reached`` and the end of the topic (None if unknown)."""
-        from vehsim_pipelines.kafka_source import total_records
-
         if reached is None:
             return None
         try:

@@ -98,18 +98,10 @@ def add_bronze(sub: argparse._SubParsersAction) -> None:
         help="records per micro-batch at most (default 500000)",
     )
     parser.add_argument(
-        "--engine",
-        choices=("python", "jvm"),
-        default="python",
-        help="python: Python Kafka source + delta-rs (default); "
-        "jvm: Spark's kafka and delta formats (needs their jars)",
-    )
-    parser.add_argument(
-        "--sink",
-        choices=("files", "foreach_batch"),
-        default="files",
-        help="files: executors write Parquet, the driver commits (default); "
-        "foreach_batch: the driver writes each batch",
+        "--reset-checkpoint",
+        action="store_true",
+        help="start a new checkpoint (the old one is kept beside it): after the topic was "
+        "recreated or its offsets moved back",
     )
     add_spark_options(parser)
     parser.set_defaults(func=run_bronze_command)
@@ -127,15 +119,16 @@ def run_bronze_command(args: argparse.Namespace) -> int:
         available_now=args.available_now,
         starting_offsets=args.starting_offsets,
         max_offsets_per_trigger=args.max_offsets_per_trigger,
-        engine=args.engine,
-        sink=args.sink,
     )
     bootstrap = resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
+    if args.reset_checkpoint:
+        moved = bronze.reset_checkpoint(settings)
+        _say(f"bronze: old checkpoint kept at {moved}" if moved else "bronze: no checkpoint yet")
     _say(
         f"bronze: {settings.telemetry_topic} on {bootstrap} -> {bronze.bronze_uri(settings)} "
         f"(checkpoint {bronze.checkpoint_path(settings)})"
     )
-    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args), engine=args.engine)
+    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args))
     try:
         if args.available_now:
             return _bronze_available_now(spark, settings, config)
@@ -144,6 +137,9 @@ def run_bronze_command(args: argparse.Namespace) -> int:
         if isinstance(exc, VehsimError):
             raise
         if type(exc).__name__ == "StreamingQueryException":
+            rewound = bronze.rewound_error(exc, bronze.checkpoint_path(settings))
+            if rewound is not None:
+                raise rewound from exc
             raise VehsimError(f"the Bronze stream failed: {_first_lines(str(exc))}") from exc
         raise
     finally:

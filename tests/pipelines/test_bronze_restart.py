@@ -74,7 +74,6 @@ def test_kill_9_mid_batch_then_restart_lands_every_record_exactly_once(kafka_bro
 
     from vehsim.config import load_settings
     from vehsim.stream.broker import ensure_topics
-    from vehsim.stream.offsets import true_end_offsets
     from vehsim_pipelines import bronze
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEHSIM_")}
@@ -140,7 +139,7 @@ def test_kill_9_mid_batch_then_restart_lands_every_record_exactly_once(kafka_bro
     consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap, group_id=None)
     try:
         parts = [TopicPartition(settings.telemetry_topic, p) for p in range(3)]
-        ends = true_end_offsets(consumer, parts)
+        ends = consumer.end_offsets(parts)
     finally:
         consumer.close()
     table = DeltaTable(bronze.bronze_uri(settings)).to_pyarrow_table(
