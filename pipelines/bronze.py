@@ -148,24 +148,26 @@ def query_id(checkpoint: Path) -> str | None:
     return json.loads(metadata.read_text().splitlines()[0])["id"]
 
 
+def sql_path(path: str) -> str:
+    """A table location as a Spark SQL identifier: ``delta.`path```."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
 def create_bronze_table(spark, settings: Settings) -> None:
     """Create the empty Bronze table (columns, partitioning, properties) if it does not exist.
 
     Created before the stream's first batch so that its properties (append-only, change data
-    feed for Silver's range reads) hold from version 0.
+    feed for Silver's range reads) hold from version 0. Plain SQL, so that it runs the same on
+    a Spark Connect session.
     """
-    from delta.tables import DeltaTable
-
-    builder = (
-        DeltaTable.createIfNotExists(spark)
-        .location(Catalog(settings).spark_path(BRONZE_EVENTS))
-        .addColumns(spark.createDataFrame([], BRONZE_DDL).schema)
-        .partitionedBy(*PARTITION_BY)
-        .comment(BRONZE_EVENTS.description)
+    properties = ", ".join(
+        f"'{key}' = '{value}'" for key, value in BRONZE_EVENTS.properties.items()
     )
-    for key, value in BRONZE_EVENTS.properties.items():
-        builder = builder.property(key, value)
-    builder.execute()
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {sql_path(Catalog(settings).spark_path(BRONZE_EVENTS))} "
+        f"({BRONZE_DDL}) USING delta PARTITIONED BY ({', '.join(PARTITION_BY)}) "
+        f"COMMENT '{BRONZE_EVENTS.description}' TBLPROPERTIES ({properties})"
+    )
 
 
 # --- the transform (pure) ---------------------------------------------------------------------
@@ -503,12 +505,14 @@ def run_bronze_available_now(
 
 def table_version(spark, settings: Settings) -> int | None:
     """The Bronze table's current version (None if it does not exist yet)."""
-    from delta.tables import DeltaTable
+    from pyspark.errors import AnalysisException
 
-    path = Catalog(settings).spark_path(BRONZE_EVENTS)
-    if not DeltaTable.isDeltaTable(spark, path):
+    path = sql_path(Catalog(settings).spark_path(BRONZE_EVENTS))
+    try:
+        rows = spark.sql(f"DESCRIBE HISTORY {path} LIMIT 1").select("version").collect()
+    except AnalysisException:
         return None
-    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
+    return int(rows[0]["version"]) if rows else None
 
 
 # --- progress ---------------------------------------------------------------------------------
