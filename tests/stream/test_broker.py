@@ -187,6 +187,12 @@ def test_cli_lifecycle_and_data_survive_a_stop_and_kill_9(tmp_path):
             mine = [v for v in values if v % len(KEYS) == key]
             assert mine == sorted(mine)
         assert restart_s < 90, f"restart after kill -9 took {restart_s:.0f} s"
+
+        # a JVM that no record names (a start interrupted before it answered) is still found
+        os.unlink(os.path.join(env["VEHSIM_HOME"], "run", "broker.json"))
+        assert _vehsim(env, "broker", "status").returncode == 1
+        assert "stopped" in _vehsim(env, "broker", "stop").stderr
+        _wait_dead(third["pid"])
     finally:
         _vehsim(env, "broker", "stop")
 

@@ -33,7 +33,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vehsim.config import Settings, load_settings
@@ -180,15 +180,14 @@ def ensure_topics(settings: Settings, bootstrap: str | None = None) -> None:
 
 
 def wait_for_leaders(
-    bootstrap: str, topics: list[str], timeout_s: float = 30.0, settings: Settings | None = None
+    settings: Settings, bootstrap: str, topics: list[str], timeout_s: float = 30.0
 ) -> None:
     """Block until every partition of ``topics`` has a leader (after a restart they recover
     first; producers and readers started before that see errors)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    config = client_config(settings, bootstrap) if settings else {"bootstrap_servers": bootstrap}
-    admin = KafkaAdminClient(**config)
+    admin = KafkaAdminClient(**client_config(settings, bootstrap))
     deadline = time.monotonic() + timeout_s
     try:
         while True:
@@ -254,6 +253,10 @@ class BrokerLayout:
     @property
     def ports_path(self) -> Path:
         return self.root / "ports.json"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.root / "jvm.pid"
 
     @property
     def meta_properties(self) -> Path:
@@ -429,6 +432,14 @@ class EmbeddedBroker:
                         f"{self.settings.home}; stop it first or use that port"
                     )
                 return running
+            orphan = self._orphan()
+            if orphan is not None:
+                log.warning(
+                    "stopping the broker JVM (pid %d) that an interrupted start left on %s",
+                    orphan,
+                    self.layout.data_dir,
+                )
+                _terminate(orphan, STOP_TIMEOUT_S)
             return self._start(port, timeout_s)
 
     def _start(self, port: int | None, timeout_s: float) -> BrokerRecord:
@@ -466,6 +477,7 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C of the starting command does not reach it
             )
+        layout.pid_path.write_text(f"{proc.pid}\n")
         record = BrokerRecord(
             pid=proc.pid,
             port=port,
@@ -476,19 +488,30 @@ class EmbeddedBroker:
             data_dir=str(layout.data_dir),
             cluster_id=layout.cluster_id(),
         )
+        from kafka.errors import KafkaError
+
+        # the embedded broker speaks plaintext, whatever security a production cluster needs
+        local = replace(
+            self.settings,
+            security_protocol="PLAINTEXT",
+            sasl_mechanism=None,
+            sasl_username=None,
+            sasl_password=None,
+            ssl_cafile=None,
+        )
+        topics = [local.telemetry_topic, local.commands_topic]
         started = time.monotonic()
         try:
             try:
                 wait_until_answering(record.bootstrap, timeout_s, alive=lambda: proc.poll() is None)
-                ensure_topics(self.settings, record.bootstrap)
-                topics = [self.settings.telemetry_topic, self.settings.commands_topic]
+                ensure_topics(local, record.bootstrap)
                 remaining_s = max(5.0, timeout_s - (time.monotonic() - started))
-                wait_for_leaders(record.bootstrap, topics, remaining_s, self.settings)
-            except BrokerError as exc:
+                wait_for_leaders(local, record.bootstrap, topics, remaining_s)
+            except (BrokerError, KafkaError) as exc:
                 raise BrokerError(self._failure(exc, proc)) from None
         except BaseException:
             _terminate(proc.pid, 10.0)
-            with contextlib.suppress(ChildProcessError):
+            with contextlib.suppress(ChildProcessError, subprocess.TimeoutExpired):
                 proc.wait(1)
             raise
         write_record(self.settings, record)
@@ -501,7 +524,7 @@ class EmbeddedBroker:
         )
         return record
 
-    def _failure(self, exc: BrokerError, proc: subprocess.Popen) -> str:
+    def _failure(self, exc: Exception, proc: subprocess.Popen) -> str:
         layout = self.layout
         code = proc.poll()
         what = f"exited with code {code}" if code is not None else "did not become ready"
@@ -602,12 +625,23 @@ class EmbeddedBroker:
         with self._lock():
             record = self.status()
             path = record_path(self.settings)
-            if record is None:
-                path.unlink(missing_ok=True)
-                return False
-            _terminate(record.pid, timeout_s)
+            pid = record.pid if record is not None else self._orphan()
             path.unlink(missing_ok=True)
+            if pid is None:
+                return False
+            _terminate(pid, timeout_s)
             return True
+
+    def _orphan(self) -> int | None:
+        """The pid of a broker JVM on this home's data that no record names (its start was
+        interrupted before it answered), if one runs."""
+        try:
+            pid = int(self.layout.pid_path.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        mine = str(self.layout.server_properties).encode() in cmdline
+        return pid if mine and pid_alive(pid) else None
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:

@@ -36,6 +36,6 @@ def end_offsets(
     return {tp: int(answer[tp]) for tp in partitions}
 
 
-#: The name this function had while the embedded broker needed a correction of its answer;
-#: ``pipelines/bronze.py`` and ``pipelines/kafka_source.py`` still call it so.
+#: The name this function had while the embedded broker needed a correction of its answer,
+#: kept for callers outside ``vehsim.stream`` not moved yet (``git grep true_end_offsets``).
 true_end_offsets = end_offsets
