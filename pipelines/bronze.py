@@ -372,9 +372,10 @@ def reset_checkpoint(settings: Settings, query_name: str = QUERY_NAME) -> Path |
 def rewound_error(exc: BaseException, checkpoint: Path) -> OffsetsRewound | None:
     """The Spark error of a query that met offsets moving backwards, as a clear one."""
     text = str(exc)
-    markers = ("was changed from", "some data may have been lost", "data loss", "Cannot fetch")
-    if any(m in text for m in markers):
-        first = next((line for line in text.splitlines() if line.strip()), text)[:400]
+    markers = ("was changed from", "some data may have been lost", "data loss", "cannot fetch")
+    if any(m in text.lower() for m in markers):
+        reason = next((ln for ln in text.splitlines() if ln.startswith("Reason:")), "")
+        first = (reason or next((ln for ln in text.splitlines() if ln.strip()), text))[:400]
         return OffsetsRewound(
             f"the Bronze stream stopped: offsets of the topic moved backwards while it ran "
             f"(Spark: {first}). Checkpoint {checkpoint}. " + _how_to_go_on()
@@ -385,14 +386,16 @@ def rewound_error(exc: BaseException, checkpoint: Path) -> OffsetsRewound | None
 # --- the query --------------------------------------------------------------------------------
 
 
-def bronze_session(master: str | None = None, conf: Mapping[str, str] | None = None):
-    """The SparkSession for Bronze."""
+def bronze_session(
+    master: str | None = None, conf: Mapping[str, str] | None = None, remote: str | None = None
+):
+    """The SparkSession for Bronze (``remote``: a Spark Connect URL, as in ``build_spark``)."""
     from vehsim_pipelines.session import build_spark
 
     # The stream prints its own progress lines; Spark's stage bars would interleave with them.
     extra = {"spark.ui.showConsoleProgress": "false"}
     extra.update(conf or {})
-    return build_spark("vehsim-bronze", master=master, conf=extra)
+    return build_spark("vehsim-bronze", master=master, conf=extra, remote=remote)
 
 
 def start_bronze(spark=None, settings: Settings | None = None, config: BronzeConfig | None = None):
