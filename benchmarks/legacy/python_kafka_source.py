@@ -1,5 +1,9 @@
 """A Kafka streaming source for Spark written as a Python data source (pyspark >= 4.1).
 
+Kept for the benchmark only (``benchmarks/bench_bronze.py`` measures Spark's own Kafka source
+against it): Bronze used it while Spark's Kafka connector could not be loaded here. It is no
+longer part of the product; delete it with the comparison.
+
 The JVM Kafka connector (``format("kafka")``) is the usual way to read Kafka from Spark; where
 its jar cannot be loaded, this source offers the same shape over ``kafka-python``:
 
@@ -422,9 +426,9 @@ class KafkaStreamReader(DataSourceStreamReader):
         return found
 
     def _end_offsets(self) -> Offsets:
-        from vehsim.stream.offsets import true_end_offsets
+        from vehsim.stream.offsets import end_offsets
 
-        return _to_offsets(true_end_offsets(self._client(), self._partitions()))
+        return _to_offsets(end_offsets(self._client(), self._partitions()))
 
     def _beginning_offsets(self) -> Offsets:
         return _to_offsets(self._client().beginning_offsets(self._partitions()))
