@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 
 from vehsim.errors import ConfigError
@@ -95,6 +96,10 @@ def build_spark(
     """
     from pyspark.sql import SparkSession
 
+    # pyspark 4.2 warns on import of its pandas helpers that pandas 3 is "not yet fully
+    # supported". The jobs exchange data with Python through Arrow, not pandas conversions, and
+    # run under pandas 3 in the tests; the warning would only alarm users of the command line.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     settings = dict(DEFAULT_CONF)
@@ -124,10 +129,27 @@ def build_spark(
     return spark
 
 
-def connect_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
+def connect_server_command(
+    port: int,
+    host: str = "127.0.0.1",
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    driver_memory: str | None = None,
+) -> list[str]:
     """The command that starts a Spark Connect server with vehsim's connectors (for notebooks).
 
-    Uses pyspark's own ``bin/spark-submit`` and the Connect server class shipped in the wheel.
+    Uses pyspark's own ``bin/spark-submit`` and the Connect server class shipped in the wheel
+    (``jars/spark-connect_*.jar``). The server gets what :func:`build_spark` gives a session of
+    its own: the connector jars, the Delta extension and catalog, :data:`DEFAULT_CONF`; its gRPC
+    endpoint listens on ``host:port`` only. ``vehsim spark connect start`` runs it
+    (:mod:`vehsim_pipelines.services`).
+
+    Args:
+        port: gRPC port of the server.
+        host: Address the gRPC endpoint and the server's driver bind to.
+        master: Where the server's Spark runs (default ``local[*]``).
+        conf: Extra Spark settings, applied last.
+        driver_memory: Heap of the server's driver JVM (e.g. ``1g``; default Spark's).
     """
     import pyspark
 
@@ -138,15 +160,23 @@ def connect_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
         "org.apache.spark.sql.connect.service.SparkConnectServer",
         "--name",
         "vehsim-connect",
+        "--master",
+        master or "local[*]",
         "--jars",
         ",".join(connector_jars()),
     ]
-    conf = dict(DEFAULT_CONF)
-    conf.update(DELTA_CONF)
-    conf["spark.connect.grpc.binding.address"] = host
-    conf["spark.connect.grpc.binding.port"] = str(port)
-    for key, value in conf.items():
+    if driver_memory:
+        args += ["--driver-memory", driver_memory]
+    settings = dict(DEFAULT_CONF)
+    settings.update(DELTA_CONF)
+    settings["spark.driver.bindAddress"] = host
+    settings["spark.driver.host"] = host
+    settings["spark.connect.grpc.binding.address"] = host
+    settings["spark.connect.grpc.binding.port"] = str(port)
+    settings.update(conf or {})
+    for key, value in settings.items():
         args += ["--conf", f"{key}={value}"]
+    # The Connect server is a class on Spark's own classpath, not an application jar.
     args.append("spark-internal")
     return args
 
