@@ -102,6 +102,9 @@ def build_spark(
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # Spark binds to the address the host name resolves to, or warns and picks another
+    # interface; vehsim's local services stay on loopback.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings = dict(DEFAULT_CONF)
     settings.update(DELTA_CONF)
     settings.update(_env_conf())
