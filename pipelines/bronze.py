@@ -474,7 +474,7 @@ def run_bronze_available_now(
     seen: set[int] = set()
 
     def collect() -> None:
-        for item in query.recentProgress:
+        for item in map(progress_dict, query.recentProgress):
             if item["batchId"] not in seen:
                 seen.add(item["batchId"])
                 progress.append(item)
@@ -519,6 +519,20 @@ def table_version(spark, settings: Settings) -> int | None:
 
 
 # --- progress ---------------------------------------------------------------------------------
+
+
+def progress_dict(progress: Mapping[str, Any]) -> dict[str, Any]:
+    """A micro-batch's progress report as a plain dict whose ``numInputRows`` is set.
+
+    A Spark Connect client parses the reports from the server's JSON, which leaves the total
+    ``numInputRows`` out (None); the sources' own counts add up to it.
+    """
+    item = dict(progress)
+    if item.get("numInputRows") is None:
+        item["numInputRows"] = sum(
+            int(source.get("numInputRows") or 0) for source in item.get("sources") or []
+        )
+    return item
 
 
 def end_offsets_of(progress: Mapping[str, Any]) -> Offsets | None:

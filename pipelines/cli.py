@@ -15,9 +15,16 @@ from collections.abc import Callable
 
 
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
-    """``--master`` and ``--conf`` for any stage that starts Spark."""
+    """``--master``, ``--remote`` and ``--conf`` for any stage that starts Spark."""
     parser.add_argument(
         "--master", default=None, help="Spark master (default $VEHSIM_SPARK_MASTER or local[*])"
+    )
+    parser.add_argument(
+        "--remote",
+        default=None,
+        metavar="sc://HOST:PORT",
+        help="run on a Spark Connect server instead (default $VEHSIM_SPARK_REMOTE); the "
+        "server carries the connectors ('vehsim spark connect start')",
     )
     parser.add_argument(
         "--conf",
@@ -128,7 +135,7 @@ def run_bronze_command(args: argparse.Namespace) -> int:
         f"bronze: {settings.telemetry_topic} on {bootstrap} -> {bronze.bronze_uri(settings)} "
         f"(checkpoint {bronze.checkpoint_path(settings)})"
     )
-    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args))
+    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args), remote=args.remote)
     try:
         if args.available_now:
             return _bronze_available_now(spark, settings, config)
@@ -273,7 +280,7 @@ def _refine_session(args: argparse.Namespace):
 
     conf = {"spark.ui.showConsoleProgress": "false"}
     conf.update(spark_conf(args))
-    return build_spark("vehsim-refine", master=args.master, conf=conf)
+    return build_spark("vehsim-refine", master=args.master, conf=conf, remote=args.remote)
 
 
 def run_silver_command(args: argparse.Namespace) -> int:
@@ -316,7 +323,7 @@ def run_all_command(args: argparse.Namespace) -> int:
 
         resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
         conf = {"spark.ui.showConsoleProgress": "false", **spark_conf(args)}
-        spark = bronze.bronze_session(master=args.master, conf=conf)
+        spark = bronze.bronze_session(master=args.master, conf=conf, remote=args.remote)
         total = 0
 
         def show(progress: dict) -> None:
