@@ -142,14 +142,16 @@ def register_drive(subparsers) -> None:
 
 
 def _drive(args: argparse.Namespace) -> int:
-    import logging
 
     from vehsim.config import load_settings
     from vehsim.stream.runtime import DriveConfig, DriveRuntime, fleet
 
     if not getattr(args, "verbose", False):
-        # kafka-python logs every refused reconnect during an outage; the publisher reports it once
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        # kafka-python logs every refused reconnect during an outage (the publisher reports it
+        # once); only its authentication/TLS complaints are worth showing, each once.
+        from vehsim.cli import quiet_kafka_client
+
+        quiet_kafka_client()
     settings = load_settings()
     names = fleet(args.vehicles, args.vehicle)
     ids = None

@@ -51,6 +51,12 @@ _STOP = object()
 #: default ``message.max.bytes`` (1,048,588). A larger record is set aside, not sent.
 MAX_RECORD_BYTES = 990_000
 DEAD_LETTER_DIR = "dead-letter"
+#: Longest wait for a first answer from the broker when (re)connecting [ms]; kafka-python's
+#: default of 30 s would make a failing handshake hold shutdown far past its bound.
+CONNECT_TIMEOUT_MS = 5_000
+#: Time a reconnect at shutdown may take at most (bootstrap, topics, limits) [s].
+_CLOSE_GRACE_S = 5.0
+_RECONNECT_BUDGET_S = 3 * CONNECT_TIMEOUT_MS / 1000
 #: Room left in a topic's ``max.message.bytes`` for the record batch's own framing [bytes].
 _BATCH_OVERHEAD_BYTES = 1_024
 
@@ -85,6 +91,7 @@ def producer_config(settings: Settings, bootstrap: str | None = None, **override
         request_timeout_ms=request_timeout_ms,
         delivery_timeout_ms=max(10_000, request_timeout_ms + linger_ms + 1_000),
         max_block_ms=10_000,
+        bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
         allow_auto_create_topics=False,
     )
     config.update(overrides)
@@ -165,6 +172,7 @@ class EventPublisher:
         )
         self._dead_lettered = 0
         self._next_probe_now = False
+        self._connect_failures: set[str] = set()
 
     # -- public API ----------------------------------------------------------------------------
     def start(self) -> EventPublisher:
@@ -216,7 +224,18 @@ class EventPublisher:
         self._close_timeout_s = timeout_s
         self._closing.set()
         self._queue.append(_STOP)
-        self._thread.join()
+        # The thread may be inside a blocking client call that ignores the deadline; past it
+        # plus a grace period, leave it (a daemon) with the spool as it is: fsync'd, replayed
+        # by the next run.
+        self._thread.join(timeout_s + _CLOSE_GRACE_S)
+        if self._thread.is_alive():
+            log.warning(
+                "publisher did not stop within %.0f s; unsent records stay in %s",
+                timeout_s + _CLOSE_GRACE_S,
+                self.spool_path,
+            )
+            self._thread = None
+            return self.stats()
         self._thread = None
         if self._error is not None:
             raise self._error
@@ -435,24 +454,63 @@ class EventPublisher:
 
         return tcp_reachable(self.bootstrap)
 
+    def _report_connect_failure(self, exc: BaseException) -> None:
+        """Say once per distinct failure why the broker, which answers TCP, cannot be used."""
+        text = (
+            str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+        )
+        if text in self._connect_failures:
+            log.info("broker at %s not ready yet: %s", self.bootstrap, text)
+            return
+        self._connect_failures.add(text)
+        hint = ""
+        protocol = self.settings.security_protocol
+        if protocol != "PLAINTEXT":
+            who = f", mechanism {self.settings.sasl_mechanism}, user {self.settings.sasl_username}"
+            hint = (
+                f" The broker accepts TCP connections but the Kafka handshake failed with security "
+                f"protocol {protocol}{who if protocol.startswith('SASL') else ''}: check "
+                "VEHSIM_KAFKA_SECURITY_PROTOCOL and VEHSIM_KAFKA_SASL_* (authentication refused, "
+                "or the listener speaks another protocol); 'vehsim -v' shows the client's log."
+            )
+        log.warning(
+            "cannot use the broker at %s: %s; spooling and retrying every %.0f s.%s",
+            self.bootstrap,
+            text,
+            self.retry_interval_s,
+            hint,
+        )
+
     def _try_reconnect(self) -> None:
-        from kafka import KafkaProducer
+        from kafka import KafkaAdminClient, KafkaProducer
 
         from vehsim.stream.broker import ensure_topics
+        from vehsim.stream.kafka_config import client_config
 
         self._next_probe = time.monotonic() + self.retry_interval_s
         if not self._broker_reachable():
             return
         try:
-            ensure_topics(self.settings, self.bootstrap)
+            # A bounded first contact: a broker that answers TCP but not Kafka (wrong security
+            # protocol, failed SASL) costs CONNECT_TIMEOUT_MS, not the client's 30 s default.
+            admin = KafkaAdminClient(
+                **client_config(self.settings, self.bootstrap),
+                bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
+            )
+            try:
+                ensure_topics(self.settings, self.bootstrap)
+                limit = _topic_message_limit(admin, self.topic)
+            finally:
+                admin.close()
             config = producer_config(self.settings, self.bootstrap, **self.producer_overrides)
-            self._fit_to_topic_limit(config)
+            self._fit_to_topic_limit(config, limit)
             self._producer = KafkaProducer(**config)
             self._partitions.clear()
         except Exception as exc:
-            log.info("broker at %s not ready yet: %s", self.bootstrap, exc)
+            self._report_connect_failure(exc)
             self._abort_producer()
             return
+        self._connect_failures.clear()
         self._state = ONLINE
         self._last_progress = time.monotonic()
         self._sent_through = self._spool.acked_through
@@ -467,12 +525,11 @@ class EventPublisher:
             self._sent_through = self._spool.end_index
             log.info("connected to %s", self.bootstrap)
 
-    def _fit_to_topic_limit(self, config: dict) -> None:
+    def _fit_to_topic_limit(self, config: dict, limit: int | None) -> None:
         """Keep records and batches under the topic's ``max.message.bytes`` when it is smaller
         than the defaults: a record above it is set aside before sending, and no batch of small
         records can exceed it (the client's split-and-retry of a refused batch is not relied on).
         """
-        limit = _topic_message_limit(self.settings, self.bootstrap, self.topic)
         if limit is None:
             return
         usable = max(1, limit - _BATCH_OVERHEAD_BYTES)
@@ -530,7 +587,8 @@ class EventPublisher:
                 ):
                     self._replay_some(20_000)
                     self._collect()
-                if self._state == OFFLINE and time.monotonic() < deadline:
+                # a reconnect can take CONNECT_TIMEOUT_MS and more: only when there is time
+                if self._state == OFFLINE and deadline - time.monotonic() > _RECONNECT_BUDGET_S:
                     self._try_reconnect()
                     while (
                         self._state == ONLINE
@@ -566,19 +624,12 @@ def _too_large(exc: BaseException | None) -> bool:
     return isinstance(exc, errors.MessageSizeTooLargeError | errors.RecordListTooLargeError)
 
 
-def _topic_message_limit(settings: Settings, bootstrap: str, topic: str) -> int | None:
+def _topic_message_limit(admin, topic: str) -> int | None:
     """The topic's ``max.message.bytes``, or None when the broker does not tell."""
-    from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    from vehsim.stream.kafka_config import client_config
-
     try:
-        admin = KafkaAdminClient(**client_config(settings, bootstrap))
-        try:
-            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-        finally:
-            admin.close()
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
         value = _find_config(described, "max.message.bytes")
         return int(value) if value is not None else None
     except Exception as exc:  # not allowed, not supported (Event Hubs), not there yet
