@@ -111,7 +111,7 @@ def add_bronze(sub: argparse._SubParsersAction) -> None:
         "recreated or its offsets moved back",
     )
     add_spark_options(parser)
-    parser.set_defaults(func=run_bronze_command)
+    parser.set_defaults(func=_spark_failures(run_bronze_command))
 
 
 def run_bronze_command(args: argparse.Namespace) -> int:
@@ -155,6 +155,37 @@ def run_bronze_command(args: argparse.Namespace) -> int:
 
 def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join(text.strip().splitlines()[:n])
+
+
+def _spark_failures(
+    run: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A stage whose Spark work fails ends with a short error that points to the full log.
+
+    Spark's own errors (a failed query, a missing path, a lost executor) carry pages of JVM
+    stack; the command shows their first lines and names the driver's log file, which holds all
+    of it (``<VEHSIM_HOME>/logs/spark-<app>.log``, see ``pipelines/log4j2.properties``).
+    """
+    import functools
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        from vehsim.errors import VehsimError
+        from vehsim_pipelines.session import log_file
+
+        try:
+            return run(args)
+        except (VehsimError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("pyspark", "py4j")):
+                raise
+            logs = ", ".join(str(log_file(app)) for app in ("vehsim-bronze", "vehsim-refine"))
+            raise VehsimError(
+                f"Spark failed: {_first_lines(str(exc))}\n(the whole story is in {logs})"
+            ) from exc
+
+    return guarded
 
 
 def _bronze_available_now(spark, settings, config) -> int:
@@ -233,7 +264,7 @@ def add_silver(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_spark_options(parser)
-    parser.set_defaults(func=run_silver_command)
+    parser.set_defaults(func=_spark_failures(run_silver_command))
 
 
 def add_gold(sub: argparse._SubParsersAction) -> None:
@@ -244,7 +275,7 @@ def add_gold(sub: argparse._SubParsersAction) -> None:
     )
     _add_watermark(parser)
     add_spark_options(parser)
-    parser.set_defaults(func=run_gold_command)
+    parser.set_defaults(func=_spark_failures(run_gold_command))
 
 
 def add_all(sub: argparse._SubParsersAction) -> None:
@@ -262,7 +293,7 @@ def add_all(sub: argparse._SubParsersAction) -> None:
     )
     _add_watermark(parser)
     add_spark_options(parser)
-    parser.set_defaults(func=run_all_command)
+    parser.set_defaults(func=_spark_failures(run_all_command))
 
 
 def _add_watermark(parser: argparse.ArgumentParser) -> None:

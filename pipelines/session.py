@@ -17,10 +17,12 @@ Where it runs:
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 from vehsim.errors import ConfigError
 from vehsim.jvm import ensure_jars
@@ -30,6 +32,8 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
+    # Jobs print their own progress lines; Spark's stage bars would interleave with them.
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
@@ -58,6 +62,24 @@ DELTA_CONF: dict[str, str] = {
     # large clusters; on a small machine the per-task overhead dominates every commit).
     "spark.databricks.delta.snapshotPartitions": "2",
 }
+
+
+#: Spark's driver logging: all to a file under ``VEHSIM_HOME/logs``, real errors to the console.
+LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+
+
+def log_file(app_name: str) -> Path:
+    """The file the driver of ``app_name`` logs to (``<VEHSIM_HOME>/logs/spark-<app>.log``)."""
+    home = Path(os.environ.get("VEHSIM_HOME") or ".vehsim").expanduser().resolve()
+    return home / "logs" / f"spark-{app_name}.log"
+
+
+def _logging_conf(app_name: str, settings: Mapping[str, str]) -> dict[str, str]:
+    path = log_file(app_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = f"-Dlog4j2.configurationFile={LOG4J_CONFIG} -Dvehsim.log.file={path}"
+    extra = settings.get("spark.driver.extraJavaOptions")
+    return {"spark.driver.extraJavaOptions": f"{options} {extra}" if extra else options}
 
 
 def connector_jars() -> list[str]:
@@ -100,6 +122,10 @@ def build_spark(
     # supported". The jobs exchange data with Python through Arrow, not pandas conversions, and
     # run under pandas 3 in the tests; the warning would only alarm users of the command line.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    # pyspark also prints every SQL error with a query context as a JSON record on stderr, next
+    # to the exception it raises anyway; vehsim reports the exception (or handles it) itself.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # Spark binds to the address the host name resolves to, or warns and picks another
@@ -118,6 +144,7 @@ def build_spark(
         for key in ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions"):
             builder = builder.config(key, settings[key])
         return builder.getOrCreate()
+    settings.update(_logging_conf(app_name, settings))
     jars = connector_jars()
     if settings.get("spark.jars"):
         jars.append(settings["spark.jars"])
@@ -127,9 +154,7 @@ def build_spark(
     )
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
-    return spark
+    return builder.getOrCreate()
 
 
 def connect_server_command(
