@@ -1,25 +1,102 @@
-"""``vehsim simulate`` and ``vehsim validate``: offline runs from the command line."""
+"""``vehsim simulate`` and ``vehsim validate``: offline runs from the command line.
+
+The result goes to stdout, as JSON (valid JSON: ``null`` for a number that does not exist) or as
+a table for a person (``--format``; default: a table on a terminal, JSON otherwise). Everything
+else (the one-off kernel compile, progress) goes to stderr and stays silent with ``--quiet``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 
 from vehsim.errors import ParameterError
 
+FORMATS = ("table", "json")
 
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+def shipped_vehicles() -> list[str]:
+    """Names of the shipped vehicle files, read without loading the simulation (help text)."""
+    folder = resources.files("vehsim").joinpath("data", "vehicles")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def json_ready(value):
+    """``value`` with NumPy scalars made Python and NaN/±inf made ``None`` (JSON ``null``)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(value) -> str:
+    """Strict JSON (never a bare ``NaN``) of :func:`json_ready` ``value``."""
+    return json.dumps(json_ready(value), allow_nan=False)
+
+
+def _cell(value) -> str:
+    value = json_ready(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_pairs(pairs: Mapping) -> str:
+    """One ``name  value`` line per entry, names aligned."""
+    width = max((len(str(k)) for k in pairs), default=0)
+    return "\n".join(f"{str(k):<{width}}  {_cell(v)}" for k, v in pairs.items())
+
+
+def format_rows(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
+    """A plain text table of ``rows`` (right-aligned numbers, ``-`` where a value is missing)."""
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--quiet``, the same on every command whose output a program reads."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="result on stdout: table (for a person) or json (for a program); "
+        "default: table on a terminal, json otherwise",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or notices on stderr"
+    )
+
+
+def output_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    try:
+        return "table" if sys.stdout.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
 
 
 def register_simulate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("simulate", help="drive one vehicle over a cycle and print a JSON summary")
+    p = sub.add_parser("simulate", help="drive one vehicle over a cycle and print a summary")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--vehicle", help="shipped vehicle name or a vehicle YAML file")
+    src.add_argument(
+        "--vehicle",
+        help=f"shipped vehicle ({', '.join(shipped_vehicles())}) or a vehicle YAML file",
+    )
     src.add_argument("--testcar-csv", type=Path, help="CSV with EPA Test Car List columns")
     p.add_argument("--testcar-id", help="'Test Vehicle ID' of the row to use (with --testcar-csv)")
     p.add_argument(
@@ -35,6 +112,7 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--plot", type=Path, help="write a PNG: speed vs target, fuel rate, coolant temperature"
     )
+    add_output_options(p)
     p.set_defaults(func=run_simulate)
 
 
@@ -57,9 +135,11 @@ def _vehicle(args):
 
 def run_simulate(args) -> int:
     import vehsim
+    from vehsim.progress import announce_font_cache, announce_kernel_compile
 
     params = _vehicle(args)
     cycle = vehsim.load_cycle(args.cycle)
+    announce_kernel_compile(args.quiet)
     result = vehsim.simulate(
         params,
         cycle,
@@ -73,12 +153,16 @@ def run_simulate(args) -> int:
         result.to_parquet(args.out)
         result.summary["telemetry_file"] = str(args.out)
     if args.plot:
+        announce_font_cache(args.quiet)
         from vehsim.plots import plot_run
 
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         plot_run(result, cycle, args.plot)
         result.summary["plot_file"] = str(args.plot)
-    print(json.dumps(result.summary, default=_json_default))
+    if output_format(args) == "json":
+        print(dumps(result.summary))
+    else:
+        print(format_pairs(result.summary))
     return 0
 
 
@@ -89,25 +173,55 @@ def register_validate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--testcar-csv", type=Path, required=True)
     p.add_argument("--dt-s", type=float, default=0.1, help="step [s] (default 0.1)")
     p.add_argument("--plot", type=Path, help="write a PNG of predicted vs EPA fuel economy")
+    add_output_options(p)
     p.set_defaults(func=run_validate)
 
 
+#: Columns of the ``validate`` table (the JSON lines carry every column).
+VALIDATE_TABLE_COLUMNS = (
+    "test_vehicle_id",
+    "ftp_mpg_pred",
+    "ftp_mpg_epa",
+    "ftp_error_pct",
+    "hwfe_mpg_pred",
+    "hwfe_mpg_epa",
+    "hwfe_error_pct",
+    "bag3_over_bag1_pred",
+)
+
+
 def run_validate(args) -> int:
+    from vehsim.progress import announce_font_cache, announce_kernel_compile, progress_bar
     from vehsim.testcar import read_testcar_csv
-    from vehsim.validate import summary, validate_testcars
+    from vehsim.validate import STAGES, summary, validate_testcars
 
     frame = read_testcar_csv(args.testcar_csv)
-    print(f"validating {len(frame)} vehicles on FTP-75 and HWFET ...", file=sys.stderr)
-    results = validate_testcars(frame, dt_s=args.dt_s)
-    for row in results.to_dict("records"):
-        print(
-            json.dumps(
-                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
-                default=_json_default,
-            )
-        )
-    print(json.dumps(summary(results), default=_json_default))
+    if not args.quiet:
+        print(f"validating {len(frame)} vehicles on FTP-75 and HWFET ...", file=sys.stderr)
+    announce_kernel_compile(args.quiet)
+    with progress_bar(len(STAGES), desc="validate", unit="run", quiet=args.quiet) as bar:
+
+        def done(stage: str) -> None:
+            bar.set_postfix_str(stage, refresh=False)
+            bar.update()
+
+        results = validate_testcars(frame, dt_s=args.dt_s, on_stage=done)
+    rows = [
+        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in results.to_dict("records")
+    ]
+    totals = summary(results)
+    if output_format(args) == "json":
+        for row in rows:
+            print(dumps(row))
+        print(dumps(totals))
+    else:
+        columns = [c for c in VALIDATE_TABLE_COLUMNS if c in results.columns]
+        print(format_rows(rows, columns))
+        print()
+        print(format_pairs({k: v for k, v in totals.items() if k != "summary"}))
     if args.plot:
+        announce_font_cache(args.quiet)
         from vehsim.plots import plot_validation
 
         args.plot.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ All fuel economies here are unadjusted (the test-cell values, not the window sti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,16 +41,32 @@ def _miles(distance_m):
     return np.asarray(distance_m) / M_PER_MILE
 
 
+#: The runs of a validation, in order; ``on_stage`` callbacks receive each name once it is done.
+STAGES = ("FTP-75 bags 1-2", "FTP-75 soak", "FTP-75 bag 3", "HWFET")
+
+
+def _done(on_stage: Callable[[str], None] | None, stage: str) -> None:
+    if on_stage is not None:
+        on_stage(stage)
+
+
 def ftp75(
-    vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C
+    vehicles: Sequence[VehicleParams],
+    dt_s: float = 0.1,
+    ambient_temp_c: float = FTP_AMBIENT_C,
+    on_stage: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """FTP-75 bag and composite fuel economies [mpg], one row per vehicle (fleet run)."""
+    """FTP-75 bag and composite fuel economies [mpg], one row per vehicle (fleet run).
+
+    ``on_stage`` is called with each finished stage of :data:`STAGES` (progress display).
+    """
     udds = load_cycle("udds")
     bag3_cycle = udds.slice(0, UDDS_BAG1_END_S, "udds-bag3")
     sim = Simulator(vehicles, dt_s=dt_s, ambient_temp_c=ambient_temp_c, start="cold")
     sim.set_driver(slice(None), udds)
     steps_per_s = int(round(1.0 / dt_s))
     records = sim.run_steps(int(round(udds.duration_s / dt_s)), steps_per_s)
+    _done(on_stage, STAGES[0])
     fuel = records[:, :, S["fuel_used_g"]]
     dist = records[:, :, S["odometer_m"]]
     k1 = UDDS_BAG1_END_S - 1
@@ -63,10 +79,12 @@ def ftp75(
         sim.apply(i, {"type": "stop_engine"})
         sim.apply(i, {"type": "brake", "value": 100})
     sim.run_steps(int(round(SOAK_S / dt_s)))
+    _done(on_stage, STAGES[1])
     before3 = sim.state[:, S["fuel_used_g"]].copy(), sim.state[:, S["odometer_m"]].copy()
     out_before3 = sim.state[:, S["time_outside_tolerance_s"]].copy()
     sim.set_driver(slice(None), bag3_cycle)
     sim.run_steps(int(round(bag3_cycle.duration_s / dt_s)))
+    _done(on_stage, STAGES[2])
     f3 = sim.state[:, S["fuel_used_g"]] - before3[0]
     d3 = sim.state[:, S["odometer_m"]] - before3[1]
     outside += sim.state[:, S["time_outside_tolerance_s"]] - out_before3
@@ -88,13 +106,17 @@ def ftp75(
 
 
 def hwfet(
-    vehicles: Sequence[VehicleParams], dt_s: float = 0.1, ambient_temp_c: float = FTP_AMBIENT_C
+    vehicles: Sequence[VehicleParams],
+    dt_s: float = 0.1,
+    ambient_temp_c: float = FTP_AMBIENT_C,
+    on_stage: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """HWFET fuel economy [mpg] from a warm engine, one row per vehicle (fleet run)."""
     cycle = load_cycle("hwfet")
     sim = Simulator(vehicles, dt_s=dt_s, ambient_temp_c=ambient_temp_c, start="hot")
     sim.set_driver(slice(None), cycle)
     sim.run_steps(int(round(cycle.duration_s / dt_s)))
+    _done(on_stage, STAGES[3])
     return pd.DataFrame(
         {
             "vehicle": [v.name for v in vehicles],
@@ -107,12 +129,18 @@ def hwfet(
 
 
 def validate_testcars(
-    frame: pd.DataFrame, dt_s: float = 0.1, models: dict | None = None
+    frame: pd.DataFrame,
+    dt_s: float = 0.1,
+    models: dict | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Predicted vs EPA fuel economies for every row of an EPA Test Car List frame."""
+    """Predicted vs EPA fuel economies for every row of an EPA Test Car List frame.
+
+    ``on_stage`` is called with each finished stage of :data:`STAGES` (progress display).
+    """
     vehicles = [vehicle_from_testcar(row, models=models) for row in frame.to_dict("records")]
-    ftp = ftp75(vehicles, dt_s)
-    hw = hwfet(vehicles, dt_s)
+    ftp = ftp75(vehicles, dt_s, on_stage=on_stage)
+    hw = hwfet(vehicles, dt_s, on_stage=on_stage)
     out = pd.DataFrame({"test_vehicle_id": frame[COL_ID].astype(str).to_numpy()})
     out["ftp_mpg_pred"] = ftp["ftp_mpg"].to_numpy()
     out["ftp_mpg_epa"] = frame[COL_FTP].to_numpy(dtype=float) if COL_FTP in frame else np.nan
