@@ -4,7 +4,7 @@
 physics module of its topic and compiled inline: driver target → engine mode → driveline
 coupling → engine capability → road forces → pedals → engine output → drive force → motion →
 fuel → thermal → wear → gear choice → trace tolerance. Stages read and write the vehicle's state,
-inputs and parameters by name (rows viewed as records, ``layout.as_records``) and hand their
+inputs and parameters by name (rows viewed as records with a field per column) and hand their
 results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
 the code in the parameter row (``physics/options.py``), so one compiled kernel serves a mixed
 fleet.
@@ -28,7 +28,6 @@ from vehsim.layout import (
     PARAM_RECORD,
     STATE_COLUMNS,
     STATE_RECORD,
-    as_records,
 )
 from vehsim.physics import driveline, driver, engine, gearbox, road_load, thermal, wear
 from vehsim.physics._jit import jit
@@ -55,13 +54,33 @@ Vehicle = namedtuple(
 )
 
 
+def _record_to_tuple(name, columns):
+    """A named tuple type with ``columns`` and an inlined function that fills it from a record.
+
+    The copy is written out field by field (generated here from the column names): Numba builds
+    a named tuple from a record no other way.
+    """
+    tuple_type = namedtuple(name, columns)
+    fields = ", ".join(f"record.{c}" for c in columns)
+    namespace = {name: tuple_type}
+    exec(f"def copy(record):\n    return {name}({fields})\n", namespace)  # noqa: S102
+    # Not cached on its own (generated source has no file); it is inlined into cached callers.
+    return tuple_type, jit(inline="always", cache=False)(namespace["copy"])
+
+
+Params, _params_tuple = _record_to_tuple("Params", PARAM_COLUMNS)
+Inputs, _inputs_tuple = _record_to_tuple("Inputs", INPUT_COLUMNS)
+
+
 @jit(inline="always")
 def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm_known):
     """Advance vehicle ``i`` by ``dt_s`` seconds, in place on its state record.
 
     Args:
-        state, inputs, params: the vehicle's rows as records (``layout.STATE_COLUMNS``,
-            ``INPUT_COLUMNS``, ``PARAM_COLUMNS``); the state also holds this step's outputs.
+        state: the vehicle's state row as a record (a field per ``layout.STATE_COLUMNS``,
+            same memory); it also holds this step's outputs.
+        inputs, params: its inputs and parameters as :data:`Inputs` and :data:`Params` named
+            tuples (a field per ``layout.INPUT_COLUMNS``, ``PARAM_COLUMNS``).
         vehicle: its :data:`Vehicle` arrays and constants.
         cycles: every cycle of the run (``driver.Cycles``); ``inputs.cycle_index`` selects one.
         rng: per-vehicle xorshift states; ``i`` the vehicle's index into it.
@@ -151,21 +170,48 @@ def vehicle_constants(params, ratios, curve_rpm, curve_nm, n_curve):
 
 @jit(_nrt=False)
 def run_vehicle(
-    state_row, state, inputs, params, vehicle, cycles, rng, i, dt_s, n_steps, record_every, records
+    i,
+    state,
+    inputs,
+    params,
+    ratios,
+    curve_rpm,
+    curve_nm,
+    n_curve,
+    cyc_speed,
+    cyc_grade,
+    cyc_len,
+    rng,
+    dt_s,
+    n_steps,
+    record_every,
+    records,
 ):
-    """Advance vehicle ``i`` ``n_steps`` steps of ``dt_s``, recording its state row (``state_row``,
-    the float view of the ``state`` record) into ``records[:, i]`` every ``record_every`` steps.
+    """Advance vehicle ``i`` ``n_steps`` steps of ``dt_s``, recording its state row into
+    ``records[:, i]`` every ``record_every`` steps (arguments as for :func:`run_fleet`).
 
+    The stages see the vehicle's rows as records (views of the same memory); parameters and
+    inputs do not change during the run, so they are copied once into named tuples, which the
+    compiler keeps in registers instead of reloading them after every write to the state.
     Compiled without reference counting: the step only reads and writes rows of arrays the
     caller owns, and counting references to them on every step (atomic operations) would cost
     more than the physics.
     """
+    state_row = state[i]
+    vehicle_state = state.view(STATE_RECORD)[i, 0]
+    params_record = params.view(PARAM_RECORD)[i, 0]
+    vehicle_params = _params_tuple(params_record)
+    vehicle_inputs = _inputs_tuple(inputs.view(INPUT_RECORD)[i, 0])
+    vehicle = vehicle_constants(vehicle_params, ratios[i], curve_rpm[i], curve_nm[i], n_curve[i])
+    cycles = driver.Cycles(cyc_speed, cyc_grade, cyc_len)
     n_records = records.shape[0]
     r = 0  # next record
     until_record = record_every
     input_rpm = -1.0  # not known before the first step
     for _ in range(n_steps):
-        input_rpm = step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm)
+        input_rpm = step_vehicle(
+            vehicle_state, vehicle_inputs, vehicle_params, vehicle, cycles, rng, i, dt_s, input_rpm
+        )
         until_record -= 1
         if until_record == 0:  # never when record_every is 0
             until_record = record_every
@@ -176,41 +222,6 @@ def run_vehicle(
 
 
 @jit(parallel=True)
-def _run_fleet(
-    state_rows,
-    state,
-    inputs,
-    params,
-    ratios,
-    curve_rpm,
-    curve_nm,
-    n_curve,
-    cycles,
-    rng,
-    dt_s,
-    n_steps,
-    record_every,
-    records,
-):
-    for i in prange(state.shape[0]):
-        p = params[i]
-        vehicle = vehicle_constants(p, ratios[i], curve_rpm[i], curve_nm[i], n_curve[i])
-        run_vehicle(
-            state_rows[i],
-            state[i],
-            inputs[i],
-            p,
-            vehicle,
-            cycles,
-            rng,
-            i,
-            dt_s,
-            n_steps,
-            record_every,
-            records,
-        )
-
-
 def run_fleet(
     state,
     inputs,
@@ -230,27 +241,31 @@ def run_fleet(
 ):
     """The loop: advance every vehicle ``n_steps`` steps of ``dt_s``, in place.
 
-    ``state``, ``inputs`` and ``params`` are the 2-D float arrays of :class:`vehsim.Simulator`
-    (one row per vehicle); the kernel reads them through record views of the same memory.
-    Every ``record_every`` steps the state row is copied into ``records[k, i]`` (pass an
-    array with zero rows for summary-only runs).
+    ``state``, ``inputs`` and ``params`` are the C-contiguous 2-D float arrays of
+    :class:`vehsim.Simulator`, one row per vehicle and one column per name of
+    ``layout.STATE_COLUMNS``, ``INPUT_COLUMNS``, ``PARAM_COLUMNS``. Every ``record_every`` steps
+    the state row is copied into ``records[k, i]`` (pass an array with zero rows for
+    summary-only runs).
     """
-    _run_fleet(
-        state,
-        as_records(state, STATE_RECORD),
-        as_records(inputs, INPUT_RECORD),
-        as_records(params, PARAM_RECORD),
-        ratios,
-        curve_rpm,
-        curve_nm,
-        n_curve,
-        driver.Cycles(cyc_speed, cyc_grade, cyc_len),
-        rng,
-        dt_s,
-        n_steps,
-        record_every,
-        records,
-    )
+    for i in prange(state.shape[0]):
+        run_vehicle(
+            i,
+            state,
+            inputs,
+            params,
+            ratios,
+            curve_rpm,
+            curve_nm,
+            n_curve,
+            cyc_speed,
+            cyc_grade,
+            cyc_len,
+            rng,
+            dt_s,
+            n_steps,
+            record_every,
+            records,
+        )
 
 
 def empty_records(n_records: int, n_vehicles: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 State, parameters and driver inputs are 2-D float arrays with one row per vehicle and one named
 column per quantity, so the same kernel steps one car or a fleet. Column names carry units.
-The kernel reads a row by name: :func:`as_records` views the same memory as a structured array
-whose fields are the columns (``state.speed_mps``), with no copy and no index constants.
+The kernel reads a row by name: it views the same memory as a structured array whose fields are
+the columns (``rows.view(STATE_RECORD)[i, 0].speed_mps``), with no copy and no index constants.
 """
 
 from __future__ import annotations
@@ -114,12 +114,3 @@ def _record(columns: tuple[str, ...]) -> np.dtype:
 STATE_RECORD = _record(STATE_COLUMNS)
 INPUT_RECORD = _record(INPUT_COLUMNS)
 PARAM_RECORD = _record(PARAM_COLUMNS)
-
-
-def as_records(rows: np.ndarray, record: np.dtype) -> np.ndarray:
-    """A 1-D structured view of the 2-D float array ``rows`` (same memory: writes go through)."""
-    if rows.dtype != np.float64 or rows.ndim != 2 or not rows.flags.c_contiguous:
-        raise ValueError("rows must be a C-contiguous 2-D float64 array (one row per vehicle)")
-    if rows.shape[1] != len(record.names):
-        raise ValueError(f"rows have {rows.shape[1]} columns, the record {len(record.names)}")
-    return rows.view(record)[:, 0]
