@@ -40,7 +40,8 @@ def azurite(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(
         [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-         "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent"],
+         "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent",
+         "--disableTelemetry"],  # else it reports usage to Application Insights on every start
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
