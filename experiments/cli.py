@@ -1,13 +1,19 @@
 """``vehsim experiment fuel|wear``: train, log and register the fuel and wear models.
 
-Progress goes to stderr; the JSON summary (run ids, metrics, champion) goes to stdout.
-MLflow and scikit-learn are imported inside the handler only.
+Progress goes to stderr (a bar for the simulated table on a terminal, nothing with ``--quiet``
+but warnings); the JSON summary (data table and rows, run ids, metrics, champion) goes to stdout.
+``vehsim mlflow-ui`` serves the MLflow UI over the project's tracking store on loopback.
+MLflow and scikit-learn are imported inside the handlers only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
 
 
 def register(subparsers) -> None:
@@ -35,7 +41,51 @@ def register(subparsers) -> None:
             "--models", help="comma-separated model kinds: ridge,gradient_boosting,random_forest"
         )
         p.add_argument("--registered-model", help="registry name of the models")
+        p.add_argument(
+            "-q", "--quiet", action="store_true", help="no progress on stderr (warnings still)"
+        )
         p.set_defaults(func=_run)
+
+
+#: ``simulated 3/32: udds at 25 °C, cold start`` from the feature-table simulation.
+_SIMULATED = re.compile(r"^simulated (\d+)/(\d+): (.*)$")
+
+
+class Reporter:
+    """The ``progress`` callback of :func:`run_experiment`: lines on stderr, a bar for the
+    simulated feature table on a terminal; with ``quiet`` only lines starting ``warning:``."""
+
+    def __init__(self, quiet: bool = False, interactive: bool | None = None):
+        from vehsim.progress import interactive as on_terminal
+
+        self.quiet = quiet
+        self.interactive = on_terminal(quiet) if interactive is None else interactive
+        self._bar = None
+
+    def __call__(self, text: str) -> None:
+        step = _SIMULATED.match(text)
+        if step and self.interactive:
+            done, total = int(step.group(1)), int(step.group(2))
+            if self._bar is None:
+                from vehsim.progress import progress_bar
+
+                self._bar = progress_bar(total, desc="simulating", unit="run")
+            self._bar.set_postfix_str(step.group(3), refresh=False)
+            self._bar.update(done - self._bar.n)
+            if done >= total:
+                self.close()
+            return
+        if self.quiet and not text.startswith("warning:"):
+            return
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,6 +120,80 @@ def _run(args: argparse.Namespace) -> int:
         models=models,
         registered_model_name=registered,
     )
-    summary = run_experiment(config)
+    reporter = Reporter(quiet=args.quiet)
+    try:
+        summary = run_experiment(config, progress=reporter)
+    finally:
+        reporter.close()
     print(json.dumps(summary, indent=2))
     return 0
+
+
+# vehsim mlflow-ui -------------------------------------------------------------------------------
+#: MLflow's own default port.
+DEFAULT_UI_PORT = 5000
+#: Loopback only: the UI has no authentication.
+UI_HOST = "127.0.0.1"
+
+
+def register_mlflow_ui(subparsers) -> None:
+    """Add ``mlflow-ui`` to the ``vehsim`` parser."""
+    p = subparsers.add_parser(
+        "mlflow-ui",
+        help="serve the MLflow UI for this project's experiments on 127.0.0.1",
+        description="Serve the MLflow UI over the project's tracking store "
+        "(settings.mlflow_tracking_uri: MLFLOW_TRACKING_URI, vehsim.toml, or "
+        "VEHSIM_HOME/mlflow.db) on loopback. Ctrl-C stops it.",
+    )
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_UI_PORT, help=f"port (default {DEFAULT_UI_PORT})"
+    )
+    p.set_defaults(func=_mlflow_ui)
+
+
+def mlflow_ui_command(settings, port: int) -> list[str]:
+    """The ``mlflow ui`` command line for ``settings``' tracking store, bound to loopback."""
+    artifacts = settings.home / "mlflow-artifacts"
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        settings.mlflow_tracking_uri,
+        # Artifacts of experiments created from the UI go beside the CLI's, not into ./mlartifacts.
+        "--artifacts-destination",
+        artifacts.resolve().as_uri(),
+        "--host",
+        UI_HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
+def _mlflow_ui(args: argparse.Namespace, run: Callable[..., int] = subprocess.call) -> int:
+    import importlib.util
+
+    from vehsim.config import load_settings
+    from vehsim.errors import ConfigError
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
+    if importlib.util.find_spec("mlflow") is None:
+        raise ConfigError("mlflow is not installed; pip install 'vehsim[ml]'")
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    print(
+        f"MLflow UI for {settings.mlflow_tracking_uri} at http://{UI_HOST}:{args.port} "
+        "(Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        code = run(mlflow_ui_command(settings, args.port))
+    except KeyboardInterrupt:
+        return 0
+    # mlflow exits 1 when the port is taken, with its own message above.
+    return 0 if code in (0, -2, 130) else 1
