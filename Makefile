@@ -55,6 +55,7 @@ demo: demo-offline jars
 	  $(VEHSIM) drive --vehicles 4 --driver profile:aggressive --speedup max --duration-s 300 --rate-hz 2 --seed 7; \
 	  $(VEHSIM) pipeline all; \
 	  $(VEHSIM) experiment fuel
+	@$(BIN)/python -m vehsim.next_steps --outputs $(DEMO_OUT)
 
 test: install jars system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

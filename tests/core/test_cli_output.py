@@ -187,3 +187,39 @@ def test_progress_only_on_a_terminal():
     with progress.progress_bar(3) as bar:
         bar.update()
         assert bar.disable
+
+
+# The demo's last lines --------------------------------------------------------------------------
+def test_next_steps_lists_what_was_made_and_where_to_go(vehsim_env, tmp_path, capsys):
+    from vehsim.config import load_settings
+    from vehsim.next_steps import NEXT_COMMANDS, main
+
+    settings = load_settings()
+    for table in ("bronze/events", "gold/features"):
+        (tmp_path / "vehsim-home" / "lake" / table / "_delta_log").mkdir(parents=True)
+    outputs = tmp_path / "demo-output"
+    outputs.mkdir()
+    (outputs / "udds.png").write_bytes(b"png")
+    assert main(["--outputs", str(outputs)]) == 0
+    text = capsys.readouterr().out
+    assert f"{outputs}/: udds.png" in text
+    assert f"{settings.lake_uri}: bronze/events, gold/features" in text
+    assert settings.mlflow_tracking_uri in text
+    for command, _ in NEXT_COMMANDS:
+        assert command in text
+    assert {"vehsim dashboard", "jupyter lab notebooks/", "vehsim mlflow-ui"} <= {
+        c for c, _ in NEXT_COMMANDS
+    }
+
+
+def test_demo_ends_with_next_steps():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert (
+        recipe.rstrip()
+        .splitlines()[-1]
+        .strip()
+        .endswith("-m vehsim.next_steps --outputs $(DEMO_OUT)")
+    )
