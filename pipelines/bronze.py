@@ -508,14 +508,16 @@ def run_bronze_available_now(
 
 def table_version(spark, settings: Settings) -> int | None:
     """The Bronze table's current version (None if it does not exist yet)."""
-    from pyspark.errors import AnalysisException
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
 
-    path = sql_path(Catalog(settings).spark_path(BRONZE_EVENTS))
+    catalog = Catalog(settings)
     try:
-        rows = spark.sql(f"DESCRIBE HISTORY {path} LIMIT 1").select("version").collect()
-    except AnalysisException:
+        return DeltaTable(
+            catalog.uri(BRONZE_EVENTS), storage_options=catalog.storage_options()
+        ).version()
+    except TableNotFoundError:
         return None
-    return int(rows[0]["version"]) if rows else None
 
 
 # --- progress ---------------------------------------------------------------------------------
