@@ -89,7 +89,8 @@ def test_kill_9_of_the_broker_mid_run_loses_nothing_and_doubles_nothing(tmp_path
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait(lambda: stored() >= 2_000, 120, "the run to get going")
+        _wait(lambda: drive.poll() is not None or stored() >= 2_000, 120, "the run to get going")
+        assert drive.poll() is None, drive.communicate()[1]
         os.kill(record.pid, signal.SIGKILL)
         os.waitpid(record.pid, 0)
         killed_at = time.monotonic()
