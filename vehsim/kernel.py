@@ -2,10 +2,10 @@
 
 ``step_vehicle`` advances one vehicle by ``dt_s`` as a sequence of stages, each living in the
 physics module of its topic and compiled inline: driver target → engine mode → driveline
-coupling → engine capability → road forces → pedals → engine output → drive force → motion →
-fuel → thermal → wear → gear choice → trace tolerance. Stages read and write the vehicle's state,
-inputs and parameters by name (rows viewed as records with a field per column) and hand their
-results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
+coupling → engine capability → wheel forces → road forces → pedals → engine output → drive force
+→ motion → fuel → thermal → wear → gear choice → trace tolerance. Stages read and write the
+vehicle's state, inputs and parameters by name (``state.speed_mps``, ``params.mass_kg``) and hand
+their results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
 the code in the parameter row (``physics/options.py``), so one compiled kernel serves a mixed
 fleet.
 
@@ -91,7 +91,8 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     Returns:
         The driveline's input speed for the next step when the gear logic computed it, else -1.
     """
-    speed = state.speed_mps
+    speed = state.speed_mps  # at the start of the step
+    # What the driver aims at, and what the powertrain and the road allow at this speed.
     target = driver.target_stage(state, inputs, cycles, rng, i, dt_s)
     mode = engine.mode_stage(state, inputs, params, target, dt_s)
     coupling = driveline.coupling_stage(state, params, vehicle, mode, input_rpm_known)
@@ -99,6 +100,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     wheel = driveline.wheel_forces_stage(state, params, mode, coupling, capability)
     road = road_load.road_forces_stage(state, inputs, params, target.grade_frac)
 
+    # The driver's pedals, the engine's answer, and the car's motion over the step.
     force_needed = wheel.mass_eff_kg * target.accel_mps2 + road.road_n + road.grade_n
     throttle, brake = driver.pedals_stage(
         state, inputs, target, mode.running, force_needed, wheel, road
@@ -111,6 +113,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
         state, params, road, drive_force, brake, wheel.mass_eff_kg, target.grade_frac, dt_s
     )
 
+    # What the step cost: fuel, heat, wear; then the gear for the next step.
     fuel_power, load = engine.fuel_stage(
         state, inputs, params, vehicle, mode, capability, output, coupling, dt_s
     )
@@ -145,6 +148,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     )
     driver.trace_tolerance_stage(state, inputs, cycles, target, motion.speed_new_mps, dt_s)
 
+    # The motion becomes the state, and the clocks advance.
     state.brake_energy_j += motion.brake_power_w * dt_s
     state.speed_mps = motion.speed_new_mps
     state.accel_mps2 = motion.accel_mps2

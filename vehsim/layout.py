@@ -107,7 +107,8 @@ P = _index(PARAM_COLUMNS)
 
 
 def _record(columns: tuple[str, ...]) -> np.dtype:
-    return np.dtype([(name, np.float64) for name in columns])
+    # np.record: fields are attributes in pure Python too (VEHSIM_NO_JIT=1), as in Numba.
+    return np.dtype((np.record, [(name, np.float64) for name in columns]))
 
 
 #: One row of state, inputs or parameters as a record with a field per column.
