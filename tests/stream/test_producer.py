@@ -188,3 +188,43 @@ def test_a_record_over_the_topics_own_limit_is_set_aside(kafka_broker, tmp_path,
     _check_exactly_once_in_order(records, sent)
     (letter,) = _dead_letters(publisher)
     assert "at most 18976" in letter["reason"] and letter["value_bytes"] == 50_002
+
+
+def test_a_record_the_broker_refuses_is_set_aside_when_its_limit_is_unknown(
+    kafka_broker, tmp_path, monkeypatch
+):
+    """A broker that does not tell its limit (describe_configs refused) and refuses a record:
+    sent again alone, refused again, set aside; the records after it (which an idempotent
+    producer fails too) are delivered, exactly once.
+
+    The record is larger than the producer's batch_size, so the client sends it in a batch of
+    its own (kafka-python 3.0.12 can hang splitting a refused batch of several records).
+    """
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from vehsim.stream import producer
+    from vehsim.stream.follow import read_topic
+
+    monkeypatch.setattr(producer, "_topic_message_limit", lambda admin, topic: None)
+    settings = _settings(kafka_broker, tmp_path, monkeypatch)
+    topic = f"{settings.telemetry_topic}.small"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "200000"})])
+    finally:
+        admin.close()
+    run_id = str(uuid.uuid4())
+    sent = _events(run_id, 20, vehicles=1)
+    with producer.EventPublisher(
+        settings, run_id=run_id, topic=topic, retry_interval_s=0.2
+    ) as publisher:
+        for event in sent[:10]:
+            publisher.publish(event)
+        publisher.publish_raw(b"car-0", b'"' + b"z" * 300_000 + b'"')  # over its 200 kB
+        for event in sent[10:]:
+            publisher.publish(event)
+    stats = publisher.stats()
+    assert (stats.pending, stats.dead_lettered) == (0, 1), stats
+    _check_exactly_once_in_order(read_topic(settings, topic=topic), sent)
+    (letter,) = _dead_letters(publisher)
+    assert "broker refused" in letter["reason"] and letter["value_bytes"] == 300_002

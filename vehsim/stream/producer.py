@@ -56,6 +56,10 @@ DEAD_LETTER_DIR = "dead-letter"
 CONNECT_TIMEOUT_MS = 5_000
 #: Time a reconnect at shutdown may take at most (bootstrap, topics, limits) [s].
 _CLOSE_GRACE_S = 5.0
+#: Reconnects at most while closing (a broker that keeps failing sessions ends the attempt).
+_SHUTDOWN_RECONNECTS = 5
+#: Smallest batch_size the publisher learns from a broker's refusals [bytes].
+_MIN_BATCH_BYTES = 1_024
 _RECONNECT_BUDGET_S = 3 * CONNECT_TIMEOUT_MS / 1000
 #: Room left in a topic's ``max.message.bytes`` for the record batch's own framing [bytes].
 _BATCH_OVERHEAD_BYTES = 1_024
@@ -173,6 +177,8 @@ class EventPublisher:
         self._dead_lettered = 0
         self._next_probe_now = False
         self._connect_failures: set[str] = set()
+        self._refused_once: set[int] = set()  # spool indices the broker refused as too large
+        self._batch_cap: int | None = None  # batch_size learned from such refusals [bytes]
 
     # -- public API ----------------------------------------------------------------------------
     def start(self) -> EventPublisher:
@@ -385,22 +391,33 @@ class EventPublisher:
                 spool.ack(index)
                 self._acked += 1
                 progressed = True
-            elif _too_large(future.exception):
-                # The client splits a refused batch down to single records first, so this one
-                # is too large by itself: retrying cannot help.
-                self._set_aside(
-                    index, topic, key, value, f"the broker refused it: {future.exception}"
-                )
-                progressed = True
-                if failure is None:  # a fresh producer session for what follows, at once
-                    failure = (index, future.exception)
-                    self._next_probe_now = True
-            elif failure is None:
-                failure = (index, future.exception)
+            elif failure is None:  # later failures follow from the first (the session is over)
+                failure = (index, future.exception, topic, key, value)
         if progressed:
             self._last_progress = time.monotonic()
         if failure is not None and self._state == ONLINE:
-            self._go_offline(failure[1], failure[0])
+            index, exc, topic, key, value = failure
+            if _too_large(exc):
+                self._on_refused_as_too_large(index, exc, topic, key, value)
+            self._go_offline(exc, index)
+
+    def _on_refused_as_too_large(self, index, exc, topic, key, value) -> None:
+        """The broker refused a batch as too large (its limit, unknown to us, is lower).
+
+        An idempotent producer fails everything after such a refusal, so only the first failed
+        record is considered. The first time, the next session's batches are capped below its
+        size, so it is sent alone; refused again alone, it is too large by itself and is set
+        aside. A batch of small records that was too large just gets smaller batches.
+        """
+        size = len(key) + len(value)
+        if index in self._refused_once:
+            self._set_aside(index, topic, key, value, f"the broker refused it: {exc}")
+            self._refused_once.discard(index)
+        else:
+            self._refused_once.add(index)
+            cap = max(_MIN_BATCH_BYTES, size - 1)
+            self._batch_cap = cap if self._batch_cap is None else min(self._batch_cap, cap)
+        self._next_probe_now = True
 
     def _check_stall(self, now: float) -> None:
         """Records in flight without an ack for a while and the broker refuses connections:
@@ -530,6 +547,8 @@ class EventPublisher:
         than the defaults: a record above it is set aside before sending, and no batch of small
         records can exceed it (the client's split-and-retry of a refused batch is not relied on).
         """
+        if self._batch_cap is not None:
+            config["batch_size"] = min(config.get("batch_size", self._batch_cap), self._batch_cap)
         if limit is None:
             return
         usable = max(1, limit - _BATCH_OVERHEAD_BYTES)
@@ -575,33 +594,43 @@ class EventPublisher:
             if moved:
                 log.info("adopted %d unsent record(s) from %s; they go first", moved, path)
 
+    def _drain_until(self, deadline: float) -> None:
+        """Send everything spooled before ``deadline``: replay, flush, settle; after a failed
+        session (e.g. a record the broker refused) reconnect and go on, while time allows."""
+        attempts = 0
+        while self._spool.pending_count and time.monotonic() < deadline:
+            if self._state == OFFLINE:
+                # a reconnect can take CONNECT_TIMEOUT_MS and more: only when there is time
+                if attempts >= _SHUTDOWN_RECONNECTS or (
+                    deadline - time.monotonic() <= _RECONNECT_BUDGET_S
+                ):
+                    return
+                attempts += 1
+                time.sleep(max(0.0, min(self._next_probe, deadline) - time.monotonic()))
+                self._try_reconnect()
+                continue
+            while self._replay is not None and self._state == ONLINE:
+                if time.monotonic() >= deadline:
+                    return
+                self._replay_some(20_000)
+                self._collect()
+            if self._state != ONLINE:
+                continue
+            try:
+                self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception as exc:
+                log.warning("flush at shutdown incomplete: %s", exc)
+                return
+            self._collect()
+            if self._state == ONLINE and self._replay is None:
+                return  # all sent and settled; what is pending now could not be sent
+
     def _shutdown(self) -> None:
         """Flush what is in flight (bounded), persist acks, close the spool."""
         deadline = time.monotonic() + self._close_timeout_s
         try:
             if self._error is None:
-                while (
-                    self._state == ONLINE
-                    and self._replay is not None
-                    and time.monotonic() < deadline
-                ):
-                    self._replay_some(20_000)
-                    self._collect()
-                # a reconnect can take CONNECT_TIMEOUT_MS and more: only when there is time
-                if self._state == OFFLINE and deadline - time.monotonic() > _RECONNECT_BUDGET_S:
-                    self._try_reconnect()
-                    while (
-                        self._state == ONLINE
-                        and self._replay is not None
-                        and time.monotonic() < deadline
-                    ):
-                        self._replay_some(20_000)
-                        self._collect()
-                if self._producer is not None:
-                    try:
-                        self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
-                    except Exception as exc:
-                        log.warning("flush at shutdown incomplete: %s", exc)
+                self._drain_until(deadline)
             self._abort_producer()  # after a complete flush this only settles the sends
         finally:
             self._state = CLOSED
