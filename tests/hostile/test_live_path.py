@@ -345,3 +345,20 @@ def test_vehsim_drive_survives_the_whole_command_corpus_without_a_stall(drive_en
     assert summary["commands_rejected"] == sum(
         1 for e in entries if e.expect["outcome"] == "rejected"
     )
+
+
+def test_the_telemetry_follower_skips_hostile_records_without_reconnecting(vehsim_env):
+    """The dashboard's follower reads the telemetry topic: no record there may raise into its
+    thread (a raise costs a reconnect, as deep commands once did)."""
+    from types import SimpleNamespace
+
+    from vehsim.config import load_settings
+    from vehsim.stream.follow import TelemetryFollower
+
+    follower = TelemetryFollower(load_settings(), bootstrap="127.0.0.1:9")
+    records = [e.value for e in corpus.load("telemetry")]
+    records.append(b"[" * 100_000 + b"]" * 100_000)  # RecursionError in json.loads
+    for value in records:
+        follower._handle(SimpleNamespace(value=value))
+    assert follower.malformed == 5  # not JSON, empty, null, not UTF-8, too deep
+    assert follower.count == len(records) - 5

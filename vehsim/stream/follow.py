@@ -111,7 +111,7 @@ class TelemetryFollower(LiveTopicReader):
     def _handle(self, record) -> None:
         try:
             event = json.loads(record.value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # deep nesting too: skip, never reconnect
             self.malformed += 1
             return
         if isinstance(event, dict):
