@@ -86,19 +86,28 @@ def test_license_is_an_spdx_expression(built_wheel):
     assert "License-Expression: Apache-2.0" in text
 
 
+#: Source folder -> the name it installs under.
+_INSTALLED_AS = {
+    "vehsim": "vehsim",
+    "pipelines": "vehsim_pipelines",
+    "experiments": "vehsim_experiments",
+}
+
+
 def test_wheel_ships_every_data_file(built_wheel):
-    """Every non-Python file of ``vehsim/`` in the checkout is in the wheel (vehicles, cycles,
-    schemas, generic models, Maven poms, the dashboard's scripts)."""
+    """Every non-Python file of the three layers in the checkout is in the wheel (vehicles,
+    cycles, schemas, generic models, Maven poms, the dashboard's scripts, the Spark log config)."""
     wheel, _ = built_wheel
     with zipfile.ZipFile(wheel) as zf:
         shipped = set(zf.namelist())
     data = [
         f
         for f in _source_files()
-        if f.startswith("vehsim/") and not f.endswith(".py") and "__pycache__" not in f
+        if f.split("/")[0] in _INSTALLED_AS and not f.endswith(".py") and "__pycache__" not in f
     ]
-    assert data
-    missing = sorted(set(data) - shipped)
+    assert any(f.startswith("vehsim/data/") for f in data)
+    installed = {f: "/".join([_INSTALLED_AS[f.split("/")[0]], *f.split("/")[1:]]) for f in data}
+    missing = sorted(f for f, name in installed.items() if name not in shipped)
     assert not missing, f"not in the wheel: {missing}"
 
 
