@@ -11,7 +11,8 @@ Maven). Everything the broker owns lives under ``<VEHSIM_HOME>/kafka``:
 - ``server.properties`` and ``log4j2.properties``: written at every start;
 - ``logs/server.log``: the broker's log (``logs/jvm.out`` holds what the JVM prints itself);
 - ``ports.json``: the ports of the last start, reused by the next one when they are free, so
-  that clients' bootstrap address stays valid across restarts.
+  that clients' bootstrap address stays valid across restarts;
+- ``jvm.pid``: the last JVM's pid, so that one left running by an interrupted start is found.
 
 A running broker is recorded in ``<VEHSIM_HOME>/run/broker.json``
 (:mod:`vehsim.stream.broker_record`). It is a development broker: production points
