@@ -49,6 +49,8 @@ def register(subparsers) -> None:
 
 #: ``simulated 3/32: udds at 25 °C, cold start`` from the feature-table simulation.
 _SIMULATED = re.compile(r"^simulated (\d+)/(\d+): (.*)$")
+#: What ``load_dataset`` says when ``--data auto`` falls back to simulating.
+_SIMULATING = "Gold features missing or incomplete"
 
 
 class Reporter:
@@ -81,6 +83,14 @@ class Reporter:
             self._bar.write(text, file=sys.stderr)
         else:
             print(text, file=sys.stderr, flush=True)
+        if text.startswith(_SIMULATING):
+            self.before_simulation()
+
+    def before_simulation(self) -> None:
+        """Say that the kernel compiles first, if its cache is cold (the simulation follows)."""
+        from vehsim.progress import announce_kernel_compile
+
+        announce_kernel_compile(self.quiet)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -121,6 +131,8 @@ def _run(args: argparse.Namespace) -> int:
         registered_model_name=registered,
     )
     reporter = Reporter(quiet=args.quiet)
+    if config.data_source == "simulated":
+        reporter.before_simulation()
     try:
         summary = run_experiment(config, progress=reporter)
     finally:

@@ -168,3 +168,17 @@ def test_mlflow_ui_answers_on_loopback(vehsim_env):
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=60)
+
+
+def test_fallback_to_simulation_announces_a_cold_kernel(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("VEHSIM_NO_JIT", raising=False)
+    monkeypatch.setenv("VEHSIM_NUMBA_CACHE", str(tmp_path))  # nothing compiled here
+    reporter = Reporter(quiet=False, interactive=False)
+    reporter("Gold features missing or incomplete: simulating a feature table")
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "Gold features missing or incomplete: simulating a feature table",
+        "compiling the simulation kernel once, ~40 s (later runs start at once) ...",
+    ]
+    Reporter(quiet=True, interactive=False)("Gold features missing or incomplete: simulating")
+    assert capsys.readouterr().err == ""
