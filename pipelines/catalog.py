@@ -16,8 +16,10 @@ only table features both implement (append-only, change data feed, checkpoints);
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from vehsim.config import Settings
 from vehsim.errors import ConfigError
@@ -108,6 +110,15 @@ def table(table_id: str) -> Table:
 
 
 _AZURE_SCHEMES = ("abfs://", "abfss://", "az://")
+#: Azurite's development account and its published key (the same in every installation, not a
+#: secret); ``deltalake`` (object_store) uses them too when ``use_emulator`` is set.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+#: object_store's Blob endpoint for ``use_emulator`` when ``AZURITE_BLOB_STORAGE_URL`` is unset.
+_AZURITE_DEFAULT_URL = "http://127.0.0.1:10000"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -126,46 +137,105 @@ class Catalog:
 
     @property
     def is_azure(self) -> bool:
+        """The lake is on Azure storage (``abfs://``, ``abfss://`` or ``az://``)."""
         return self.settings.lake_uri.startswith(_AZURE_SCHEMES)
 
+    def emulator_endpoint(self) -> str | None:
+        """The Blob endpoint of a local storage emulator (Azurite) holding the lake, else None.
+
+        The lake is on an emulator when ``AZURE_STORAGE_USE_EMULATOR`` is true (the endpoint is
+        then ``$AZURITE_BLOB_STORAGE_URL``, default ``http://127.0.0.1:10000``, as for
+        ``deltalake``) or when ``AZURE_STORAGE_ENDPOINT`` points at a loopback address.
+        """
+        if not self.is_azure:
+            return None
+        opts = self.settings.lake_storage_options
+        if opts.get("use_emulator", "").lower() in ("1", "true", "yes"):
+            return os.environ.get("AZURITE_BLOB_STORAGE_URL") or _AZURITE_DEFAULT_URL
+        endpoint = opts.get("endpoint")
+        if endpoint and urlsplit(endpoint).hostname in _LOOPBACK_HOSTS:
+            return endpoint
+        return None
+
+    def _account(self) -> str | None:
+        account = self.settings.lake_storage_options.get("account_name")
+        if not account and self.emulator_endpoint():
+            return AZURITE_ACCOUNT
+        return account
+
     def spark_path(self, entry: Table) -> str:
-        """Location for Spark: the local path, or the ``abfss://...dfs.core.windows.net`` form."""
+        """Location for Spark: the local path, or the ABFS form of the table's Azure URI.
+
+        ``abfss://container@ACCOUNT.dfs.core.windows.net/path`` (TLS) on Azure; on an emulator
+        ``abfs://`` (plain HTTP; :meth:`spark_conf` sends the driver to the emulator's port).
+        """
         uri = self.uri(entry)
         if not self.is_azure:
             return uri
         scheme, _, rest = uri.partition("://")
         if scheme == "abfss" and "@" in rest.partition("/")[0]:
             return uri  # already container@account.dfs...
-        account = self.settings.lake_storage_options.get("account_name")
+        account = self._account()
         if not account:
             raise ConfigError(
                 "Spark addresses an ADLS Gen2 lake as abfss://container@ACCOUNT.dfs.core."
                 "windows.net: set AZURE_STORAGE_ACCOUNT_NAME"
             )
         container, _, path = rest.partition("/")
-        return f"abfss://{container}@{account}.dfs.core.windows.net/{path}"
+        scheme = "abfs" if self.emulator_endpoint() else "abfss"
+        return f"{scheme}://{container}@{account}.dfs.core.windows.net/{path}"
 
     def spark_conf(self) -> dict[str, str]:
-        """Hadoop settings for an ADLS Gen2 lake (account key or service principal)."""
+        """Hadoop settings (``spark.hadoop.*``) that give Spark's ABFS driver the lake's account.
+
+        Account key, SAS token or service principal from the ``AZURE_*`` settings; none when the
+        cluster provides the credentials itself (managed identity, Databricks). For an emulator
+        lake, also the settings that address Azurite's Blob API on its loopback port. Every
+        value that is a credential matches ``spark.redaction.regex`` (see ``session.py``).
+        """
         if not self.is_azure:
             return {}
         opts = self.settings.lake_storage_options
-        account = opts.get("account_name")
+        account = self._account()
         if not account:
             return {}
         host = f"{account}.dfs.core.windows.net"
-        if opts.get("account_key"):
-            return {f"spark.hadoop.fs.azure.account.key.{host}": opts["account_key"]}
-        if opts.get("client_id") and opts.get("client_secret") and opts.get("tenant_id"):
-            return {
-                f"spark.hadoop.fs.azure.account.auth.type.{host}": "OAuth",
-                f"spark.hadoop.fs.azure.account.oauth.provider.type.{host}": (
-                    "org.apache.hadoop.fs.azurebfs.oauth2.ClientCredsTokenProvider"
-                ),
-                f"spark.hadoop.fs.azure.account.oauth2.client.id.{host}": opts["client_id"],
-                f"spark.hadoop.fs.azure.account.oauth2.client.secret.{host}": opts["client_secret"],
-                f"spark.hadoop.fs.azure.account.oauth2.client.endpoint.{host}": (
-                    f"https://login.microsoftonline.com/{opts['tenant_id']}/oauth2/token"
-                ),
-            }
-        return {}
+        conf: dict[str, str] = {}
+        emulator = self.emulator_endpoint()
+        if emulator:
+            url = urlsplit(emulator)
+            conf.update(
+                {
+                    # hadoop-azure's own endpoint override: with IP:PORT it addresses
+                    # http://IP:PORT/ACCOUNT/container/path, the emulator's path-style URLs.
+                    "spark.hadoop.fs.azure.abfs.endpoint": f"{url.hostname}:{url.port or 80}",
+                    "spark.hadoop.fs.azure.always.use.https": str(url.scheme == "https").lower(),
+                    # Azurite has a flat namespace and no DFS API: ABFS then uses the Blob API.
+                    "spark.hadoop.fs.azure.account.hns.enabled": "false",
+                    # ABFS's Apache HTTP client needs a TLS socket factory even for http://.
+                    "spark.hadoop.fs.azure.networking.library": "JDK_HTTP_URL_CONNECTION",
+                }
+            )
+        key = opts.get("account_key") or (AZURITE_ACCOUNT_KEY if emulator else None)
+        if key:
+            conf[f"spark.hadoop.fs.azure.account.key.{host}"] = key
+        elif opts.get("sas_token"):
+            conf[f"spark.hadoop.fs.azure.account.auth.type.{host}"] = "SAS"
+            conf[f"spark.hadoop.fs.azure.sas.fixed.token.{host}"] = opts["sas_token"].lstrip("?")
+        elif opts.get("client_id") and opts.get("client_secret") and opts.get("tenant_id"):
+            conf.update(
+                {
+                    f"spark.hadoop.fs.azure.account.auth.type.{host}": "OAuth",
+                    f"spark.hadoop.fs.azure.account.oauth.provider.type.{host}": (
+                        "org.apache.hadoop.fs.azurebfs.oauth2.ClientCredsTokenProvider"
+                    ),
+                    f"spark.hadoop.fs.azure.account.oauth2.client.id.{host}": opts["client_id"],
+                    f"spark.hadoop.fs.azure.account.oauth2.client.secret.{host}": opts[
+                        "client_secret"
+                    ],
+                    f"spark.hadoop.fs.azure.account.oauth2.client.endpoint.{host}": (
+                        f"https://login.microsoftonline.com/{opts['tenant_id']}/oauth2/token"
+                    ),
+                }
+            )
+        return conf

@@ -24,8 +24,10 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+from vehsim.config import Settings, load_settings
 from vehsim.errors import ConfigError
 from vehsim.jvm import ensure_jars
+from vehsim_pipelines.catalog import Catalog
 
 #: Defaults sized for a laptop or a 2-core CI machine; override per deployment.
 DEFAULT_CONF: dict[str, str] = {
@@ -48,6 +50,10 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.redaction.options.regex": (
         "(?i)url|secret|password|token|account_key|connection_string|sas|jaas"
     ),
+    # Settings whose name or value matches are shown redacted in logs, the UI and event logs.
+    # Spark's default misses the lake's storage account key (``fs.azure.account.key.*``, see
+    # ``Catalog.spark_conf``); SAS tokens and OAuth secrets match ``token`` and ``secret``.
+    "spark.redaction.regex": "(?i)secret|password|token|access[.]?key|account[.]key|jaas",
 }
 
 #: delta-spark as the session's Delta implementation (Delta Lake's quick-start settings).
@@ -102,6 +108,7 @@ def build_spark(
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     remote: str | None = None,
+    lake: Settings | None = None,
 ):
     """Create (or return the running) SparkSession, with the Kafka source and delta-spark.
 
@@ -112,6 +119,10 @@ def build_spark(
             ``VEHSIM_SPARK_CONF`` (``key=value;key=value``).
         remote: a Spark Connect URL (``sc://host:port``); default ``$VEHSIM_SPARK_REMOTE``.
             Takes precedence over ``master``.
+        lake: settings whose lake the session reads and writes (default: loaded from the
+            environment). An ADLS Gen2 lake's Hadoop credentials (``Catalog.spark_conf``) go
+            into the session, below ``VEHSIM_SPARK_CONF`` and ``conf``. A Spark Connect server
+            needs them in its own configuration instead.
 
     Python workers must run this interpreter (pyarrow and vehsim live here), so
     ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` default to ``sys.executable``.
@@ -133,9 +144,11 @@ def build_spark(
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings = dict(DEFAULT_CONF)
     settings.update(DELTA_CONF)
+    remote = remote or os.environ.get("VEHSIM_SPARK_REMOTE") or None
+    if not remote:
+        settings.update(Catalog(lake or load_settings()).spark_conf())
     settings.update(_env_conf())
     settings.update(conf or {})
-    remote = remote or os.environ.get("VEHSIM_SPARK_REMOTE") or None
     if remote:
         if not remote.startswith("sc://"):
             raise ConfigError(f"a Spark Connect URL starts with sc://, got {remote!r}")
