@@ -9,8 +9,9 @@ Each *set* is one classpath, declared by a small ``pom.xml`` under ``vehsim/data
 :func:`ensure_jars` runs ``mvn dependency:copy-dependencies`` once per pom (Maven uses the
 machine's own settings, mirrors included) into ``$VEHSIM_JARS_DIR/<set>`` and records the pom's
 hash there; later calls find the hash and return at once, without Maven or a network. The cache
-folder defaults to ``<VEHSIM_HOME>/jars``; the Makefile points it at the git-ignored ``.jars/``
-of the checkout so that ``make clean`` does not throw it away.
+folder is ``$VEHSIM_JARS_DIR`` — the Makefile points it at the git-ignored ``.jars/`` of the
+checkout, which ``make clean`` keeps — else that ``.jars/`` when it exists, else
+``~/.cache/vehsim/jars`` (:func:`jars_root`).
 
 This module starts no JVM and imports neither Spark nor Kafka: it only finds files.
 """
@@ -33,7 +34,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "jvm"
 SETS = ("kafka-broker", "spark")
 _STAMP = ".pom-sha256"
 # "kafka-clients-3.9.1.jar" -> "kafka-clients"; "scala-library-2.13.17.jar" -> "scala-library"
-_ARTIFACT_RE = re.compile(r"^(?P<artifact>.+?)-\d[^-]*(?:-[A-Za-z0-9.]+)*\.jar$")
+_ARTIFACT_RE = re.compile(r"^(?P<artifact>.+?)-\d+(?:\.\d+)*(?:[-.][A-Za-z0-9]+)*\.jar$")
 
 
 class JarsUnavailable(VehsimError):
@@ -48,11 +49,22 @@ def pom_path(name: str) -> Path:
 
 
 def jars_root(env: os._Environ | dict | None = None) -> Path:
-    """The cache folder: ``$VEHSIM_JARS_DIR``, else ``<VEHSIM_HOME>/jars``."""
+    """The cache folder.
+
+    ``$VEHSIM_JARS_DIR`` when set (the Makefile sets it to the checkout's ``.jars/``); else the
+    ``.jars/`` of the source checkout this module runs from, when there is one (so notebooks,
+    tests and commands started without the Makefile share it); else ``~/.cache/vehsim/jars``,
+    beside Maven's own cache of the same artifacts, so that a fresh ``VEHSIM_HOME`` does not
+    fetch them again.
+    """
     env = os.environ if env is None else env
     if env.get("VEHSIM_JARS_DIR"):
         return Path(env["VEHSIM_JARS_DIR"]).expanduser().resolve()
-    return Path(env.get("VEHSIM_HOME") or ".vehsim").expanduser().resolve() / "jars"
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / ".jars").is_dir():
+        return checkout / ".jars"
+    cache = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache.expanduser().resolve() / "vehsim" / "jars"
 
 
 def artifact_name(jar: str | Path) -> str:
@@ -170,7 +182,8 @@ def register_cli(subparsers) -> None:
         help="fetch the JVM artifacts (Apache Kafka, Spark's Kafka source, delta-spark) once",
         description=(
             "Fetch the pinned JVM artifacts declared in vehsim/data/jvm/*/pom.xml with Maven into "
-            "$VEHSIM_JARS_DIR (default <VEHSIM_HOME>/jars); later runs use the cache offline."
+            "$VEHSIM_JARS_DIR (default: the checkout's .jars/, else ~/.cache/vehsim/jars); later "
+            "runs use the cache offline."
         ),
     )
     parser.add_argument("action", choices=("fetch", "path"))
