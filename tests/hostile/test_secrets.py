@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from vehsim.cli import REDACTED, SecretRedactor, configured_secrets
+from vehsim.stream.cli import DRIVE_UNDELIVERED
 
 PASSWORD = "S3cr3t-pa55-" + "Kafka"
 ACCOUNT_KEY = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MjQy" + "=="
@@ -98,7 +99,7 @@ def test_a_known_password_and_key_appear_nowhere_with_verbose(kafka_broker, tmp_
         )  # fmt: skip
         timings[tuple(flags)] = time.monotonic() - started
         outputs.append((flags, proc))
-        assert proc.returncode == 3, proc.stderr[-3000:]  # nothing could be delivered: says so
+        assert proc.returncode == DRIVE_UNDELIVERED, proc.stderr[-3000:]  # and says so
     verbose, quiet = outputs[0][1], outputs[1][1]
     assert "sasl_plain_password" in verbose.stderr  # the client did log its configuration ...
     for _flags, proc in outputs:

@@ -87,8 +87,9 @@ def _speedup(text: str) -> float:
 
 
 #: Exit code of ``vehsim drive`` when the run ended but not every event reached Kafka (some stay
-#: spooled for the next run, or were set aside as undeliverable). 2 is a usage or config error.
-DRIVE_UNDELIVERED = 3
+#: spooled for the next run, or were set aside as undeliverable): the project's "failed at run
+#: time" (README, exit codes). 2 is a usage or config error.
+DRIVE_UNDELIVERED = 1
 
 
 def register_drive(subparsers) -> None:
@@ -99,7 +100,7 @@ def register_drive(subparsers) -> None:
             "Run one or many vehicles in real time (or sped up), publishing events to the "
             "telemetry topic and obeying commands from the commands topic. Events are spooled "
             "durably while Kafka is unreachable and replayed when it returns. Ctrl-C stops "
-            "cleanly. Exit code 3: the run ended but some events were not delivered (they stay "
+            "cleanly. Exit code 1: the run ended but some events were not delivered (they stay "
             "spooled for the next run, or were set aside under VEHSIM_HOME/dead-letter)."
         ),
     )
