@@ -362,3 +362,16 @@ def test_the_telemetry_follower_skips_hostile_records_without_reconnecting(vehsi
         follower._handle(SimpleNamespace(value=value))
     assert follower.malformed == 5  # not JSON, empty, null, not UTF-8, too deep
     assert follower.count == len(records) - 5
+
+
+def test_a_flood_of_commands_is_answered_over_several_ticks():
+    from vehsim.stream.runtime import MAX_COMMANDS_PER_TICK
+
+    runtime = _runtime(duration_s=0.2)  # two ticks at 10 Hz, then the answers at shutdown
+    flood = 2 * MAX_COMMANDS_PER_TICK + 200
+    for i in range(flood):
+        runtime.submit_message(json.dumps(events.make_command(VEHICLE_IDS[0], "brake", i % 150)))
+    final = runtime.run()
+    assert final.commands_applied + final.commands_rejected == flood  # every one answered
+    answers = Counter(round(e["sim_time_s"], 3) for e in _answers(runtime.publisher.events))
+    assert answers == {0.0: MAX_COMMANDS_PER_TICK, 0.1: MAX_COMMANDS_PER_TICK, 0.2: 200}

@@ -185,14 +185,16 @@ class CommandListener(LiveTopicReader):
         self._queue: queue.SimpleQueue[IncomingCommand] = queue.SimpleQueue()
         self.received = 0
 
-    def drain(self) -> list[IncomingCommand]:
-        """Every command received since the last call, in arrival order (non-blocking)."""
+    def drain(self, limit: int | None = None) -> list[IncomingCommand]:
+        """Commands received since the last call, in arrival order, at most ``limit`` of them
+        (the rest stay queued for the next call); non-blocking."""
         out = []
-        while True:
+        while limit is None or len(out) < limit:
             try:
                 out.append(self._queue.get_nowait())
             except queue.Empty:
-                return out
+                break
+        return out
 
     def _handle(self, record) -> None:
         self.received += 1

@@ -54,6 +54,8 @@ from vehsim.stream.commands import IncomingCommand, decode_command
 log = logging.getLogger(__name__)
 
 _ENGINE_COMMANDS = {"start_engine": True, "stop_engine": False}
+#: Commands answered per tick at most; more wait for the next ticks (10 Hz: 5,000/s).
+MAX_COMMANDS_PER_TICK = 500
 #: Longest ``message`` of a ``command.rejected`` event [characters].
 MAX_MESSAGE_CHARS = 500
 
@@ -292,7 +294,7 @@ class DriveRuntime:
         if self.listener is not None:
             self.listener.close(timeout_s=1.0)  # a listener stuck connecting is a daemon
         # Commands that arrived before shutdown are answered, so none is silently dropped.
-        self._apply_commands()
+        self._apply_commands(limit=None)
         self._final_stats = self.publisher.close(timeout_s=30.0)
 
     def snapshot_progress(self) -> DriveProgress:
@@ -358,11 +360,15 @@ class DriveRuntime:
             self._emit(SIMULATION_RAW, vehicle_id, payload, emitted_at)
 
     # -- commands --------------------------------------------------------------------------------
-    def _apply_commands(self) -> None:
-        incoming = self.listener.drain() if self.listener is not None else []
+    def _apply_commands(self, limit: int | None = MAX_COMMANDS_PER_TICK) -> None:
+        """Answer the commands received since the last tick, at most ``limit`` per tick (a flood
+        waits for later ticks instead of stretching this one and stalling telemetry)."""
+        incoming = self.listener.drain(limit) if self.listener is not None else []
+        room = None if limit is None else max(0, limit - len(incoming))
         with self._local_lock:
-            incoming.extend(self._local_commands)
-            self._local_commands.clear()
+            taken = self._local_commands[:room] if room is not None else self._local_commands
+            incoming.extend(taken)
+            del self._local_commands[: len(taken)]
         for command in incoming:
             try:
                 self._apply_one(command)
