@@ -9,7 +9,6 @@ MLflow and scikit-learn are imported inside the handlers only.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -100,6 +99,7 @@ class Reporter:
 
 def _run(args: argparse.Namespace) -> int:
     from vehsim.errors import ConfigError
+    from vehsim.output import dumps
     from vehsim_experiments.runner import (
         MODEL_KINDS,
         PRESETS,
@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_experiment(config, progress=reporter)
     finally:
         reporter.close()
-    print(json.dumps(summary, indent=2))
+    print(dumps(summary, indent=2))  # strict JSON: a metric that is NaN is null
     return 0
 
 

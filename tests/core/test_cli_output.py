@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from vehsim.cli import main
-from vehsim.cli_sim import dumps, format_rows, json_ready, shipped_vehicles
+from vehsim.cli_sim import shipped_vehicles
+from vehsim.output import dumps, format_rows, json_ready
 
 
 def strict_loads(text: str):
