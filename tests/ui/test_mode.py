@@ -1,7 +1,8 @@
 """Mode detection: connected with a configured or recorded broker, local otherwise."""
 
 import json
-import os
+import subprocess
+import sys
 import time
 
 from vehsim.config import load_settings
@@ -33,9 +34,20 @@ def _record(settings, pid):
 
 
 def test_connected_when_an_embedded_broker_is_recorded_and_alive(vehsim_env):
+    from vehsim.stream.broker_record import BROKER_MAIN_CLASS
+
     settings = load_settings()
-    _record(settings, os.getpid())  # a live pid stands in for the broker process
-    mode = detect_mode(settings)
+    # A live process whose command line names the broker's main class stands in for the broker
+    # (a recorded pid of any other program is not taken for it).
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", BROKER_MAIN_CLASS]
+    )
+    try:
+        _record(settings, stand_in.pid)
+        mode = detect_mode(settings)
+    finally:
+        stand_in.kill()
+        stand_in.wait()
     assert mode.name == "connected" and mode.bootstrap == "127.0.0.1:19093"
 
 
