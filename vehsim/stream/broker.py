@@ -544,7 +544,7 @@ class EmbeddedBroker:
     def _jars_dir(self) -> Path:
         from vehsim.jvm import ensure_jars, jars_root
 
-        root = jars_root({**os.environ, "VEHSIM_HOME": str(self.settings.home)})
+        root = jars_root()
         jars = ensure_jars(_BROKER_JARS, root=root)
         if not jars:
             raise BrokerError(f"no jars in {root / _BROKER_JARS}; run 'vehsim jars fetch'")
