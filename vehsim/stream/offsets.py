@@ -34,8 +34,3 @@ def end_offsets(
         return {}
     answer = consumer.end_offsets(partitions, timeout_ms=int(timeout_s * 1000))
     return {tp: int(answer[tp]) for tp in partitions}
-
-
-#: The name this function had while the embedded broker needed a correction of its answer,
-#: kept for callers outside ``vehsim.stream`` not moved yet (``git grep true_end_offsets``).
-true_end_offsets = end_offsets
