@@ -2,7 +2,8 @@
 
 Apache Kafka, Confluent and Event Hubs answer ListOffsets(latest) with the high watermark:
 the offset the next record will get. Readers that track their own positions (the telemetry
-follower, the command listener, the Bronze job's lag report) ask through :func:`end_offsets`.
+follower, the command listener, :func:`~vehsim.stream.follow.read_topic`) ask through
+:func:`end_offsets`.
 """
 
 from __future__ import annotations
