@@ -148,16 +148,24 @@ def test_catalog_gives_spark_the_abfs_form_and_credentials(monkeypatch):
             assert bool(redact.search(name)) == (value in secrets), name
 
 
+VEHICLES = ("adls-car-000", "adls-car-001")
+EVENTS_PER_VEHICLE = 150  # 1 Hz: simulation minutes 0, 1 and 2
+NOT_EVENTS = [b"\xff not text", b"plain"]
+
+
 @pytest.mark.integration
-def test_bronze_lands_on_azurite_through_spark_and_reads_back_through_deltalake(
+def test_every_layer_lands_on_azurite_through_spark_and_reads_back_through_deltalake(
     azurite, kafka_broker, tmp_path, monkeypatch
 ):
-    """VEHSIM_LAKE_URI=abfs://...: Spark's Delta sink writes Bronze on the emulated account."""
+    """VEHSIM_LAKE_URI=abfs://...: `vehsim pipeline all` writes Bronze, Silver and Gold with
+    Spark on the emulated account; deltalake reads every table back through az:// and abfs://."""
     from adlfs import AzureBlobFileSystem
     from deltalake import DeltaTable
     from kafka import KafkaProducer
+    from lakehouse_data import encode, telemetry_event
 
     from vehsim.stream.broker import ensure_topics
+    from vehsim_pipelines import catalog
 
     container = f"lake{uuid.uuid4().hex[:8]}"
     env = _lake_env(
@@ -171,6 +179,7 @@ def test_bronze_lands_on_azurite_through_spark_and_reads_back_through_deltalake(
         AZURITE_BLOB_STORAGE_URL=azurite,
         PYSPARK_PYTHON=sys.executable,
         PYSPARK_DRIVER_PYTHON=sys.executable,
+        SPARK_LOCAL_IP="127.0.0.1",
     )
     settings = load_settings(env)
     fs = AzureBlobFileSystem(
@@ -181,45 +190,75 @@ def test_bronze_lands_on_azurite_through_spark_and_reads_back_through_deltalake(
     )
     fs.mkdir(container)
     ensure_topics(settings)
+    records = [
+        (vehicle.encode(), encode(telemetry_event(vehicle, "adls-run", seq)).encode())
+        for vehicle in VEHICLES
+        for seq in range(EVENTS_PER_VEHICLE)
+    ]
+    records.append(records[0])  # the same event twice: Silver keeps one
+    records += [(b"not-a-car", value) for value in NOT_EVENTS]
     producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, linger_ms=10)
-    values = [b'{"n": %d}' % i for i in range(600)] + [b"\xff not text", b"plain"]
-    for i, value in enumerate(values):
-        producer.send(settings.telemetry_topic, value=value, partition=i % 3)
+    for i, (key, value) in enumerate(records):
+        producer.send(settings.telemetry_topic, key=key, value=value, partition=i % 3)
     producer.flush()
     producer.close()
 
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "vehsim.cli", "pipeline", "bronze", "--available-now",
-             "--max-offsets-per-trigger", "400"],
+            [sys.executable, "-m", "vehsim.cli", "pipeline", "all"],
             env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-4000:]
+        assert done.returncode == 0, done.stderr[-4000:] + done.stdout[-2000:]
         assert AZURITE_ACCOUNT_KEY not in done.stdout + done.stderr
 
-        uri = bronze.bronze_uri(settings)
-        assert uri == f"abfs://{container}/vehsim/bronze/events"
-        options = dict(settings.lake_storage_options)
         # With use_emulator, object_store reads the emulator's address from the environment.
         monkeypatch.setenv("AZURITE_BLOB_STORAGE_URL", azurite)
-        via_az = DeltaTable(uri.replace("abfs://", "az://", 1), storage_options=options)
-        table = via_az.to_pyarrow_table()
-        keys = set(zip(table["partition"].to_pylist(), table["offset"].to_pylist(), strict=True))
-        assert len(keys) == table.num_rows == len(values)
-        assert sorted(bronze.original_value(row) for row in table.to_pylist()) == sorted(values)
-        app_id = bronze.query_id(bronze.checkpoint_path(settings))
-        batches = via_az.transaction_version(app_id) + 1
-        assert batches >= 2, "one commit per batch of at most 400 records"
-        via_abfs = DeltaTable(uri, storage_options=options)
-        assert via_abfs.version() == via_az.version()
+        lake = Catalog(settings)
+        options = lake.storage_options()
+        tables = {}
+        for entry in catalog.ALL_TABLES:
+            uri = lake.uri(entry)
+            assert uri == f"abfs://{container}/vehsim/{entry.layer}/{entry.name}"
+            via_az = DeltaTable(uri.replace("abfs://", "az://", 1), storage_options=options)
+            assert DeltaTable(uri, storage_options=options).version() == via_az.version()
+            tables[entry.id] = via_az
 
-        # The blobs are the ones the Delta log lists: nothing left behind by the driver.
+        bronze_rows = tables[BRONZE_EVENTS.id].to_pyarrow_table()
+        partitions, offsets = (
+            bronze_rows["partition"].to_pylist(),
+            bronze_rows["offset"].to_pylist(),
+        )
+        assert (
+            len(set(zip(partitions, offsets, strict=True))) == bronze_rows.num_rows == len(records)
+        ), "each record once"
+        assert sorted(bronze.original_value(r) for r in bronze_rows.to_pylist()) == sorted(
+            value for _, value in records
+        )
+        # The streaming sink's transaction (query id, batch id) is in the log on the account.
+        app_id = bronze.query_id(bronze.checkpoint_path(settings))
+        assert tables[BRONZE_EVENTS.id].transaction_version(app_id) is not None
+        # Bronze is append-only: its blobs are the ones its log lists, nothing left behind.
         blobs = {
             p.split("/bronze/events/", 1)[1]
             for p in fs.find(f"{container}/vehsim/bronze/events")
             if p.endswith(".parquet")
         }
-        assert blobs == set(pa.table(via_az.get_add_actions(flatten=True))["path"].to_pylist())
+        added = tables[BRONZE_EVENTS.id].get_add_actions(flatten=True)
+        assert blobs == set(pa.table(added)["path"].to_pylist())
+
+        def rows(entry):
+            return tables[entry.id].to_pyarrow_table()
+
+        telemetry = rows(catalog.SILVER_TELEMETRY)
+        assert telemetry.num_rows == len(set(telemetry["event_id"].to_pylist()))
+        assert telemetry.num_rows == len(VEHICLES) * EVENTS_PER_VEHICLE
+        assert rows(catalog.SILVER_QUARANTINE).num_rows == len(NOT_EVENTS)
+        assert rows(catalog.DQ_RUNS).num_rows >= 1
+        trips = rows(catalog.GOLD_TRIPS)
+        assert sorted(trips["vehicle_id"].to_pylist()) == sorted(VEHICLES)
+        assert rows(catalog.GOLD_VEHICLE_MINUTE).num_rows == len(VEHICLES) * 3
+        assert rows(catalog.GOLD_FEATURES).num_rows >= 1
+        assert rows(catalog.GOLD_RUNS).num_rows >= 1
     finally:
         fs.rm(container, recursive=True)
     assert not fs.exists(container)
