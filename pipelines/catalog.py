@@ -173,8 +173,9 @@ class Catalog:
         if not self.is_azure:
             return uri
         scheme, _, rest = uri.partition("://")
-        if scheme == "abfss" and "@" in rest.partition("/")[0]:
-            return uri  # already container@account.dfs...
+        spark_scheme = "abfs" if self.emulator_endpoint() else "abfss"
+        if "@" in rest.partition("/")[0]:
+            return f"{spark_scheme}://{rest}"  # already container@account.dfs...
         account = self._account()
         if not account:
             raise ConfigError(
@@ -182,8 +183,7 @@ class Catalog:
                 "windows.net: set AZURE_STORAGE_ACCOUNT_NAME"
             )
         container, _, path = rest.partition("/")
-        scheme = "abfs" if self.emulator_endpoint() else "abfss"
-        return f"{scheme}://{container}@{account}.dfs.core.windows.net/{path}"
+        return f"{spark_scheme}://{container}@{account}.dfs.core.windows.net/{path}"
 
     def spark_conf(self) -> dict[str, str]:
         """Hadoop settings (``spark.hadoop.*``) that give Spark's ABFS driver the lake's account.

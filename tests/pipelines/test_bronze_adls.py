@@ -120,6 +120,14 @@ def test_catalog_gives_spark_the_abfs_form_and_credentials(monkeypatch):
     assert with_key.spark_path(BRONZE_EVENTS) == (
         "abfss://lake@fleetlake.dfs.core.windows.net/vehsim/bronze/events"
     )
+    full_form = Catalog(
+        load_settings(
+            _lake_env(VEHSIM_LAKE_URI="abfs://lake@fleetlake.dfs.core.windows.net/vehsim")
+        )
+    )
+    assert full_form.spark_path(BRONZE_EVENTS) == (
+        "abfss://lake@fleetlake.dfs.core.windows.net/vehsim/bronze/events"
+    )
     assert with_key.spark_conf() == {
         "spark.hadoop.fs.azure.account.key.fleetlake.dfs.core.windows.net": "k3y"
     }
