@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vehsim.constants import GASOLINE_DENSITY_KGPL
 from vehsim.cycles import Cycle
 from vehsim.simulator import Result
 from vehsim.units import mps_to_kph
@@ -32,7 +33,9 @@ def plot_run(result: Result, cycle: Cycle, path: str | Path | None = None):
     axes[0].plot(t["time_s"], mps_to_kph(t["speed_mps"]), color="tab:blue", lw=1, label="vehicle")
     axes[0].set_ylabel("speed [km/h]")
     axes[0].legend(loc="upper right")
-    axes[1].plot(t["time_s"], t["fuel_rate_gps"] * 3.6 / 0.743, color="tab:orange", lw=0.8)
+    axes[1].plot(
+        t["time_s"], t["fuel_rate_gps"] * 3.6 / GASOLINE_DENSITY_KGPL, color="tab:orange", lw=0.8
+    )
     axes[1].set_ylabel("fuel rate [L/h]")
     axes[2].plot(t["time_s"], t["coolant_temp_c"], label="coolant", color="tab:red")
     axes[2].plot(t["time_s"], t["oil_temp_c"], label="oil", color="tab:brown", ls="--")
