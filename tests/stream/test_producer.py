@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import defaultdict
 
@@ -99,6 +100,67 @@ def test_unreachable_broker_spools_and_next_run_replays_first(kafka_broker, tmp_
         runs = [json.loads(v)["run_id"] for p, _, _, v in sorted(records) if p == partition]
         assert runs == sorted(runs, key=lambda r: r != first_run)
     assert not list(settings.spool_dir.iterdir()), "replayed spools are removed"
+
+
+class _AckLost:
+    """A send future whose record the broker stores but whose acknowledgement never arrives:
+    once the real send has succeeded it reports a connection failure instead."""
+
+    def __init__(self, future):
+        self._future = future
+
+    @property
+    def is_done(self) -> bool:
+        return self._future.is_done
+
+    def succeeded(self) -> bool:
+        return False
+
+    @property
+    def exception(self):
+        from kafka.errors import KafkaConnectionError
+
+        return self._future.exception or KafkaConnectionError("acknowledgement lost (test)")
+
+
+def test_records_stored_without_acknowledgement_are_not_sent_again(
+    kafka_broker, tmp_path, monkeypatch
+):
+    """What a kill -9 of the broker between its write and its answer leaves behind: records in
+    the topic that the spool still holds as pending. The next session finds them there."""
+    import kafka
+
+    from vehsim.stream.follow import read_topic
+    from vehsim.stream.producer import EventPublisher
+
+    settings = _settings(kafka_broker, tmp_path, monkeypatch)
+    real_send = kafka.KafkaProducer.send
+    lose = {"acks": 150}  # the first session's sends from the 150th on lose their ack
+
+    def send(self, *args, **kwargs):
+        future = real_send(self, *args, **kwargs)
+        if lose["acks"] <= 0:
+            return _AckLost(future)
+        lose["acks"] -= 1
+        return future
+
+    monkeypatch.setattr(kafka.KafkaProducer, "send", send)
+    run_id = str(uuid.uuid4())
+    sent = _events(run_id, 2000)
+    publisher = EventPublisher(settings, run_id=run_id, retry_interval_s=0.1).start()
+    for event in sent[:1000]:
+        publisher.publish(event)
+    deadline = time.monotonic() + 60
+    while publisher.stats().outages == 0:  # the first lost ack ends the session
+        assert time.monotonic() < deadline, "the lost acknowledgement went unnoticed"
+        time.sleep(0.05)
+    lose["acks"] = 10**9  # later sessions are acknowledged
+    for event in sent[1000:]:
+        publisher.publish(event)
+    stats = publisher.close()
+    assert stats.pending == 0 and stats.acked == 2000, stats
+    assert stats.confirmed > 0, "no record was found stored without its acknowledgement"
+    _check_exactly_once_in_order(read_topic(settings), sent)
 
 
 # Records Kafka can never take (issue 12, finding 1) -----------------------------------------------

@@ -7,11 +7,18 @@ producer (``acks=all``, idempotent, retries, batching, key = ``vehicle_id`` so o
 events stay in one partition, in order). Acknowledged records are marked in the spool.
 
 When a send fails or times out (broker gone), the producer is aborted, the publisher goes
-*offline* and keeps spooling; it probes the broker every ``retry_interval_s``, recreates the
-topics when it answers (a restarted development broker has lost them), and replays every
-unacknowledged record in append order before sending anything new. Records that were
-acknowledged individually are never sent again. A spool left behind by an earlier run under
-the same ``VEHSIM_HOME`` is adopted and replayed first.
+*offline* and keeps spooling; it probes the broker every ``retry_interval_s``, creates missing
+topics when it answers, and replays every unacknowledged record in append order before sending
+anything new. Records that were acknowledged individually are never sent again. A spool left
+behind by an earlier run under the same ``VEHSIM_HOME`` is adopted and replayed first.
+
+A record handed to a producer whose session ended without its acknowledgement may be stored
+anyway (the broker wrote it, then crashed before answering). Before the replay, the publisher
+therefore reads each partition it had such records in flight for, from the first offset they
+could have taken (after the last acknowledgement seen before they were sent) to the current
+end, and marks every one it finds there as acknowledged (:meth:`EventPublisher._confirm_stored`);
+only the others are sent again. A new producer cannot do this by itself: the idempotent
+producer's de-duplication ends with the producer session.
 
 A record that can never be delivered — larger than :data:`MAX_RECORD_BYTES`, or refused by the
 broker as too large — is *set aside*: written whole to a dead-letter file
@@ -22,6 +29,7 @@ marked done in the spool, so it is never retried and never holds up the records 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -63,6 +71,9 @@ _MIN_BATCH_BYTES = 1_024
 _RECONNECT_BUDGET_S = 3 * CONNECT_TIMEOUT_MS / 1000
 #: Room left in a topic's ``max.message.bytes`` for the record batch's own framing [bytes].
 _BATCH_OVERHEAD_BYTES = 1_024
+#: Longest time the check for records stored without acknowledgement may take [s]; past it the
+#: reconnect counts as failed and is tried again (nothing is replayed unchecked).
+CONFIRM_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class PublisherStats:
     replayed: int  # records re-sent from the spool after an outage or adopted from a past run
     outages: int  # times the broker was found unreachable
     dead_lettered: int = 0  # records set aside in the dead-letter file, never to be sent
+    confirmed: int = 0  # unacknowledged records found stored after an outage (not re-sent)
 
 
 def producer_config(settings: Settings, bootstrap: str | None = None, **overrides) -> dict:
@@ -150,7 +162,16 @@ class EventPublisher:
 
         # publish() appends here (deque.append is atomic); the sender thread pops.
         self._queue: deque = deque()
-        self._in_flight: deque = deque()  # (spool index, kafka future), in send order
+        # (spool index, kafka future, topic, key, value, lowest offset it can take), send order
+        self._in_flight: deque = deque()
+        # (topic, partition) -> offset after the last acknowledgement seen (or the partition's
+        # end when the session began): a record sent now lands at or after it
+        self._floors: dict[tuple[str, int], int] = {}
+        # records handed to a producer whose session ended before their acknowledgement:
+        # (topic, partition) -> lowest offset they can have taken; and the spool index they
+        # all lie below
+        self._unconfirmed: dict[tuple[str, int], int] = {}
+        self._unconfirmed_through = 0
         self._partitions: dict[tuple[str, bytes], int] = {}  # per producer session
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
@@ -175,6 +196,7 @@ class EventPublisher:
             Path(self.settings.home) / DEAD_LETTER_DIR / f"{self.spool_path.name}.jsonl"
         )
         self._dead_lettered = 0
+        self._confirmed = 0
         self._next_probe_now = False
         self._connect_failures: set[str] = set()
         self._refused_once: set[int] = set()  # spool indices the broker refused as too large
@@ -218,6 +240,7 @@ class EventPublisher:
             self._replayed,
             self._outages,
             self._dead_lettered,
+            self._confirmed,
         )
 
     def close(self, timeout_s: float = 30.0) -> PublisherStats:
@@ -326,6 +349,8 @@ class EventPublisher:
                 partitions = sorted(self._producer.partitions_for(topic))
                 partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
                 self._partitions[(topic, key)] = partition
+            # A topic other than the telemetry topic has no floor known: 0 (read all) is safe.
+            floor = self._floors.get((topic, partition), 0)
             future = self._producer.send(topic, value=value, key=key, partition=partition)
         except Exception as exc:  # buffer full for too long, metadata unavailable, ...
             if _too_large(exc):
@@ -333,7 +358,7 @@ class EventPublisher:
                 return True
             self._go_offline(exc)
             return False
-        self._in_flight.append((index, future, topic, key, value))
+        self._in_flight.append((index, future, topic, key, value, floor))
         return True
 
     def _set_aside(self, index: int, topic: str, key: bytes, value: bytes, reason: str) -> None:
@@ -377,21 +402,29 @@ class EventPublisher:
         """
         spool = self._spool
         in_flight = self._in_flight
+        floors = self._floors
         failure = None
         progressed = False
         while in_flight:
-            index, future, topic, key, value = in_flight[0]
+            index, future, topic, key, value, floor = in_flight[0]
             if not future.is_done:
                 if not everything:
                     break
                 in_flight.popleft()
+                self._suspect(index, topic, key, floor)
                 continue
             in_flight.popleft()
             if future.succeeded():
                 spool.ack(index)
                 self._acked += 1
                 progressed = True
-            elif failure is None:  # later failures follow from the first (the session is over)
+                meta = future.value
+                tp = (topic, meta.partition)
+                if meta.offset >= floors.get(tp, 0):
+                    floors[tp] = meta.offset + 1
+                continue
+            self._suspect(index, topic, key, floor)
+            if failure is None:  # later failures follow from the first (the session is over)
                 failure = (index, future.exception, topic, key, value)
         if progressed:
             self._last_progress = time.monotonic()
@@ -400,6 +433,13 @@ class EventPublisher:
             if _too_large(exc):
                 self._on_refused_as_too_large(index, exc, topic, key, value)
             self._go_offline(exc, index)
+
+    def _suspect(self, index: int, topic: str, key: bytes, floor: int) -> None:
+        """Remember a record sent without acknowledgement: it may be stored all the same."""
+        tp = (topic, self._partitions.get((topic, key), -1))
+        known = self._unconfirmed.get(tp)
+        self._unconfirmed[tp] = floor if known is None else min(known, floor)
+        self._unconfirmed_through = max(self._unconfirmed_through, index + 1)
 
     def _on_refused_as_too_large(self, index, exc, topic, key, value) -> None:
         """The broker refused a batch as too large (its limit, unknown to us, is lower).
@@ -519,6 +559,9 @@ class EventPublisher:
                 limit = _topic_message_limit(admin, self.topic)
             finally:
                 admin.close()
+            # Before anything is sent again: which unacknowledged records are stored already,
+            # and where this session's records can land at the earliest.
+            self._confirm_stored()
             config = producer_config(self.settings, self.bootstrap, **self.producer_overrides)
             self._fit_to_topic_limit(config, limit)
             self._producer = KafkaProducer(**config)
@@ -541,6 +584,126 @@ class EventPublisher:
         else:
             self._sent_through = self._spool.end_index
             log.info("connected to %s", self.bootstrap)
+
+    def _confirm_stored(self) -> None:
+        """Mark as acknowledged every unacknowledged record that the topic holds already.
+
+        A record whose session ended without its acknowledgement (broker crash, network cut,
+        abort) may have been written. Each partition such records were sent to is read from the
+        lowest offset they could have taken — after the last acknowledgement seen before they
+        were sent — to its end now, and a pending record below the highest index sent that
+        matches a stored one (same topic, key and value bytes; a vehsim event's value holds its
+        unique ``event_id``) is marked acknowledged instead of being sent again. The read is
+        bounded by what was in flight (at most the producer's buffer).
+
+        The same pass sets this session's floors: the end of every telemetry partition.
+
+        Raises:
+            Exception: the broker did not answer, or the read took longer than
+                :data:`CONFIRM_TIMEOUT_S`; the reconnect fails and is tried again later.
+        """
+        from kafka import KafkaConsumer, TopicPartition
+        from kafka.errors import TopicAuthorizationFailedError
+
+        from vehsim.stream.kafka_config import client_config
+        from vehsim.stream.offsets import end_offsets
+
+        consumer = KafkaConsumer(
+            **client_config(self.settings, self.bootstrap),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
+            request_timeout_ms=10_000,
+            fetch_max_wait_ms=100,
+        )
+        try:
+            consumer.topics()  # fresh metadata
+            topics = {self.topic} | {topic for topic, _ in self._unconfirmed}
+            tps = [
+                TopicPartition(topic, p)
+                for topic in sorted(topics)
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            ends = {(tp.topic, tp.partition): end for tp, end in end_offsets(consumer, tps).items()}
+            if self._unconfirmed:
+                try:
+                    found = self._stored_digests(consumer, ends)
+                except TopicAuthorizationFailedError as exc:
+                    log.warning(
+                        "cannot read %s to check which unacknowledged records it holds (%s); "
+                        "replaying them all, readers remove duplicates by event_id",
+                        sorted(topics),
+                        exc,
+                    )
+                    found = {}
+                self._confirm_from(found)
+            self._floors = {tp: end for tp, end in ends.items() if tp[0] == self.topic}
+        finally:
+            consumer.close()
+
+    def _stored_digests(self, consumer, ends: dict[tuple[str, int], int]) -> dict[bytes, int]:
+        """Digests (with counts) of the records in each suspect partition's window."""
+        from kafka import TopicPartition
+
+        windows = {}
+        for (topic, partition), floor in self._unconfirmed.items():
+            for tp, end in ends.items():
+                # the partition the record went to; every partition when it is not known
+                if tp[0] != topic or partition not in (-1, tp[1]):
+                    continue
+                # an end below the floor: the topic was recreated, its offsets start over
+                start = floor if floor <= end else 0
+                if start < end:
+                    windows[tp] = min(windows.get(tp, start), start)
+        found: dict[bytes, int] = {}
+        if not windows:
+            return found
+        assigned = {TopicPartition(*tp): start for tp, start in windows.items()}
+        consumer.assign(list(assigned))
+        for tp, start in assigned.items():
+            consumer.seek(tp, start)
+        remaining = {tp: ends[(tp.topic, tp.partition)] for tp in assigned}
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_S
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"reading back {len(assigned)} partition(s) took over {CONFIRM_TIMEOUT_S:.0f} s"
+                )
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                end = remaining.get(tp)
+                for record in records:
+                    if end is not None and record.offset < end:
+                        digest = _digest(tp.topic, record.key or b"", record.value or b"")
+                        found[digest] = found.get(digest, 0) + 1
+            for tp in list(remaining):
+                if consumer.position(tp) >= remaining[tp]:
+                    del remaining[tp]
+        return found
+
+    def _confirm_from(self, found: dict[bytes, int]) -> None:
+        """Acknowledge the pending records sent before whose digest ``found`` holds."""
+        confirmed = 0
+        if found:
+            for record in self._spool.pending():
+                if record.index >= self._unconfirmed_through:
+                    break
+                digest = _digest(record.topic, record.key, record.value)
+                count = found.get(digest, 0)
+                if count:
+                    found[digest] = count - 1
+                    self._spool.ack(record.index)
+                    confirmed += 1
+        self._spool.commit_acks()
+        self._unconfirmed.clear()
+        self._unconfirmed_through = 0
+        self._confirmed += confirmed
+        self._acked += confirmed
+        if confirmed:
+            log.info(
+                "%d record(s) sent before the outage were stored without acknowledgement; "
+                "they are not sent again",
+                confirmed,
+            )
 
     def _fit_to_topic_limit(self, config: dict, limit: int | None) -> None:
         """Keep records and batches under the topic's ``max.message.bytes`` when it is smaller
@@ -644,6 +807,15 @@ class EventPublisher:
                         self.spool_path,
                     )
             self._closed.set()
+
+
+def _digest(topic: str, key: bytes, value: bytes) -> bytes:
+    """A record's identity for :meth:`EventPublisher._confirm_stored` (16 bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (topic.encode(), key, value):
+        h.update(len(part).to_bytes(4, "big"))
+        h.update(part)
+    return h.digest()
 
 
 def _too_large(exc: BaseException | None) -> bool:
