@@ -1,5 +1,12 @@
 """The Silver and Gold jobs: read tables, apply the pure transforms, write, report.
 
+Orchestration only: which Bronze version range to process, in which order tables commit, what
+to record. The transforms are pure DataFrame functions (:mod:`silver`, :mod:`gold`,
+:mod:`quality`); table IO is :mod:`lake` (delta-spark for data, delta-rs for the Delta log).
+The executors do the work: a range is read from Bronze's change data feed, parsed, validated,
+deduplicated and aggregated by Spark and written by delta-spark (appends, ``MERGE INTO``);
+the driver collects only counts and the one-row data-quality summary.
+
 Incremental and restart-safe by one rule: **every table a job writes records, in the same
 commit, the Bronze table version its content is complete up to** (a Delta app transaction
 ``(app_id, bronze_version)``). A job run
@@ -33,31 +40,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vehsim.config import Settings, load_settings
+from vehsim_pipelines import catalog as cat
 from vehsim_pipelines import lake
+from vehsim_pipelines.catalog import Catalog, Table
 
 SILVER_APP_ID = "vehsim.silver"
 GOLD_APP_ID = "vehsim.gold"
 #: Default watermark: windows ending more than this before a run's newest Gold event are final.
 DEFAULT_WATERMARK_S = 600.0
 
-#: Silver tables in commit order; ``dq_runs`` (written last) marks a range as complete.
-SILVER_TABLES = (("silver", "telemetry"), ("silver", "events"), ("silver", "quarantine"))
-DQ_TABLE = ("ops", "dq_runs")
-#: Gold tables in commit order; ``gold_runs`` (written last) marks a range as complete.
-GOLD_TABLES = (("gold", "vehicle_minute"), ("gold", "trips"), ("gold", "features"))
-GOLD_RUNS_TABLE = ("ops", "gold_runs")
-
 Progress = Callable[[str], None]
-#: Called with the table name after each commit; tests use it to inject a crash.
+#: Called with the table id (``layer/name``) after each commit; tests use it to inject a crash.
 CommitHook = Callable[[str], None]
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _uri(settings: Settings, table: tuple[str, str]) -> str:
-    return settings.table_uri(*table)
 
 
 def pending_ranges(done: int, written: int, head: int) -> list[tuple[int, int]]:
@@ -77,10 +75,9 @@ def pending_ranges(done: int, written: int, head: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def _state(settings: Settings, tables, marker, app_id: str) -> tuple[int, int]:
-    opts = settings.lake_storage_options
-    done = lake.txn_version(_uri(settings, marker), app_id, opts)
-    written = max(lake.txn_version(_uri(settings, t), app_id, opts) for t in tables)
+def _state(lakehouse: Catalog, tables: tuple[Table, ...], marker: Table, app_id: str):
+    done = lake.txn_version(lakehouse, marker, app_id)
+    written = max(lake.txn_version(lakehouse, t, app_id) for t in tables)
     return done, max(written, done)
 
 
@@ -117,206 +114,185 @@ def run_silver(
 ) -> list[SilverRun]:
     """Bring Silver up to the current Bronze version; returns one entry per range processed."""
     settings = settings or load_settings()
+    lakehouse = Catalog(settings)
     say = progress or (lambda _m: None)
-    opts = settings.lake_storage_options
-    head = lake.table_version(settings.table_uri("bronze", "events"), opts)
+    head = lake.table_version(lakehouse, cat.BRONZE_EVENTS)
     if head is None:
-        say(f"silver: no Bronze table at {settings.table_uri('bronze', 'events')}; nothing to do")
+        say(f"silver: no Bronze table at {lakehouse.uri(cat.BRONZE_EVENTS)}; nothing to do")
         return []
-    done, written = _state(settings, SILVER_TABLES, DQ_TABLE, SILVER_APP_ID)
+    done, written = _state(lakehouse, cat.SILVER_TABLES, cat.DQ_RUNS, SILVER_APP_ID)
     ranges = pending_ranges(done, written, head)
     if not ranges:
         say(f"silver: up to date with Bronze version {head}")
         return []
+    lake.require_change_feed(lakehouse, cat.BRONZE_EVENTS)
     spark = spark or _session()
     runs = []
     for after, upto in ranges:
         say(f"silver: Bronze versions {after + 1}..{upto}")
-        runs.append(_silver_range(spark, settings, after, upto, say, on_commit))
+        runs.append(_silver_range(spark, lakehouse, after, upto, say, on_commit))
     return runs
 
 
-def _silver_range(spark, settings, after, upto, say, on_commit) -> SilverRun:
+def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> SilverRun:
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
-    from vehsim_pipelines import quality, schemas, silver
+    from vehsim_pipelines import silver
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    opts = settings.lake_storage_options
     run = SilverRun(after + 1, upto)
-    bronze = lake.read_inserts(settings.table_uri("bronze", "events"), after, upto, opts)
-    run.rows_read = bronze.num_rows
-    say(f"silver: read {run.rows_read:,} Bronze rows")
-    if run.rows_read == 0:  # e.g. an empty Bronze batch: nothing to record, no table changes
-        return run
-    bronze_df = _frame(spark, _with_bronze_columns(bronze))
-    del bronze
-    # One Spark pass parses, validates and routes every record; the three tables are then
-    # slices of its Arrow result (no cache, no second parse).
-    routed = lake.plain_arrow(silver.routed_rows(silver.parse_events(bronze_df)).toArrow())
-    telemetry, events_, quarantine = (
-        _routed_slice(routed, table, schema)
-        for table, schema in (
-            (silver.TELEMETRY, schemas.telemetry_schema()),
-            (silver.EVENTS, schemas.events_schema()),
-            (silver.QUARANTINE, schemas.quarantine_schema()),
+    bronze = _bronze_columns(lake.read_changes(spark, lakehouse, cat.BRONZE_EVENTS, after, upto))
+    # One parse validates and routes every record; its result is kept on the executors' disks
+    # (not in memory, so memory does not grow with the range) for the writes and counts below.
+    routed = silver.routed_rows(silver.parse_events(bronze)).persist(StorageLevel.DISK_ONLY)
+    cached = [routed]
+    try:
+        counts = _routed_counts(routed)
+        run.rows_read = sum(counts.values())
+        say(f"silver: read {run.rows_read:,} Bronze rows")
+        if run.rows_read == 0:  # e.g. an empty Bronze batch: nothing to record, no table changes
+            return run
+        run.quarantined = {
+            reason: counts.get((silver.QUARANTINE, reason), 0) for reason in _quarantine_reasons()
+        }
+        n_valid = run.rows_read - run.rows_quarantined
+        valid = routed.where(F.col("_table") != silver.QUARANTINE)
+        seen = _silver_ids(spark, lakehouse, after)
+        suspects = silver.duplicate_ids(valid, seen).persist(StorageLevel.DISK_ONLY)
+        cached.append(suspects)
+        if suspects.isEmpty():  # the usual case: every valid record is a new event
+            unique = valid
+            run.telemetry_rows = counts.get((silver.TELEMETRY, None), 0)
+            run.event_rows = counts.get((silver.EVENTS, None), 0)
+        else:
+            unique = silver.deduplicate(valid, suspects=suspects).persist(StorageLevel.DISK_ONLY)
+            cached.append(unique)
+            kept = _routed_counts(unique)
+            run.telemetry_rows = kept.get((silver.TELEMETRY, None), 0)
+            run.event_rows = kept.get((silver.EVENTS, None), 0)
+        run.duplicates = n_valid - run.telemetry_rows - run.event_rows
+        say(
+            f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
+            f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
         )
-    )
-    del routed
-    if quarantine.num_rows:
-        # The failed records alone, parsed again to name what is wrong with each.
-        bronze_columns = [c for c in quarantine.column_names if not c.startswith("_error")]
-        failed = spark.createDataFrame(quarantine.select(bronze_columns))
-        quarantine = lake.plain_arrow(silver.quarantine_rows(silver.parse_events(failed)).toArrow())
-    run.quarantined = _reason_counts(quarantine)
-    n_valid = run.rows_read - quarantine.num_rows
-    seen = _seen_event_ids(settings, after)
-    if not _all_new_and_distinct(telemetry, events_, seen):
-        valid = spark.createDataFrame(
-            pa.concat_tables([telemetry, events_], promote_options="default")
+        failed = routed.where(F.col("_table") == silver.QUARANTINE).select(*_BRONZE_READ)
+        outputs = (
+            (cat.SILVER_TELEMETRY, silver.telemetry_rows(unique), run.telemetry_rows),
+            (cat.SILVER_EVENTS, silver.event_rows(unique), run.event_rows),
+            # the failed records alone are parsed again to name what is wrong with each
+            (
+                cat.SILVER_QUARANTINE,
+                silver.quarantine_rows(silver.parse_events(failed)),
+                run.rows_quarantined,
+            ),
         )
-        seen_df = None if seen is None else spark.createDataFrame(seen)
-        unique = silver.deduplicate(valid, seen_df).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            telemetry = lake.plain_arrow(silver.telemetry_rows(unique).toArrow())
-            events_ = lake.plain_arrow(silver.event_rows(unique).toArrow())
-        finally:
-            unique.unpersist()
-    run.telemetry_rows, run.event_rows = telemetry.num_rows, events_.num_rows
-    run.duplicates = n_valid - run.telemetry_rows - run.event_rows
-    say(
-        f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
-        f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
-    )
-    gaps = quality.seq_completeness(_run_ids(settings, (telemetry, events_), after)).to_pylist()
-    fresh = quality.freshness(telemetry, events_)
-    run.missing_seq = int(sum(g["missing"] for g in gaps))
-    run.duration_s = time.monotonic() - t0
-    dq = _dq_row(run, started_at, gaps, fresh)
-    writes = [
-        (SILVER_TABLES[0], telemetry),
-        (SILVER_TABLES[1], events_),
-        (SILVER_TABLES[2], quarantine),
-        (DQ_TABLE, dq),
-    ]
-    for table, data in writes:
-        if lake.append(_uri(settings, table), data, SILVER_APP_ID, upto, opts):
-            say(f"silver: committed {data.num_rows:,} rows to {'/'.join(table)}")
-        if on_commit is not None:
-            on_commit("/".join(table))
+        for table, rows, n in outputs:
+            _commit(lakehouse, table, rows, n, SILVER_APP_ID, upto, say, on_commit)
+        dq = _dq_row(spark, lakehouse, run, unique, after, started_at, t0)
+        _commit(lakehouse, cat.DQ_RUNS, dq, 1, SILVER_APP_ID, upto, say, on_commit)
+    finally:
+        for frame in cached:
+            frame.unpersist()
     return run
 
 
-def _routed_slice(routed: pa.Table, table: str, schema) -> pa.Table:
-    """The rows of :func:`silver.routed_rows` output bound for ``table``, in its columns."""
-    columns = routed.select([f.name for f in schema.fields])
-    mask = pc.equal(routed["_table"], table)
-    selected = pc.sum(mask).as_py() or 0
-    if selected == routed.num_rows:  # the usual case for telemetry: no copy
-        return columns
-    return columns.slice(0, 0) if selected == 0 else columns.filter(mask)
+def _commit(lakehouse, table, rows, n_rows, app_id, upto, say, on_commit) -> None:
+    """Append ``rows`` (``n_rows`` of them) to ``table`` recording ``(app_id, upto)``.
+
+    Skipped when the table already records ``upto`` (a redo after a crash) and when there is
+    nothing to add to an existing table (no new table version); a missing table is created
+    even when empty, so readers find it.
+    """
+    recorded = lake.txn_version(lakehouse, table, app_id)
+    if recorded < upto and (n_rows or lake.table_version(lakehouse, table) is None):
+        lake.append(rows, lakehouse, table, app_id, upto)
+        say(f"{app_id.rpartition('.')[2]}: committed {n_rows:,} rows to {table.id}")
+    if on_commit is not None:
+        on_commit(table.id)
 
 
-#: Rows per Spark partition when an Arrow table becomes a DataFrame (Spark's default slices it
-#: into 10,000-row partitions: one task each, whose overhead dominates on a small machine).
-ROWS_PER_PARTITION = 250_000
+#: Bronze columns the Silver parse reads (``bronze_version`` is the commit version).
+_BRONZE_READ = (
+    "topic",
+    "partition",
+    "offset",
+    "kafka_ts",
+    "key",
+    "raw_event",
+    "raw_event_bytes",
+    "ingest_ts",
+    "bronze_version",
+)
 
 
-def _frame(spark, table: pa.Table):
-    """``table`` as a DataFrame in a few large partitions (no shuffle)."""
-    frame = spark.createDataFrame(table)
-    parallelism = spark.sparkContext.defaultParallelism
-    partitions = max(parallelism, -(-table.num_rows // ROWS_PER_PARTITION))
-    return frame.coalesce(partitions) if frame.rdd.getNumPartitions() > partitions else frame
-
-
-def _with_bronze_columns(bronze: pa.Table) -> pa.Table:
+def _bronze_columns(bronze):
     """Bronze rows with every column Silver reads (optional byte columns added as nulls)."""
+    from pyspark.sql import functions as F
+
     from vehsim_pipelines.schemas import BRONZE_COLUMNS
 
-    columns = []
-    for name, dtype in BRONZE_COLUMNS.items():
-        if name in bronze.column_names:
-            columns.append(bronze[name].cast(dtype))
-        else:
-            columns.append(pa.nulls(bronze.num_rows, dtype))
-    return pa.table(columns, names=list(BRONZE_COLUMNS))
-
-
-def _all_new_and_distinct(telemetry: pa.Table, events_: pa.Table, seen: pa.Table | None) -> bool:
-    """True when no ``event_id`` repeats and none is already in Silver (the usual case): the
-    valid rows are then Silver's rows as they are, and the ordered duplicate pick is skipped.
-    Checked on the Arrow result, which costs far less than a Spark shuffle of the ids."""
-    ids = pa.chunked_array(
-        [*telemetry["event_id"].chunks, *events_["event_id"].chunks], type=pa.string()
+    return bronze.select(
+        *[
+            (F.col(name) if name in bronze.columns else F.lit(None)).cast(dtype).alias(name)
+            for name, dtype in BRONZE_COLUMNS.items()
+        ]
     )
-    if pc.count_distinct(ids).as_py() != len(ids):
-        return False
-    if seen is None or len(ids) == 0:
-        return True
-    return not pc.any(pc.is_in(ids, value_set=seen["event_id"].combine_chunks())).as_py()
 
 
-def _seen_event_ids(settings, after: int) -> pa.Table | None:
-    """``event_id`` of every Silver event from Bronze versions <= ``after`` (None if none)."""
-    if after < 0:
-        return None
-    parts = []
-    for table in SILVER_TABLES[:2]:
-        data = lake.read_table(
-            _uri(settings, table),
-            settings.lake_storage_options,
-            columns=["event_id"],
-            filters=[("bronze_version", "<=", after)],
-        )
-        if data is not None and data.num_rows:
-            parts.append(data)
-    if not parts:
-        return None
-    return pa.concat_tables(parts)
-
-
-def _run_ids(settings, new: tuple[pa.Table, ...], after: int) -> pa.Table:
-    """``vehicle_id``, ``run_id``, ``seq`` of the new events and of every earlier Silver event
-    of the (vehicle, run) pairs they touch, so completeness covers whole runs."""
-    columns = ["vehicle_id", "run_id", "seq"]
-    parts = [t.select(columns) for t in new]
-    ids = pa.concat_tables(parts)
-    if after >= 0 and ids.num_rows:
-        touched = ids.group_by(["vehicle_id", "run_id"]).aggregate([])
-        runs = pc.unique(touched["run_id"]).to_pylist()
-        for table in SILVER_TABLES[:2]:
-            old = lake.read_table(
-                _uri(settings, table),
-                settings.lake_storage_options,
-                columns=columns,
-                filters=[("bronze_version", "<=", after), ("run_id", "in", runs)],
-            )
-            if old is not None and old.num_rows:
-                old = old.join(touched, ["vehicle_id", "run_id"], join_type="inner")
-                parts.append(old.select(columns).cast(ids.schema))
-        ids = pa.concat_tables(parts)
-    return ids
-
-
-def _reason_counts(quarantine: pa.Table) -> dict[str, int]:
+def _quarantine_reasons() -> tuple[str, ...]:
     from vehsim_pipelines.schemas import QUARANTINE_REASONS
 
-    counts = {reason: 0 for reason in QUARANTINE_REASONS}
-    if quarantine.num_rows:
-        for item in pc.value_counts(quarantine["_error"]).to_pylist():
-            counts[item["values"]] = item["counts"]
-    return counts
+    return QUARANTINE_REASONS
 
 
-def _dq_row(run: SilverRun, started_at: datetime, gaps: list[dict], fresh: Mapping) -> pa.Table:
-    from vehsim_pipelines.schemas import QUARANTINE_REASONS, dq_runs_schema
+def _routed_counts(routed) -> dict[tuple[str, str | None], int]:
+    """Rows per (``_table``, ``_error``): a handful of numbers, collected."""
+    rows = routed.groupBy("_table", "_error").count().collect()
+    return {(r["_table"], r["_error"]): int(r["count"]) for r in rows}
 
+
+def _silver_ids(spark, lakehouse: Catalog, after: int, columns=("event_id",)):
+    """``columns`` of every Silver event (telemetry and other types) from Bronze versions
+    ``<= after``, as one lazy DataFrame (None when there is none)."""
+    from pyspark.sql import functions as F
+
+    if after < 0:
+        return None
+    parts = [
+        lake.read(spark, lakehouse, table).where(F.col("bronze_version") <= after).select(*columns)
+        for table in (cat.SILVER_TELEMETRY, cat.SILVER_EVENTS)
+        if lake.table_version(lakehouse, table) is not None
+    ]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+
+
+def _dq_row(spark, lakehouse, run: SilverRun, unique, after, started_at, t0):
+    """The run's ``ops/dq_runs`` row: counts, ``seq`` completeness over every Silver event of
+    the vehicle runs it touched, freshness of its new events."""
+    from vehsim_pipelines import quality
+    from vehsim_pipelines.schemas import dq_runs_schema
+
+    keys = ["vehicle_id", "run_id", "seq"]
+    ids = unique.select(*keys)
+    earlier = _silver_ids(spark, lakehouse, after, keys)
+    if earlier is not None:
+        touched = ids.select("vehicle_id", "run_id").distinct()
+        ids = ids.unionByName(earlier.join(touched, ["vehicle_id", "run_id"], "left_semi"))
+    summary = (
+        quality.seq_summary(quality.seq_completeness(ids))
+        .crossJoin(quality.freshness(unique.select("emitted_at", "ingest_ts")))
+        .toArrow()
+        .to_pylist()[0]
+    )
+    fresh = summary
+    run.missing_seq = int(summary["missing_seq_total"])
+    run.duration_s = time.monotonic() - t0
     finished_at = datetime.now(UTC)
-    newest = fresh.get("max_emitted_at")
-    if newest is not None and newest.tzinfo is None:
-        newest = newest.replace(tzinfo=UTC)
+    newest = fresh["max_emitted_at"]
     row = {
         "run_id": f"silver-{run.bronze_version_from}-{run.bronze_version_to}",
         "bronze_version_from": run.bronze_version_from,
@@ -329,17 +305,18 @@ def _dq_row(run: SilverRun, started_at: datetime, gaps: list[dict], fresh: Mappi
         "telemetry_rows": run.telemetry_rows,
         "event_rows": run.event_rows,
         "rows_quarantined": run.rows_quarantined,
-        **{f"quarantined_{r}": run.quarantined.get(r, 0) for r in QUARANTINE_REASONS},
+        **{f"quarantined_{r}": run.quarantined.get(r, 0) for r in _quarantine_reasons()},
         "duplicates": run.duplicates,
-        "vehicle_runs_checked": len(gaps),
+        "vehicle_runs_checked": summary["vehicle_runs_checked"],
         "missing_seq_total": run.missing_seq,
-        "seq_gaps": gaps,
+        "seq_gaps": summary["seq_gaps"],
         "max_emitted_at": newest,
-        "ingest_lag_p50_s": fresh.get("ingest_lag_p50_s"),
-        "ingest_lag_max_s": fresh.get("ingest_lag_max_s"),
-        "freshness_s": (finished_at - newest).total_seconds() if newest else None,
+        "ingest_lag_p50_s": fresh["ingest_lag_p50_s"],
+        "ingest_lag_max_s": fresh["ingest_lag_max_s"],
+        # as floating point: a hostile emitted_at far in the past or future cannot overflow it
+        "freshness_s": (None if newest is None else finished_at.timestamp() - newest.timestamp()),
     }
-    return pa.Table.from_pylist([row], schema=dq_runs_schema())
+    return spark.createDataFrame(pa.Table.from_pylist([row], schema=dq_runs_schema()))
 
 
 # --- Gold -------------------------------------------------------------------------------------
@@ -377,10 +354,10 @@ def run_gold(
             had for the run is final: a later event for it is counted, not applied.
     """
     settings = settings or load_settings()
+    lakehouse = Catalog(settings)
     say = progress or (lambda _m: None)
-    opts = settings.lake_storage_options
-    head = lake.txn_version(_uri(settings, DQ_TABLE), SILVER_APP_ID, opts)
-    done, written = _state(settings, GOLD_TABLES, GOLD_RUNS_TABLE, GOLD_APP_ID)
+    head = lake.txn_version(lakehouse, cat.DQ_RUNS, SILVER_APP_ID)
+    done, written = _state(lakehouse, cat.GOLD_TABLES, cat.GOLD_RUNS, GOLD_APP_ID)
     ranges = pending_ranges(done, written, head)
     if not ranges:
         say(f"gold: up to date with Silver (Bronze version {head})")
@@ -389,92 +366,101 @@ def run_gold(
     runs = []
     for after, upto in ranges:
         say(f"gold: Silver rows of Bronze versions {after + 1}..{upto}")
-        runs.append(_gold_range(spark, settings, after, upto, watermark_s, say, on_commit))
+        runs.append(_gold_range(spark, lakehouse, after, upto, watermark_s, say, on_commit))
     return runs
 
 
-def _gold_range(spark, settings, after, upto, watermark_s, say, on_commit) -> GoldRun:
+def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_commit) -> GoldRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from vehsim_pipelines import gold
 
     t0 = time.monotonic()
-    opts = settings.lake_storage_options
     run = GoldRun(after + 1, upto)
-    telemetry_uri = _uri(settings, SILVER_TABLES[0])
-    touched = lake.read_table(
-        telemetry_uri,
-        opts,
-        columns=["vehicle_id", "run_id"],
-        filters=[("bronze_version", ">", after), ("bronze_version", "<=", upto)],
-    )
-    outputs: dict[tuple[str, str], pa.Table] = {}
-    if touched is not None and touched.num_rows:
-        pairs = touched.group_by(["vehicle_id", "run_id"]).aggregate([])
-        run.vehicle_runs = pairs.num_rows
-        runs = pc.unique(pairs["run_id"]).to_pylist()
-        rows = lake.read_table(
-            telemetry_uri,
-            opts,
-            columns=gold.INPUT_COLUMNS,
-            filters=[("run_id", "in", runs), ("bronze_version", "<=", upto)],
-        )
-        rows = rows.join(pairs, ["vehicle_id", "run_id"], join_type="inner")
-        run.silver_rows = rows.num_rows
-        say(f"gold: {run.vehicle_runs} vehicle run(s), {run.silver_rows:,} Silver rows")
-        telemetry = _frame(spark, rows)
-        # Every Gold table derives from the minute aggregates (small: one row per vehicle-minute),
-        # so only they are cached; the per-event window pass runs once.
-        all_minutes = gold.minute_aggregates(gold.with_increments(telemetry)).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        minutes = all_minutes
-        late = None
-        if after >= 0:  # windows can only be final for runs Gold has seen before
-            cutoffs = F.broadcast(
-                telemetry.where(F.col("bronze_version") <= after)
-                .groupBy(*gold.TRIP_KEYS)
-                .agg(
-                    (
-                        F.max("emitted_at") - F.expr(f"make_interval(0,0,0,0,0,0,{watermark_s})")
-                    ).alias("cutoff")
-                )
+    cached = []
+    outputs = {}
+    try:
+        if lake.table_version(lakehouse, cat.SILVER_TELEMETRY) is not None:
+            silver_rows = lake.read(spark, lakehouse, cat.SILVER_TELEMETRY)
+            version = F.col("bronze_version")
+            # The vehicle runs with new rows (few: broadcast by adaptive execution), then every
+            # Silver row of those runs up to this range, so windows and trips cover whole runs.
+            pairs = (
+                silver_rows.where((version > after) & (version <= upto))
+                .select(*gold.TRIP_KEYS)
+                .distinct()
+                .persist(StorageLevel.MEMORY_AND_DISK)
             )
-            minutes = gold.open_windows(all_minutes, cutoffs)
-            late = (
-                telemetry.where(F.col("bronze_version") > after)
-                .join(cutoffs, list(gold.TRIP_KEYS))
-                .where(
-                    gold.window_start(telemetry) + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
-                    <= F.col("cutoff")
-                )
+            cached.append(pairs)
+            run.vehicle_runs = pairs.count()
+        if run.vehicle_runs:
+            telemetry = (
+                silver_rows.where(version <= upto)
+                .select(*gold.INPUT_COLUMNS)
+                .join(pairs, list(gold.TRIP_KEYS), "left_semi")
             )
-        run.late_events_dropped = 0 if late is None else late.count()
-        outputs[GOLD_TABLES[0]] = lake.plain_arrow(gold.vehicle_minute(minutes).toArrow())
-        outputs[GOLD_TABLES[1]] = lake.plain_arrow(gold.trips(all_minutes, telemetry).toArrow())
-        outputs[GOLD_TABLES[2]] = lake.plain_arrow(
-            gold.features(minutes, _vehicle_dimension(spark)).toArrow()
-        )
-        all_minutes.unpersist()
-    run.vehicle_minute_rows = _rows(outputs.get(GOLD_TABLES[0]))
-    run.trip_rows = _rows(outputs.get(GOLD_TABLES[1]))
-    run.feature_rows = _rows(outputs.get(GOLD_TABLES[2]))
-    if run.late_events_dropped:
-        say(f"gold: {run.late_events_dropped:,} event(s) arrived after their window closed")
-    keys = {
-        GOLD_TABLES[0]: gold.WINDOW_KEYS,
-        GOLD_TABLES[1]: gold.TRIP_KEYS,
-        GOLD_TABLES[2]: gold.WINDOW_KEYS,
-    }
-    for table in GOLD_TABLES:
-        data = outputs.get(table)
-        if data is not None and lake.upsert(
-            _uri(settings, table), data, keys[table], GOLD_APP_ID, upto, opts
-        ):
-            say(f"gold: merged {data.num_rows:,} rows into {'/'.join(table)}")
-        if on_commit is not None:
-            on_commit("/".join(table))
+            # Every Gold table derives from the minute aggregates (one row per vehicle-minute),
+            # so only they are cached; the per-event window pass runs once.
+            all_minutes = gold.minute_aggregates(gold.with_increments(telemetry)).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
+            cached.append(all_minutes)
+            run.silver_rows = int(all_minutes.agg(F.sum("events")).first()[0] or 0)
+            say(f"gold: {run.vehicle_runs} vehicle run(s), {run.silver_rows:,} Silver rows")
+            minutes = all_minutes
+            if after >= 0:  # windows can only be final for runs Gold has seen before
+                cutoffs = (
+                    telemetry.where(version <= after)
+                    .groupBy(*gold.TRIP_KEYS)
+                    .agg(
+                        (
+                            F.max("emitted_at")
+                            - F.expr(f"make_interval(0,0,0,0,0,0,{watermark_s})")
+                        ).alias("cutoff")
+                    )
+                    .persist(StorageLevel.MEMORY_AND_DISK)
+                )
+                cached.append(cutoffs)
+                minutes = gold.open_windows(all_minutes, cutoffs)
+                late = (
+                    telemetry.where(version > after)
+                    .join(cutoffs, list(gold.TRIP_KEYS))
+                    .where(
+                        gold.window_start(telemetry) + F.expr(f"INTERVAL {gold.WINDOW_S} SECONDS")
+                        <= F.col("cutoff")
+                    )
+                )
+                run.late_events_dropped = late.count()
+            outputs = {
+                cat.GOLD_VEHICLE_MINUTE.id: gold.vehicle_minute(minutes),
+                cat.GOLD_TRIPS.id: gold.trips(all_minutes, telemetry),
+                cat.GOLD_FEATURES.id: gold.features(minutes, _vehicle_dimension(spark)),
+            }
+            # One row per open window in vehicle_minute and features, one per vehicle run in
+            # trips: one count gives all three.
+            run.vehicle_minute_rows = run.feature_rows = minutes.count()
+            run.trip_rows = run.vehicle_runs
+        counts = {
+            cat.GOLD_VEHICLE_MINUTE.id: run.vehicle_minute_rows,
+            cat.GOLD_TRIPS.id: run.trip_rows,
+            cat.GOLD_FEATURES.id: run.feature_rows,
+        }
+        if run.late_events_dropped:
+            say(f"gold: {run.late_events_dropped:,} event(s) arrived after their window closed")
+        for table in cat.GOLD_TABLES:
+            rows = outputs.get(table.id)
+            recorded = lake.txn_version(lakehouse, table, GOLD_APP_ID)
+            if rows is not None and recorded < upto:
+                missing = lake.table_version(lakehouse, table) is None
+                if counts[table.id] or missing:
+                    lake.merge(spark, rows, lakehouse, table, GOLD_APP_ID, upto)
+                    say(f"gold: merged {counts[table.id]:,} rows into {table.id}")
+            if on_commit is not None:
+                on_commit(table.id)
+    finally:
+        for frame in cached:
+            frame.unpersist()
     run.duration_s = time.monotonic() - t0
     record = pa.Table.from_pylist(
         [
@@ -485,14 +471,17 @@ def _gold_range(spark, settings, after, upto, watermark_s, say, on_commit) -> Go
             }
         ]
     )
-    lake.append(_uri(settings, GOLD_RUNS_TABLE), record, GOLD_APP_ID, upto, opts)
-    if on_commit is not None:
-        on_commit("/".join(GOLD_RUNS_TABLE))
+    _commit(
+        lakehouse,
+        cat.GOLD_RUNS,
+        spark.createDataFrame(record),
+        1,
+        GOLD_APP_ID,
+        upto,
+        say,
+        on_commit,
+    )
     return run
-
-
-def _rows(table: pa.Table | None) -> int:
-    return 0 if table is None else table.num_rows
 
 
 @cache
@@ -538,29 +527,36 @@ def _session(master: str | None = None, conf: Mapping[str, str] | None = None):
 
 
 def table_summary(settings: Settings | None = None) -> dict[str, dict]:
-    """Version and row count of every lake table (None for a table that does not exist)."""
-    settings = settings or load_settings()
+    """Version and row count of every lake table (None for a table that does not exist).
+
+    Read from the Delta logs alone (delta-rs): no Spark job.
+    """
+    lakehouse = Catalog(settings or load_settings())
     summary = {}
-    for table in (("bronze", "events"), *SILVER_TABLES, DQ_TABLE, *GOLD_TABLES, GOLD_RUNS_TABLE):
-        t = lake.open_table(_uri(settings, table), settings.lake_storage_options)
-        summary["/".join(table)] = (
-            None if t is None else {"version": t.version(), "rows": _count_rows(t)}
+    for table in cat.ALL_TABLES:
+        version = lake.table_version(lakehouse, table)
+        summary[table.id] = (
+            None
+            if version is None
+            else {"version": version, "rows": lake.row_count(lakehouse, table)}
         )
     return summary
 
 
-def _count_rows(table) -> int:
-    actions = table.get_add_actions(flatten=True)
-    data = pa.table(actions)
-    if "num_records" in data.column_names:
-        return int(pc.sum(data["num_records"]).as_py() or 0)
-    return table.to_pyarrow_table(columns=[]).num_rows
-
-
 def headline_figures(settings: Settings | None = None) -> dict:
     """A few fleet figures from Gold trips: distance, fuel, consumption, harsh events."""
-    settings = settings or load_settings()
-    trips = lake.read_table(_uri(settings, GOLD_TABLES[1]), settings.lake_storage_options)
+    lakehouse = Catalog(settings or load_settings())
+    trips = lake.read_table(
+        lakehouse.uri(cat.GOLD_TRIPS),
+        lakehouse.storage_options(),
+        columns=[
+            "vehicle_id",
+            "distance_km",
+            "fuel_used_l",
+            "harsh_accel_count",
+            "harsh_brake_count",
+        ],
+    )
     if trips is None or trips.num_rows == 0:
         return {}
     distance = pc.sum(trips["distance_km"]).as_py() or 0.0

@@ -1,61 +1,106 @@
-"""Table IO for the Silver and Gold jobs: Delta tables through delta-rs, Arrow in and out.
+"""Delta table IO of the lake, one convention for every job: Spark moves the data, delta-rs
+answers the small questions.
 
-The delta-spark jars cannot be loaded everywhere vehsim runs, so Spark never touches a table
-directly: tables are read with ``deltalake`` into Arrow (then ``spark.createDataFrame``) and
-written from ``DataFrame.toArrow()`` with ``write_deltalake`` or a delta-rs MERGE.
+- **Data** is read and written by Spark with delta-spark, on the executors: change-feed reads of
+  a version range (:func:`read_changes`), table scans (:func:`read`), appends (:func:`append`)
+  and ``MERGE INTO`` upserts (:func:`merge`). Nothing here collects a table to the driver.
+- **Metadata** — does the table exist, its version, the app transaction it records — is read
+  with ``deltalake`` (delta-rs) from the Delta log alone (:func:`table_version`,
+  :func:`txn_version`): no Spark job, and the same answer on a local Spark, a cluster, Spark
+  Connect, and in a notebook without Spark. :func:`read_table` reads a small table (a summary,
+  a test's expectations) into Arrow the same way.
 
-Every commit records a Delta *app transaction* ``(app_id, version)``. For the refinement jobs the
-version is a Bronze table version: "this table holds everything derived from Bronze up to
-version N". delta-rs records the transaction but does not skip a write whose version is already
-recorded, so every writer here checks :func:`txn_version` first (see ``docs/lakehouse.md``).
+Idempotency: every write records a Delta *app transaction* ``(app_id, version)`` in its commit
+and delta-spark **skips a write whose version the table already records** — the ``txnAppId`` /
+``txnVersion`` writer options for appends, the session settings
+``spark.databricks.delta.write.txnAppId`` / ``...txnVersion`` for ``MERGE`` (Delta's SQL
+idempotent-DML support). For the refinement jobs the version is a Bronze table version: "this
+table holds everything derived from Bronze up to version N" (``docs/lakehouse.md``).
+
+Tables are named by their :class:`~vehsim_pipelines.catalog.Table` entry and located by a
+:class:`~vehsim_pipelines.catalog.Catalog`: ``catalog.uri(t)`` for delta-rs,
+``catalog.spark_path(t)`` for Spark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
-#: Columns ``load_cdf`` adds; the commit version is kept as ``bronze_version``.
+from vehsim.errors import VehsimError
+from vehsim_pipelines.catalog import Catalog, Table
+
+#: Columns a change-feed read adds; the commit version is kept as ``bronze_version``.
 _CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+#: Session settings that make the next Delta DML commit idempotent (delta-spark).
+_TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
+_TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
+
+
+# --- metadata and small reads (delta-rs) -----------------------------------------------------
 
 
 def open_table(uri: str, storage_options: Mapping[str, str] | None = None) -> DeltaTable | None:
-    """The Delta table at ``uri``, or None when there is none yet."""
+    """The Delta table at ``uri`` (delta-rs), or None when there is none yet."""
     try:
         return DeltaTable(uri, storage_options=dict(storage_options or {}))
     except TableNotFoundError:
         return None
 
 
-def table_version(uri: str, storage_options: Mapping[str, str] | None = None) -> int | None:
-    """Current version of the table at ``uri`` (None when it does not exist)."""
-    table = open_table(uri, storage_options)
-    return None if table is None else table.version()
+def table_version(catalog: Catalog, table: Table) -> int | None:
+    """Current version of ``table`` (None when it does not exist)."""
+    found = open_table(catalog.uri(table), catalog.storage_options())
+    return None if found is None else found.version()
 
 
-def txn_version(uri: str, app_id: str, storage_options: Mapping[str, str] | None = None) -> int:
-    """Last version recorded by ``app_id`` in the table's log (-1 when none or no table)."""
-    table = open_table(uri, storage_options)
-    if table is None:
+def txn_version(catalog: Catalog, table: Table, app_id: str) -> int:
+    """Last version ``app_id`` recorded in ``table``'s log (-1 when none, or no table)."""
+    found = open_table(catalog.uri(table), catalog.storage_options())
+    if found is None:
         return -1
-    version = table.transaction_version(app_id)
+    version = found.transaction_version(app_id)
     return -1 if version is None else int(version)
 
 
-def plain_arrow(table: pa.Table) -> pa.Table:
-    """Arrow that both delta-rs and Spark accept: no view types, timestamps in ``UTC``.
+def row_count(catalog: Catalog, table: Table) -> int | None:
+    """Rows of ``table`` from the file statistics in its log (None when it does not exist)."""
+    found = open_table(catalog.uri(table), catalog.storage_options())
+    if found is None:
+        return None
+    actions = pa.table(found.get_add_actions(flatten=True))
+    if "num_records" in actions.column_names:
+        return int(pc.sum(actions["num_records"]).as_py() or 0)
+    return found.to_pyarrow_table(columns=[]).num_rows
 
-    ``load_cdf`` returns ``string_view``/``binary_view``; Spark's ``toArrow`` labels
-    timestamps ``Etc/UTC``, which delta-rs refuses.
+
+def read_table(
+    uri: str,
+    storage_options: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+    filters: list | None = None,
+) -> pa.Table | None:
+    """Current content of a small table as Arrow (some columns, a DNF filter); None if missing.
+
+    For summaries, notebooks and tests; the jobs read tables with Spark (:func:`read`).
     """
-    fields = []
-    for field in table.schema:
-        fields.append(field.with_type(_plain_type(field.type)))
-    schema = pa.schema(fields)
+    found = open_table(uri, storage_options)
+    if found is None:
+        return None
+    return plain_arrow(
+        found.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters)
+    )
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Arrow without view types (delta-rs may return ``string_view``), timestamps in ``UTC``."""
+    schema = pa.schema([f.with_type(_plain_type(f.type)) for f in table.schema])
     return table if schema == table.schema else table.cast(schema)
 
 
@@ -73,135 +118,144 @@ def _plain_type(dtype: pa.DataType) -> pa.DataType:
     return dtype
 
 
-def read_inserts(
-    uri: str,
-    after_version: int,
-    upto_version: int,
-    storage_options: Mapping[str, str] | None = None,
-    columns: Sequence[str] | None = None,
-) -> pa.Table:
-    """Rows appended to an append-only table by versions ``after_version+1 .. upto_version``.
+# --- data (Spark, delta-spark) ---------------------------------------------------------------
 
-    Reads the change feed (for an append-only table delta-rs derives it from the added files,
-    so ``delta.enableChangeDataFeed`` need not be set). The commit version of every row is
-    returned as ``bronze_version`` (int64).
+
+def read(spark, catalog: Catalog, table: Table):
+    """``table`` as a DataFrame (a lazy scan; filters and column choices are pushed down)."""
+    return spark.read.format("delta").load(catalog.spark_path(table))
+
+
+def read_changes(spark, catalog: Catalog, table: Table, after_version: int, upto_version: int):
+    """Rows inserted into ``table`` by versions ``after_version + 1 .. upto_version``.
+
+    Reads the table's change data feed (``delta.enableChangeDataFeed``, set when Bronze is
+    created) by version; each row's commit version is returned as ``bronze_version`` (long).
+    A lazy DataFrame: the executors read the added files, the driver only plans.
     """
-    options = dict(storage_options or {})
-    parts = []
-    start = after_version + 1
-    if start == 0:
-        # The change feed of version 0 needs delta.enableChangeDataFeed; its snapshot does not.
-        first = DeltaTable(uri, version=0, storage_options=options).to_pyarrow_table()
-        first = plain_arrow(first)
-        parts.append(
-            first.append_column("bronze_version", pa.array([0] * first.num_rows, pa.int64()))
-        )
-        start = 1
-    if upto_version >= start:
-        table = DeltaTable(uri, storage_options=options)
-        reader = table.load_cdf(starting_version=start, ending_version=upto_version)
-        data = plain_arrow(pa.RecordBatchReader.from_stream(reader).read_all())
-        data = data.filter(pc.equal(data["_change_type"], "insert"))
-        version = data["_commit_version"].cast(pa.int64())
-        keep = [c for c in data.column_names if c not in _CDF_COLUMNS]
-        parts.append(data.select(keep).append_column("bronze_version", version))
-    if not parts:
-        raise ValueError(f"no versions in ({after_version}, {upto_version}] of {uri}")
-    result = pa.concat_tables(parts, promote_options="permissive")
-    if columns is not None:
-        result = result.select(
-            [c for c in result.column_names if c in columns or c == "bronze_version"]
-        )
-    return result
+    changes = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", after_version + 1)
+        .option("endingVersion", upto_version)
+        .load(catalog.spark_path(table))
+    )
+    from pyspark.sql import functions as F
 
-
-def read_table(
-    uri: str,
-    storage_options: Mapping[str, str] | None = None,
-    columns: Sequence[str] | None = None,
-    filters: list | None = None,
-) -> pa.Table | None:
-    """Current content of a table (optionally some columns / a DNF filter), None if missing."""
-    table = open_table(uri, storage_options)
-    if table is None:
-        return None
-    return plain_arrow(
-        table.to_pyarrow_table(columns=list(columns) if columns else None, filters=filters)
+    keep = [c for c in changes.columns if c not in _CDF_COLUMNS]
+    return changes.where(F.col("_change_type") == "insert").select(
+        *keep, F.col("_commit_version").cast("long").alias("bronze_version")
     )
 
 
-def _commit(app_id: str, version: int) -> CommitProperties:
-    return CommitProperties(app_transactions=[Transaction(app_id, version)])
-
-
-def append(
-    uri: str,
-    data: pa.Table,
-    app_id: str,
-    version: int,
-    storage_options: Mapping[str, str] | None = None,
-    partition_by: Sequence[str] | None = None,
-) -> bool:
-    """Append ``data`` recording ``(app_id, version)``, unless that version is already there.
-
-    An empty ``data`` creates the table when it is missing (so readers find it) and otherwise
-    writes nothing. Returns True when a commit was made.
-    """
-    options = dict(storage_options or {})
-    table = open_table(uri, options)
-    if table is not None and txn_version(uri, app_id, options) >= version:
-        return False
-    if table is not None and data.num_rows == 0:
-        return False
-    write_deltalake(
-        uri,
-        plain_arrow(data),
-        mode="append",
-        partition_by=list(partition_by) if partition_by else None,
-        storage_options=options,
-        commit_properties=_commit(app_id, version),
+def create_table(spark, catalog: Catalog, table: Table, schema) -> None:
+    """Create ``table`` empty with ``schema`` (a Spark ``StructType``), its partitioning and
+    properties, unless it exists. One commit (version 0) without an app transaction."""
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    partitioned = (
+        f" PARTITIONED BY ({', '.join(f'`{c}`' for c in table.partition_by)})"
+        if table.partition_by
+        else ""
     )
-    return True
-
-
-def upsert(
-    uri: str,
-    data: pa.Table,
-    keys: Sequence[str],
-    app_id: str,
-    version: int,
-    storage_options: Mapping[str, str] | None = None,
-) -> bool:
-    """MERGE ``data`` into the table on ``keys`` (update matches, insert the rest).
-
-    Records ``(app_id, version)`` and skips when that version is already recorded. Creates the
-    table (with ``data``'s schema) when it is missing. Returns True when a commit was made.
-    """
-    options = dict(storage_options or {})
-    data = plain_arrow(data)
-    table = open_table(uri, options)
-    if table is None:
-        write_deltalake(
-            uri,
-            data,
-            mode="append",
-            storage_options=options,
-            commit_properties=_commit(app_id, version),
-        )
-        return True
-    if txn_version(uri, app_id, options) >= version or data.num_rows == 0:
-        return False
-    predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    (
-        table.merge(
-            data,
-            predicate=predicate,
-            source_alias="s",
-            target_alias="t",
-            commit_properties=_commit(app_id, version),
-        )
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS delta.`{catalog.spark_path(table)}` ({columns}) USING delta"
+        f"{partitioned}{_properties_clause(table)}"
     )
-    return True
+
+
+def _properties_clause(table: Table) -> str:
+    if not table.properties:
+        return ""
+    items = ", ".join(f"'{k}' = '{v}'" for k, v in table.properties.items())
+    return f" TBLPROPERTIES ({items})"
+
+
+def append(df, catalog: Catalog, table: Table, app_id: str, version: int) -> None:
+    """Append ``df`` to ``table`` recording ``(app_id, version)``; delta-spark skips the write
+    when the table already records that version (a redo after a crash writes nothing twice).
+
+    A missing table is created first, with the catalog's partitioning and properties. An empty
+    ``df`` still commits (the app transaction alone), so callers skip it when they want no new
+    table version.
+    """
+    if table.properties and table_version(catalog, table) is None:
+        create_table(df.sparkSession, catalog, table, df.schema)
+    writer = (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+    )
+    if table.partition_by:
+        writer = writer.partitionBy(*table.partition_by)
+    writer.save(catalog.spark_path(table))
+
+
+def merge(spark, df, catalog: Catalog, table: Table, app_id: str, version: int) -> None:
+    """``MERGE INTO table`` on its catalog key: update the rows whose key matches, insert the
+    rest; records ``(app_id, version)`` and is skipped by delta-spark when the table already
+    records that version. A missing table is created by an append of ``df``.
+    """
+    if table_version(catalog, table) is None:
+        append(df, catalog, table, app_id, version)
+        return
+    view = f"_vehsim_merge_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
+    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.key)
+    try:
+        with _idempotent_dml(spark, app_id, version):
+            spark.sql(
+                f"MERGE INTO delta.`{catalog.spark_path(table)}` AS t USING {view} AS s "
+                f"ON {condition} WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            )
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+@contextmanager
+def _idempotent_dml(spark, app_id: str, version: int) -> Iterator[None]:
+    """Session settings that make the Delta DML inside idempotent, removed afterwards."""
+    spark.conf.set(_TXN_APP_ID_CONF, app_id)
+    spark.conf.set(_TXN_VERSION_CONF, str(version))
+    try:
+        yield
+    finally:
+        spark.conf.unset(_TXN_APP_ID_CONF)
+        spark.conf.unset(_TXN_VERSION_CONF)
+
+
+class ChangeFeedMissing(VehsimError):
+    """The table has no change data feed for the versions a job must read."""
+
+
+def require_change_feed(catalog: Catalog, table: Table) -> None:
+    """Raise :class:`ChangeFeedMissing` unless ``table`` records its change data feed."""
+    found = open_table(catalog.uri(table), catalog.storage_options())
+    if found is None:
+        return
+    configuration = found.metadata().configuration
+    if str(configuration.get("delta.enableChangeDataFeed", "false")).lower() != "true":
+        raise ChangeFeedMissing(
+            f"{table.id} at {catalog.uri(table)} does not record its change data feed, which "
+            "the Silver job reads by version. Recreate it with the Bronze job (it sets "
+            "delta.enableChangeDataFeed=true), or run ALTER TABLE delta.`<path>` SET "
+            "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true') and let Silver start after "
+            "that version."
+        )
+
+
+__all__ = [
+    "ChangeFeedMissing",
+    "append",
+    "create_table",
+    "merge",
+    "open_table",
+    "plain_arrow",
+    "read",
+    "read_changes",
+    "read_table",
+    "require_change_feed",
+    "row_count",
+    "table_version",
+    "txn_version",
+]

@@ -148,17 +148,17 @@ QUARANTINE_REASONS: tuple[str, ...] = (
 )
 
 
-#: Bronze columns Silver reads, with their Arrow types; byte columns may be absent (nulls).
-BRONZE_COLUMNS: Mapping[str, pa.DataType] = {
-    "topic": pa.string(),
-    "partition": pa.int32(),
-    "offset": pa.int64(),
-    "kafka_ts": pa.timestamp("us", tz="UTC"),
-    "key": pa.string(),
-    "raw_event": pa.string(),
-    "raw_event_bytes": pa.binary(),
-    "ingest_ts": pa.timestamp("us", tz="UTC"),
-    "bronze_version": pa.int64(),
+#: Bronze columns Silver reads, with their Spark types; byte columns may be absent (nulls).
+BRONZE_COLUMNS: Mapping[str, T.DataType] = {
+    "topic": T.StringType(),
+    "partition": T.IntegerType(),
+    "offset": T.LongType(),
+    "kafka_ts": T.TimestampType(),
+    "key": T.StringType(),
+    "raw_event": T.StringType(),
+    "raw_event_bytes": T.BinaryType(),
+    "ingest_ts": T.TimestampType(),
+    "bronze_version": T.LongType(),
 }
 
 

@@ -346,7 +346,7 @@ def routed_schema() -> T.StructType:
 def routed_rows(parsed: DataFrame) -> DataFrame:
     """Every record of :func:`parse_events`, once, tagged with the Silver table it belongs to.
 
-    One pass over this frame (one ``toArrow``) feeds all three tables: the rows of a ``_table``
+    One parse feeds all three tables: the rows of a ``_table``
     value, with the columns of that table's schema, are :func:`telemetry_rows`,
     :func:`event_rows` or :func:`quarantine_rows` of the same records (before deduplication),
     except ``_error_detail``, which stays null here: the message is a very large expression,
@@ -397,35 +397,59 @@ def valid_events(parsed: DataFrame) -> DataFrame:
     )
 
 
-def deduplicate(valid: DataFrame, seen_ids: DataFrame | None = None) -> DataFrame:
-    """Keep each ``event_id`` once: the first Kafka record of it, and none already in Silver.
+def duplicate_ids(valid: DataFrame, seen_ids: DataFrame | None = None) -> DataFrame:
+    """The ``event_id`` values of ``valid`` that are not simply new: repeated within ``valid``
+    or already in Silver.
 
     Args:
-        valid: Output of :func:`valid_events`.
+        valid: Valid records (``event_id``).
         seen_ids: ``event_id`` column of the events Silver already holds (earlier runs).
+
+    Returns:
+        ``event_id`` and ``already`` (true when Silver holds it: every copy is a duplicate).
+        Usually empty; found on the narrow id column, so whole rows are shuffled only for these.
+    """
+    counts = valid.groupBy("event_id").agg(F.count(F.lit(1)).alias("_copies"))
+    if seen_ids is None:
+        already = F.lit(False)
+    else:
+        seen = seen_ids.select("event_id").distinct().withColumn("_seen", F.lit(True))
+        counts = counts.join(seen, "event_id", "left")
+        already = F.col("_seen").isNotNull()
+    return counts.where((F.col("_copies") > 1) | already).select(
+        "event_id", already.alias("already")
+    )
+
+
+def deduplicate(
+    valid: DataFrame, seen_ids: DataFrame | None = None, suspects: DataFrame | None = None
+) -> DataFrame:
+    """Keep each ``event_id`` once: the first Kafka record of it, and none already in Silver.
+
+    The first record is the one with the lowest (``bronze_version``, ``topic``, ``partition``,
+    ``offset``). No side is broadcast by force: Spark's adaptive execution broadcasts the
+    suspects when they are few (the usual case) and shuffles them when they are many (a
+    replayed topic), so memory stays bounded either way.
+
+    Args:
+        valid: Valid records (output of :func:`valid_events` or the valid rows of
+            :func:`routed_rows`).
+        seen_ids: ``event_id`` column of the events Silver already holds (earlier runs).
+        suspects: :func:`duplicate_ids` of the same inputs, when the caller already has it.
 
     Returns:
         ``valid`` without duplicates; ``valid.count() - result.count()`` is the duplicate count.
     """
-    ids = valid.select("event_id")
-    # Only ids seen twice (or already in Silver) need the ordered pick, and they are few: find
-    # them on the narrow id column, then broadcast them, instead of shuffling whole rows.
-    suspects = ids.groupBy("event_id").count().where("count > 1").select("event_id")
-    already = None
-    if seen_ids is not None:
-        already = ids.join(seen_ids.select("event_id"), "event_id", "left_semi").distinct()
-        suspects = suspects.unionByName(already).distinct()
-    suspects = F.broadcast(suspects)
-    clean = valid.join(suspects, "event_id", "left_anti")
+    if suspects is None:
+        suspects = duplicate_ids(valid, seen_ids)
+    clean = valid.join(suspects.select("event_id"), "event_id", "left_anti")
     order = Window.partitionBy("event_id").orderBy("bronze_version", "topic", "partition", "offset")
     firsts = (
-        valid.join(suspects, "event_id", "left_semi")
+        valid.join(suspects.where(~F.col("already")).select("event_id"), "event_id", "left_semi")
         .withColumn("_n", F.row_number().over(order))
         .where("_n = 1")
         .drop("_n")
     )
-    if already is not None:
-        firsts = firsts.join(F.broadcast(already), "event_id", "left_anti")
     return clean.unionByName(firsts)
 
 

@@ -211,16 +211,30 @@ BRONZE_ARROW_SCHEMA = BRONZE_SCHEMA
 
 
 class BronzeWriter:
-    """Appends Kafka-like records to a Bronze Delta table, one commit per call."""
+    """Appends Kafka-like records to a Bronze Delta table through Spark, one commit per call.
 
-    def __init__(self, uri: str, topic: str = "vehsim.telemetry"):
+    The first call creates the table with its rows in one commit (version 0), with the Bronze
+    catalog entry's partitioning and properties (change data feed, append-only), so a table
+    of ``n`` calls has versions ``0 .. n-1``.
+    """
+
+    def __init__(self, uri: str, topic: str = "vehsim.telemetry", spark=None):
         self.uri = uri
         self.topic = topic
         self.next_offset = 0
+        self._spark = spark
+
+    @property
+    def spark(self):
+        if self._spark is None:
+            from pyspark.sql import SparkSession
+
+            from vehsim_pipelines.session import build_spark
+
+            self._spark = SparkSession.getActiveSession() or build_spark("vehsim-tests")
+        return self._spark
 
     def append(self, values: list[str | None], keys: list[str | None] | None = None) -> None:
-        from deltalake import write_deltalake
-
         n = len(values)
         now = BASE_TIME + timedelta(seconds=self.next_offset)
         table = pa.table(
@@ -229,8 +243,8 @@ class BronzeWriter:
                 "partition": pa.array([0] * n, pa.int32()),
                 "offset": pa.array(range(self.next_offset, self.next_offset + n), pa.int64()),
                 "kafka_ts": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
-                "key": keys or [None] * n,
-                "raw_event": values,
+                "key": pa.array(keys or [None] * n, pa.string()),
+                "raw_event": pa.array(values, pa.string()),
                 "key_bytes": pa.nulls(n, pa.binary()),
                 "raw_event_bytes": pa.nulls(n, pa.binary()),
                 "ingest_ts": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
@@ -239,7 +253,35 @@ class BronzeWriter:
             schema=BRONZE_ARROW_SCHEMA,
         )
         self.next_offset += n
-        write_deltalake(self.uri, table, mode="append", partition_by=["ingest_date"])
+        write_bronze(self.spark, self.uri, table)
 
     def append_events(self, batch: list[dict]) -> None:
         self.append([encode(e) for e in batch], [e["vehicle_id"] for e in batch])
+
+
+def write_bronze(spark, uri: str, rows: pa.Table) -> None:
+    """Append Bronze ``rows`` (Arrow, :data:`BRONZE_ARROW_SCHEMA`) to the table at ``uri`` with
+    Spark, creating it in the same commit when it is missing."""
+    from deltalake import DeltaTable
+
+    from vehsim_pipelines import catalog
+
+    frame = spark.createDataFrame(rows) if rows.num_rows else _empty_frame(spark, rows)
+    entry = catalog.BRONZE_EVENTS
+    if DeltaTable.is_deltatable(uri):
+        frame.write.format("delta").mode("append").save(uri)
+        return
+    view = f"_bronze_rows_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(view)
+    properties = ", ".join(f"'{k}' = '{v}'" for k, v in entry.properties.items())
+    spark.sql(
+        f"CREATE TABLE delta.`{uri}` USING delta PARTITIONED BY ({', '.join(entry.partition_by)}) "
+        f"TBLPROPERTIES ({properties}) AS SELECT * FROM {view}"
+    )
+    spark.catalog.dropTempView(view)
+
+
+def _empty_frame(spark, rows: pa.Table):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return spark.createDataFrame([], from_arrow_schema(rows.schema))

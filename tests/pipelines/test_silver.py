@@ -67,7 +67,7 @@ def test_duplicates_kept_once_first_kafka_record_wins(spark):
     assert (unique[0]["partition"], unique[0]["offset"]) == (0, 2)
 
 
-def test_seq_completeness_counts_missing_sequence_numbers():
+def test_seq_completeness_counts_missing_sequence_numbers(spark):
     import pyarrow as pa
 
     from vehsim_pipelines import quality
@@ -80,14 +80,15 @@ def test_seq_completeness_counts_missing_sequence_numbers():
             "seq": pa.array([s for _, s in seqs], pa.int64()),
         }
     )
-    rows = {r["vehicle_id"]: r for r in quality.seq_completeness(ids).to_pylist()}
+    gaps = quality.seq_completeness(spark.createDataFrame(ids)).toArrow()
+    rows = {r["vehicle_id"]: r for r in gaps.to_pylist()}
     assert rows["a"]["missing"] == 2 and rows["a"]["last_seq"] == 6
     assert rows["a"]["events"] == 5, "a repeated seq counts once"
     assert rows["b"]["missing"] == 3, "seq starts at 0, so 0..2 are missing"
     assert rows["b"]["first_seq"] == 3
 
 
-def test_freshness_of_new_events():
+def test_freshness_of_new_events(spark):
     from datetime import UTC, datetime, timedelta
 
     import pyarrow as pa
@@ -106,11 +107,15 @@ def test_freshness_of_new_events():
             ),
         }
     )
-    fresh = quality.freshness(table, table.slice(0, 0))
+
+    def freshness(rows):
+        return quality.freshness(spark.createDataFrame(rows)).toArrow().to_pylist()[0]
+
+    fresh = freshness(pa.concat_tables([table, table.slice(0, 0)]))
     assert fresh["max_emitted_at"] == emitted[-1]
     assert fresh["ingest_lag_max_s"] == pytest.approx(3.0)
     assert fresh["ingest_lag_p50_s"] == pytest.approx(1.0)
-    assert quality.freshness(table.slice(0, 0))["max_emitted_at"] is None
+    assert freshness(table.slice(0, 0))["max_emitted_at"] is None
 
 
 # --- the job on a Bronze table -----------------------------------------------------------------
