@@ -9,9 +9,9 @@ Wire format of one message on the commands topic (JSON object, key = ``vehicle_i
 (``type`` and ``value``) is validated by :func:`vehsim.parse_command` when the runtime applies
 it; this module checks only the envelope (:func:`decode_command`).
 
-:class:`CommandListener` assigns the topic's partitions directly (no consumer group: group joins
-are slow on the development broker and a runtime needs no shared offsets), starts at the end of
-the topic, and polls from a daemon thread. :class:`CommandSender` is what a dashboard or a
+:class:`CommandListener` assigns the topic's partitions directly (no consumer group: a runtime
+needs no shared or committed offsets, and nothing waits for a group's assignment), starts at the
+end of the topic, and polls from a daemon thread. :class:`CommandSender` is what a dashboard or a
 notebook uses to drive a car.
 """
 
@@ -157,8 +157,9 @@ class CommandListener(LiveTopicReader):
         from_beginning: Read commands already on the topic (default: only new ones).
         on_command: Called from the listener thread for each message, instead of queueing.
 
-    The listener survives broker outages: it keeps retrying, and after a development broker
-    restart (topics recreated empty) it reads the new topic from its beginning.
+    The listener survives broker outages: it keeps retrying and continues where it was when the
+    broker is back; if the topic was deleted and created again meanwhile (its offsets start
+    over), it reads the new topic from its beginning.
     """
 
     thread_name = "vehsim-commands"
