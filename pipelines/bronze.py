@@ -387,15 +387,16 @@ def rewound_error(exc: BaseException, checkpoint: Path) -> OffsetsRewound | None
 
 
 def bronze_session(
-    master: str | None = None, conf: Mapping[str, str] | None = None, remote: str | None = None
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    remote: str | None = None,
+    settings: Settings | None = None,
 ):
-    """The SparkSession for Bronze (``remote``: a Spark Connect URL, as in ``build_spark``)."""
+    """The SparkSession for Bronze (``remote``: a Spark Connect URL, as in ``build_spark``;
+    ``settings``: whose lake's credentials the session carries, default the environment's)."""
     from vehsim_pipelines.session import build_spark
 
-    # The stream prints its own progress lines; Spark's stage bars would interleave with them.
-    extra = {"spark.ui.showConsoleProgress": "false"}
-    extra.update(conf or {})
-    return build_spark("vehsim-bronze", master=master, conf=extra, remote=remote)
+    return build_spark("vehsim-bronze", master=master, conf=conf, remote=remote, lake=settings)
 
 
 def start_bronze(spark=None, settings: Settings | None = None, config: BronzeConfig | None = None):
@@ -413,7 +414,7 @@ def start_bronze(spark=None, settings: Settings | None = None, config: BronzeCon
     """
     settings = settings or load_settings()
     config = config or BronzeConfig()
-    spark = spark or bronze_session()
+    spark = spark or bronze_session(settings=settings)
     checkpoint = checkpoint_path(settings, config.query_name)
     check_topic(settings, checkpoint)
     create_bronze_table(spark, settings)
@@ -466,7 +467,7 @@ def run_bronze_available_now(
     """
     settings = settings or load_settings()
     config = replace(config or BronzeConfig(), available_now=True)
-    spark = spark or bronze_session()
+    spark = spark or bronze_session(settings=settings)
     checkpoint = checkpoint_path(settings, config.query_name)
     started = time.monotonic()
     query = start_bronze(spark, settings, config)

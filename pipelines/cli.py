@@ -135,7 +135,9 @@ def run_bronze_command(args: argparse.Namespace) -> int:
         f"bronze: {settings.telemetry_topic} on {bootstrap} -> {bronze.bronze_uri(settings)} "
         f"(checkpoint {bronze.checkpoint_path(settings)})"
     )
-    spark = bronze.bronze_session(master=args.master, conf=spark_conf(args), remote=args.remote)
+    spark = bronze.bronze_session(
+        master=args.master, conf=spark_conf(args), remote=args.remote, settings=settings
+    )
     try:
         if args.available_now:
             return _bronze_available_now(spark, settings, config)
@@ -354,7 +356,9 @@ def run_all_command(args: argparse.Namespace) -> int:
 
         resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
         conf = {"spark.ui.showConsoleProgress": "false", **spark_conf(args)}
-        spark = bronze.bronze_session(master=args.master, conf=conf, remote=args.remote)
+        spark = bronze.bronze_session(
+            master=args.master, conf=conf, remote=args.remote, settings=settings
+        )
         total = 0
 
         def show(progress: dict) -> None:
