@@ -233,9 +233,14 @@ def _bronze_columns(bronze):
 
     from vehsim_pipelines.schemas import BRONZE_COLUMNS
 
+    # Cast to the type's DDL name, not the DataType object: a Spark Connect client sends
+    # StringType() as an explicit 'string collate UTF8_BINARY', which Delta then records in
+    # the table schema and deltalake cannot read.
     return bronze.select(
         *[
-            (F.col(name) if name in bronze.columns else F.lit(None)).cast(dtype).alias(name)
+            (F.col(name) if name in bronze.columns else F.lit(None))
+            .cast(dtype.simpleString())
+            .alias(name)
             for name, dtype in BRONZE_COLUMNS.items()
         ]
     )

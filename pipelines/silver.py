@@ -373,7 +373,10 @@ def routed_rows(parsed: DataFrame) -> DataFrame:
             value = F.when(failed, values[f.name])
         else:
             value = values[f.name]
-        columns.append(value.cast(f.dataType).alias(f.name))
+        # Cast to the type's DDL name, not the DataType object: a Spark Connect client sends
+        # StringType() as an explicit 'string collate UTF8_BINARY', which Delta then records in
+        # the table schema and deltalake cannot read.
+        columns.append(value.cast(f.dataType.simpleString()).alias(f.name))
     return parsed.select(*columns)
 
 
@@ -389,9 +392,11 @@ def valid_events(parsed: DataFrame) -> DataFrame:
     return valid.select(
         *names,
         *[
-            (F.col(f.name) if f.name in parsed.columns else F.lit(None).cast(f.dataType)).alias(
-                f.name
-            )
+            (
+                F.col(f.name)
+                if f.name in parsed.columns
+                else F.lit(None).cast(f.dataType.simpleString())
+            ).alias(f.name)
             for f in schemas.LINEAGE_FIELDS
         ],
     )
@@ -457,7 +462,9 @@ def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
     """``df`` with exactly the columns of ``schema`` (missing optional ones as nulls)."""
     return df.select(
         *[
-            (F.col(f.name) if f.name in df.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+            (F.col(f.name) if f.name in df.columns else F.lit(None))
+            .cast(f.dataType.simpleString())
+            .alias(f.name)
             for f in schema.fields
         ]
     )
