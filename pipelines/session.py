@@ -45,6 +45,9 @@ DEFAULT_CONF: dict[str, str] = {
     # stage would run interpreted, several times slower; past this size Spark splits the stage
     # into separately compiled expressions instead (Spark SQL configuration guide).
     "spark.sql.codegen.hugeMethodLimit": "8000",
+    # Parquet timestamps as INT64 microseconds (Spark's default is the legacy INT96, which
+    # delta-rs reads as nanoseconds: a date outside 1677-2262 would not even load there).
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     # Data source options can carry credentials (Kafka SASL, lake storage keys): keep them out
     # of plans, error messages and the UI.
     "spark.sql.redaction.options.regex": (
