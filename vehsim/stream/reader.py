@@ -136,6 +136,15 @@ class LiveTopicReader:
                 ).items():
                     for record in records:
                         self._positions[record.partition] = record.offset + 1
-                        self._handle(record)
+                        try:
+                            self._handle(record)
+                        except Exception:  # a handler's bug skips one record, not a reconnect
+                            log.exception(
+                                "%s: handling record %d of %s[%d] failed; skipped",
+                                self.thread_name,
+                                record.offset,
+                                self.topic,
+                                record.partition,
+                            )
         finally:
             consumer.close()
