@@ -161,13 +161,22 @@ def wait_until_answering(
     raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f} s ({last})")
 
 
-def ensure_topics(settings: Settings, bootstrap: str | None = None) -> None:
-    """Create the telemetry and commands topics if they do not exist yet."""
+def ensure_topics(
+    settings: Settings, bootstrap: str | None = None, connect_timeout_s: float = 10.0
+) -> None:
+    """Create the telemetry and commands topics if they do not exist yet.
+
+    Args:
+        connect_timeout_s: Longest wait for the broker's first answer [s] (the client's own
+            default is 30 s, long for a broker that is away or speaks another protocol).
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(**client_config(settings, bootstrap))
+    admin = KafkaAdminClient(
+        **client_config(settings, bootstrap), bootstrap_timeout_ms=int(connect_timeout_s * 1000)
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [

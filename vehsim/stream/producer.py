@@ -555,7 +555,9 @@ class EventPublisher:
                 bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
             )
             try:
-                ensure_topics(self.settings, self.bootstrap)
+                ensure_topics(
+                    self.settings, self.bootstrap, connect_timeout_s=CONNECT_TIMEOUT_MS / 1000
+                )
                 limit = _topic_message_limit(admin, self.topic)
             finally:
                 admin.close()
