@@ -157,6 +157,10 @@ def test_cli_lifecycle_and_data_survive_a_stop_and_kill_9(tmp_path):
         first = status()
         assert first["port"] == port and first["data_dir"].startswith(env["VEHSIM_HOME"])
         assert os.path.isfile(first["log_path"]) and os.path.getsize(first["log_path"]) > 0
+        again = _vehsim(env, "broker", "start", "--port", str(port))
+        assert again.returncode == 0, "starting twice returns the running broker"
+        other = _vehsim(env, "broker", "start", "--port", str(free_port()))
+        assert other.returncode == 2 and "already runs on port" in other.stderr
         bootstrap, topic = f"127.0.0.1:{port}", "vehsim.telemetry"
         _produce(bootstrap, topic, 300)
 

@@ -33,32 +33,6 @@ def _env(tmp_path, **extra) -> dict:
 
 
 @pytest.mark.integration
-def test_broker_start_status_stop(tmp_path):
-    from vehsim.stream.broker import free_port
-
-    env = _env(tmp_path)
-    port = free_port()
-    assert _vehsim(env, "broker", "status").returncode == 1
-    try:
-        started = _vehsim(env, "broker", "start", "--port", str(port))
-        assert started.returncode == 0, started.stderr
-        assert f"127.0.0.1:{port}" in started.stdout
-        status = _vehsim(env, "broker", "status", "--json")
-        assert status.returncode == 0
-        record = json.loads(status.stdout)
-        assert record["port"] == port
-        os.kill(record["pid"], 0)  # alive
-        again = _vehsim(env, "broker", "start", "--port", str(port))
-        assert again.returncode == 0, "starting twice returns the running broker"
-        other = _vehsim(env, "broker", "start", "--port", str(free_port()))
-        assert other.returncode == 2 and "already runs on port" in other.stderr
-    finally:
-        stopped = _vehsim(env, "broker", "stop")
-    assert stopped.returncode == 0 and "stopped" in stopped.stderr
-    assert _vehsim(env, "broker", "status").returncode == 1
-
-
-@pytest.mark.integration
 def test_sigint_stops_cleanly_and_flushes_everything(kafka_broker, tmp_path):
     from vehsim.config import load_settings
     from vehsim.stream.follow import read_topic
