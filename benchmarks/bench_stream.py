@@ -84,6 +84,22 @@ def _publisher(settings, bootstrap: str, topic: str, evs: list[dict]) -> float:
     return len(evs) / elapsed
 
 
+def _create_topics(settings, bootstrap: str, names: list[str]) -> None:
+    """The benchmark's own topics, like the telemetry topic: the broker creates none on use."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    from vehsim.stream.broker import wait_for_leaders
+    from vehsim.stream.kafka_config import client_config
+
+    admin = KafkaAdminClient(**client_config(settings, bootstrap))
+    try:
+        admin.create_topics([NewTopic(name, settings.telemetry_partitions, 1) for name in names])
+    finally:
+        admin.close()
+    wait_for_leaders(settings, bootstrap, names)
+
+
 def _real_time(settings, bootstrap: str, vehicles: int, duration_s: float, rate_hz: float) -> dict:
     from vehsim.stream.runtime import DriveConfig, DriveRuntime, fleet
 
@@ -144,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             evs = _events(args.events)
             size_b = statistics.mean(len(json.dumps(e)) for e in evs[:1000])
             raw, ours = [], []
+            _create_topics(
+                settings,
+                record.bootstrap,
+                [f"bench-{kind}-{r}" for r in range(args.rounds) for kind in ("raw", "pub")],
+            )
             for r in range(args.rounds):
                 raw.append(_raw_kafka_python(settings, record.bootstrap, f"bench-raw-{r}", evs))
                 ours.append(_publisher(settings, record.bootstrap, f"bench-pub-{r}", evs))
