@@ -1,16 +1,23 @@
-"""Silver + Gold throughput on a synthetic Bronze table, and the cost of a run with nothing new.
+"""Silver + Gold throughput and driver memory on synthetic Bronze tables of two sizes.
 
-Usage: ``python benchmarks/bench_silver_gold.py [--events 1000000] [--vehicles 100]``
+Usage: ``python benchmarks/bench_silver_gold.py [--events 1000000 4000000] [--vehicles 100]
+[--previous]``
 
-Builds a Bronze table of ``--events`` telemetry events (vectorised with pyarrow, in 10 commits
-like a stream's micro-batches) in a temporary lake, then measures in one run:
+For each size it builds a Bronze table of telemetry events with Spark (vectorised with pyarrow
+in slices, in 10 commits like a stream's micro-batches, change data feed on, as the Bronze job
+creates it), then runs in a **fresh process** (its own Spark driver, ``local[2]``):
 
-* baseline: Spark parsing the same ``raw_event`` values with ``from_json`` (explicit schema)
-  into a no-op sink — the floor any Silver job pays;
-* ``vehsim_pipelines.jobs.run_silver`` then ``run_gold`` on the whole table (events/s,
-  target >= 20,000 on 2 cores), and the ratio of Silver+Gold time to the baseline;
-* an incremental ``run_silver`` + ``run_gold`` that finds no new Bronze data (seconds; it must
-  not change any table version).
+* ``vehsim_pipelines.jobs.run_silver`` then ``run_gold`` on the whole table (events/s;
+  target >= 50,000 on 2 cores);
+* an incremental run that finds no new Bronze data (seconds; it must change no table version);
+
+while sampling the peak resident memory (``VmHWM`` in ``/proc/<pid>/status``) of that process's
+Python interpreter and of its driver JVM. Jobs that move no table through the driver keep both
+flat as the data grows.
+
+``--previous`` also runs, on the same Bronze table and in the same way, the implementation
+before this one (Silver/Gold through driver-side Arrow and delta-rs), taken from git
+(``--previous-ref``) into a temporary package.
 
 Ends with a one-line JSON summary.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +39,6 @@ import pyarrow.compute as pc
 
 from vehsim import events
 
-TARGET_EVENTS_PER_S = 20_000
-
 
 def _fmt(values: np.ndarray, decimals: int) -> pa.Array:
     return pc.cast(pa.array(np.round(values, decimals)), pa.string())
@@ -40,7 +46,7 @@ def _fmt(values: np.ndarray, decimals: int) -> pa.Array:
 
 def synthetic_bronze(n_events: int, n_vehicles: int, start_offset: int = 0) -> pa.Table:
     """``n_events`` ``simulation.raw`` events of ``n_vehicles`` cars at 10 Hz, as Bronze rows."""
-    idx = np.arange(n_events)
+    idx = np.arange(start_offset, start_offset + n_events)
     vehicle = idx % n_vehicles
     seq = idx // n_vehicles
     t_s = seq * 0.1
@@ -54,7 +60,7 @@ def synthetic_bronze(n_events: int, n_vehicles: int, start_offset: int = 0) -> p
     vehicle_id = pc.binary_join_element_wise(
         "compact-sedan-", pc.utf8_lpad(pc.cast(pa.array(vehicle), pa.string()), 3, "0"), ""
     )
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(start_offset)  # each slice its own ids
     uuid_hex = rng.integers(0, 2**63, size=(n_events, 2), dtype=np.int64)
     hex_a = [f"{a:016x}" for a in uuid_hex[:, 0]]
     hex_b = [f"{b:016x}" for b in uuid_hex[:, 1]]
@@ -111,7 +117,7 @@ def synthetic_bronze(n_events: int, n_vehicles: int, start_offset: int = 0) -> p
         {
             "topic": pa.array(["vehsim.telemetry"] * n_events),
             "partition": pa.array(vehicle % 3, pa.int32()),
-            "offset": pa.array(start_offset + idx, pa.int64()),
+            "offset": pa.array(idx, pa.int64()),
             "kafka_ts": ingest,
             "key": vehicle_id,
             "raw_event": raw,
@@ -123,99 +129,241 @@ def synthetic_bronze(n_events: int, n_vehicles: int, start_offset: int = 0) -> p
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--vehicles", type=int, default=100)
-    parser.add_argument("--commits", type=int, default=10, help="Bronze commits to spread over")
-    parser.add_argument("--master", default="local[2]")
-    args = parser.parse_args()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+TARGET_EVENTS_PER_S = 50_000
+#: The implementation Silver/Gold replaced (driver-side Arrow + delta-rs), for ``--previous``.
+PREVIOUS_REF = "9b99091"
+_PREVIOUS_MODULES = ("jobs", "lake", "silver", "gold", "quality", "schemas", "session")
+_SLICE = 250_000
 
-    from deltalake import write_deltalake
+
+def build_bronze(home: Path, n_events: int, n_vehicles: int, commits: int) -> None:
+    """Write the synthetic Bronze table under ``home``'s lake with Spark, in ``commits`` commits."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pipelines"))
+    from lakehouse_data import write_bronze
 
     from vehsim.config import load_settings
-    from vehsim_pipelines import jobs, schemas, silver
     from vehsim_pipelines.session import build_spark
 
-    home = Path(tempfile.mkdtemp(prefix="vehsim-bench-"))
     settings = load_settings({"VEHSIM_HOME": str(home)})
-    bronze_uri = settings.table_uri("bronze", "events")
+    spark = build_spark("vehsim-bench-bronze", master="local[2]")
+    uri = settings.table_uri("bronze", "events")
+    step = -(-n_events // commits)
+    for start in range(0, n_events, step):
+        size = min(step, n_events - start)
+        parts = [
+            synthetic_bronze(min(_SLICE, size - done), n_vehicles, start + done)
+            for done in range(0, size, _SLICE)
+        ]
+        write_bronze(spark, uri, pa.concat_tables(parts))
+    spark.stop()
 
-    t0 = time.perf_counter()
-    data = synthetic_bronze(args.events, args.vehicles)
-    step = -(-args.events // args.commits)
-    for start in range(0, args.events, step):
-        write_deltalake(
-            bronze_uri, data.slice(start, step), mode="append", partition_by=["ingest_date"]
-        )
-    print(
-        f"bronze: {args.events:,} synthetic events ({args.vehicles} vehicles at 10 Hz) in "
-        f"{args.commits} commits, built in {time.perf_counter() - t0:.1f} s",
-        file=sys.stderr,
+
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def _is_java(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/exe").resolve().name == "java"
+    except OSError:
+        return False
+
+
+def measure(home: Path, previous: Path | None = None, driver_memory: str | None = None) -> dict:
+    """Run Silver + Gold on ``home``'s lake in a child process, sampling its memory."""
+    env = dict(os.environ)
+    if driver_memory:
+        env["VEHSIM_BENCH_DRIVER_MEMORY"] = driver_memory
+    if previous is not None:
+        env["PYTHONPATH"] = f"{previous}:{env.get('PYTHONPATH', '')}"
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--run", str(home)]
+        + (["--package", "vehsim_pipelines_previous"] if previous else []),
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    peak_py, peak_jvm = 0, 0
+    while child.poll() is None:
+        peak_py = max(peak_py, _status_kib(child.pid, "VmHWM") or 0)
+        for pid in _descendants(child.pid):
+            if _is_java(pid):
+                peak_jvm = max(peak_jvm, _status_kib(pid, "VmHWM") or 0)
+        time.sleep(0.2)
+    out = child.stdout.read() if child.stdout else ""
+    if child.returncode != 0:
+        raise SystemExit(f"benchmark run failed ({child.returncode}); see stderr above")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["driver_python_peak_mib"] = round(peak_py / 1024)
+    result["driver_jvm_peak_mib"] = round(peak_jvm / 1024)
+    result["driver_memory"] = driver_memory or DRIVER_MEMORY
+    return result
 
-    spark = build_spark(
+
+def run(home: Path, package: str) -> dict:
+    """The timed part, in its own process: Silver, Gold, then a run with nothing new."""
+    import importlib
+
+    from vehsim.config import load_settings
+
+    jobs = importlib.import_module(f"{package}.jobs")
+    session = importlib.import_module(f"{package}.session")
+    settings = load_settings({"VEHSIM_HOME": str(home)})
+    spark = session.build_spark(
         "vehsim-bench",
-        master=args.master,
-        conf={"spark.ui.showConsoleProgress": "false", "spark.driver.memory": "4g"},
+        master="local[2]",
+        conf={"spark.ui.showConsoleProgress": "false", "spark.driver.memory": DRIVER_MEMORY},
     )
-    # warm-up: JIT and Python workers on a small slice, not timed
-    spark.createDataFrame(data.slice(0, 2000).select(["raw_event"])).count()
-
-    from pyspark.sql import functions as F
-
-    t0 = time.perf_counter()
-    frame = spark.createDataFrame(data.select(["raw_event"]))
-    parsed = frame.select(
-        F.from_json("raw_event", schemas.envelope_schema(), silver.JSON_OPTIONS).alias("e")
-    ).select("e.*", "e.payload.*")
-    parsed.write.format("noop").mode("overwrite").save()
-    baseline_s = time.perf_counter() - t0
-    print(f"baseline: from_json of every raw_event: {baseline_s:.1f} s", file=sys.stderr)
-    del data
-
+    spark.range(1000).selectExpr("sum(id)").collect()  # session warm-up, not timed
     t0 = time.perf_counter()
     jobs.run_silver(spark, settings)
     silver_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     jobs.run_gold(spark, settings)
     gold_s = time.perf_counter() - t0
-    total_s = silver_s + gold_s
-
     versions = jobs.table_summary(settings)
     t0 = time.perf_counter()
-    noop_silver = jobs.run_silver(spark, settings, progress=None)
-    noop_gold = jobs.run_gold(spark, settings, progress=None)
+    noop = jobs.run_silver(spark, settings, progress=None) + jobs.run_gold(
+        spark, settings, progress=None
+    )
     noop_s = time.perf_counter() - t0
-    unchanged = versions == jobs.table_summary(settings) and not noop_silver and not noop_gold
+    unchanged = versions == jobs.table_summary(settings) and not noop
+    telemetry_rows = (versions.get("silver/telemetry") or {}).get("rows")
     spark.stop()
-
-    rate = args.events / total_s
-    print(f"silver: {silver_s:.1f} s ({args.events / silver_s:,.0f} events/s)")
-    print(f"gold:   {gold_s:.1f} s ({args.events / gold_s:,.0f} events/s)")
-    print(
-        f"silver+gold: {rate:,.0f} events/s (target >= {TARGET_EVENTS_PER_S:,}); "
-        f"{total_s / baseline_s:.1f}x the bare from_json parse ({baseline_s:.1f} s)"
-    )
-    print(
-        f"incremental run with no new data: {noop_s:.2f} s, table versions unchanged: {unchanged}"
-    )
-    summary = {
-        "benchmark": "silver_gold",
-        "events": args.events,
-        "vehicles": args.vehicles,
+    return {
         "silver_s": round(silver_s, 2),
         "gold_s": round(gold_s, 2),
-        "events_per_s": round(rate),
-        "target_events_per_s": TARGET_EVENTS_PER_S,
-        "meets_target": rate >= TARGET_EVENTS_PER_S,
-        "baseline_from_json_s": round(baseline_s, 2),
-        "ratio_to_baseline": round(total_s / baseline_s, 2),
         "noop_run_s": round(noop_s, 3),
         "noop_versions_unchanged": unchanged,
+        "silver_telemetry_rows": telemetry_rows,
+    }
+
+
+#: Driver heap of the measured session (fixed, so memory figures compare across sizes).
+DRIVER_MEMORY = os.environ.get("VEHSIM_BENCH_DRIVER_MEMORY", "2g")
+
+
+def previous_package(ref: str) -> Path:
+    """The Silver/Gold modules of git ``ref`` as package ``vehsim_pipelines_previous``."""
+    root = Path(tempfile.mkdtemp(prefix="vehsim-previous-"))
+    package = root / "vehsim_pipelines_previous"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    repo = Path(__file__).resolve().parents[1]
+    for name in _PREVIOUS_MODULES:
+        text = subprocess.run(
+            ["git", "show", f"{ref}:pipelines/{name}.py"],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        text = text.replace("from vehsim_pipelines", "from vehsim_pipelines_previous")
+        text = text.replace("import vehsim_pipelines.", "import vehsim_pipelines_previous.")
+        (package / f"{name}.py").write_text(text)
+    return root
+
+
+def _link_bronze(source: Path, home: Path) -> None:
+    """``home``'s lake reads the Bronze table of ``source``'s (a symlink, nothing copied)."""
+    from vehsim.config import load_settings
+
+    src = Path(load_settings({"VEHSIM_HOME": str(source)}).table_uri("bronze", "events"))
+    dst = Path(load_settings({"VEHSIM_HOME": str(home)}).table_uri("bronze", "events"))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.symlink_to(src, target_is_directory=True)
+
+
+def _report(name: str, n_events: int, result: dict) -> dict:
+    total_s = result["silver_s"] + result["gold_s"]
+    result.update(implementation=name, events=n_events, events_per_s=round(n_events / total_s))
+    print(
+        f"{name:>8} {n_events:>9,} events: silver {result['silver_s']:.1f} s, gold "
+        f"{result['gold_s']:.1f} s -> {result['events_per_s']:,} events/s "
+        f"(target >= {TARGET_EVENTS_PER_S:,}); driver peak: JVM "
+        f"{result['driver_jvm_peak_mib']:,} MiB, Python "
+        f"{result['driver_python_peak_mib']:,} MiB; no-op rerun "
+        f"{result['noop_run_s']:.2f} s, versions unchanged: "
+        f"{result['noop_versions_unchanged']}",
+        flush=True,
+    )
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--vehicles", type=int, default=100)
+    parser.add_argument("--commits", type=int, default=10, help="Bronze commits to spread over")
+    parser.add_argument("--previous", action="store_true", help="also time the previous jobs")
+    parser.add_argument("--previous-ref", default=PREVIOUS_REF)
+    parser.add_argument(
+        "--previous-max-events",
+        type=int,
+        default=1_000_000,
+        help="time the previous jobs only up to this size (they hold a whole range in memory)",
+    )
+    parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--package", default="vehsim_pipelines", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if args.run is not None:
+        print(json.dumps(run(args.run, args.package)))
+        return 0
+
+    previous = previous_package(args.previous_ref) if args.previous else None
+    results = []
+    homes = []
+    for n_events in args.events:
+        home = Path(tempfile.mkdtemp(prefix="vehsim-bench-"))
+        t0 = time.perf_counter()
+        build_bronze(home, n_events, args.vehicles, args.commits)
+        print(
+            f"bronze: {n_events:,} synthetic events ({args.vehicles} vehicles at 10 Hz) in "
+            f"{args.commits} commits, built in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+        )
+        homes.append((n_events, home))
+        results.append(_report("spark", n_events, measure(home)))
+    # The previous jobs last: they hold a whole range in the driver, so only the small sizes.
+    for n_events, home in homes:
+        if previous is not None and n_events <= args.previous_max_events:
+            old_home = Path(tempfile.mkdtemp(prefix="vehsim-bench-previous-"))
+            _link_bronze(home, old_home)
+            results.append(_report("previous", n_events, measure(old_home, previous)))
+    summary = {
+        "benchmark": "silver_gold",
+        "vehicles": args.vehicles,
+        "driver_memory": DRIVER_MEMORY,
+        "target_events_per_s": TARGET_EVENTS_PER_S,
         "cpu_count": os.cpu_count(),
+        "results": results,
     }
     print(json.dumps(summary))
     return 0
