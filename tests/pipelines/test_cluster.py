@@ -8,6 +8,12 @@ application's executors.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+
 import pytest
 
 pytest.importorskip("pyspark", reason="needs the [spark] extra")
@@ -25,13 +31,82 @@ from spark_services import (  # noqa: E402
 )
 
 from vehsim.config import load_settings  # noqa: E402
-from vehsim_pipelines.services import master_state  # noqa: E402
+from vehsim_pipelines.services import (  # noqa: E402
+    CONNECT_CLASS,
+    MASTER_CLASS,
+    ClusterRecord,
+    ConnectServer,
+    DaemonRecord,
+    LocalCluster,
+    master_state,
+)
+from vehsim_pipelines.session import connect_server_command  # noqa: E402
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+#: Runs a Python UDF on the cluster's executors; prints what interpreter and vehsim they used.
+_EXECUTOR_PYTHON = """
+import json, sys
+from pyspark.sql import functions as F
+from vehsim_pipelines.session import build_spark
+
+def where(_):
+    import sys, vehsim
+    return sys.executable + "|" + vehsim.__file__
+
+spark = build_spark("vehsim-executor-python", master=sys.argv[1])
+rows = spark.range(4).repartition(2).select(F.udf(where)("id").alias("w")).distinct().collect()
+print(json.dumps(sorted(r.w for r in rows)))
+spark.stop()
+"""
 
 
 def _worker_state(web_url: str) -> dict:
     return master_state(web_url)  # a worker's web UI serves its state at /json/ as well
+
+
+# --- without a JVM --------------------------------------------------------------------------
+
+
+def test_connect_server_command_binds_loopback_and_carries_the_connectors():
+    from vehsim_pipelines.session import connector_jars
+
+    command = connect_server_command(15999, master="spark://127.0.0.1:7077", driver_memory="1g")
+    assert command[0].endswith("bin/spark-submit") and CONNECT_CLASS in command
+    assert command[command.index("--master") + 1] == "spark://127.0.0.1:7077"
+    assert command[command.index("--jars") + 1] == ",".join(connector_jars())
+    conf = dict(command[i + 1].split("=", 1) for i, arg in enumerate(command) if arg == "--conf")
+    assert conf["spark.connect.grpc.binding.address"] == "127.0.0.1"
+    assert conf["spark.connect.grpc.binding.port"] == "15999"
+    assert conf["spark.driver.host"] == conf["spark.driver.bindAddress"] == "127.0.0.1"
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert command[-1] == "spark-internal"
+
+
+def test_a_record_whose_process_is_gone_is_no_running_service(tmp_path):
+    settings = load_settings({"VEHSIM_HOME": str(tmp_path)})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    cluster = LocalCluster(settings)
+    record = ClusterRecord(
+        host="127.0.0.1",
+        master=DaemonRecord("master", gone.pid, 1, 2, "master.log"),
+        workers=(),
+        cores_per_worker=1,
+        memory_per_worker="1g",
+        started_at=0.0,
+    )
+    cluster.layout.root.mkdir(parents=True)
+    cluster.layout.cluster_record.write_text(json.dumps(asdict(record)))
+    assert cluster.status() is None
+    assert cluster.stop() is False and not cluster.layout.cluster_record.exists()
+    # This very process is alive but is not a Spark master: its pid in a record is not taken.
+    own = DaemonRecord("master", os.getpid(), 1, 2, "master.log")
+    cluster.layout.cluster_record.write_text(json.dumps(asdict(record) | {"master": asdict(own)}))
+    assert MASTER_CLASS not in open(f"/proc/{os.getpid()}/cmdline").read()
+    assert cluster.status() is None
+    assert ConnectServer(settings).status() is None
+
+
+# --- on a cluster -----------------------------------------------------------------------------
 
 
 @pytest.mark.timeout(1200)
@@ -62,3 +137,16 @@ def test_pipeline_on_a_standalone_cluster_equals_the_single_machine_run(
         assert [e for e in executors if e["appid"] == app["id"]], (
             f"no executor of {app['id']} ran on worker {worker['id']}"
         )
+
+    # Executors' Python workers run this interpreter, with vehsim importable.
+    result = subprocess.run(
+        [sys.executable, "-c", _EXECUTOR_PYTHON, spark_cluster.master_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    (where,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert where.split("|")[0] == sys.executable
