@@ -227,7 +227,7 @@ def _bronze_continuous(spark, settings, config) -> int:
     try:
         while query.isActive and not stop_requested:
             query.awaitTermination(1.0)
-            for progress in query.recentProgress:
+            for progress in map(bronze.progress_dict, query.recentProgress):
                 batch = progress["batchId"]
                 if batch in seen:
                     continue
