@@ -14,8 +14,14 @@ Validation of one Bronze record, in this order (the first failure wins and names
    ``emitted_at`` UTC ISO-8601, ...); then the payload fields the event type requires
    (:data:`vehsim.events.RAW_PAYLOAD_FIELDS` for ``simulation.raw``) and the optional ones when
    present.
-4. ``out_of_range``: a numeric ``simulation.raw`` payload field outside
+4. ``schema_violation``: a control character (U+0000-U+001F, U+007F) in an envelope string or
+   in ``payload.sim_clock_utc``; a top-level field that schema version 1 does not define.
+5. ``out_of_range``: a numeric ``simulation.raw`` payload field outside
    :data:`vehsim.events.PAYLOAD_RANGES` (physically impossible).
+6. ``out_of_range`` (plausibility, :class:`Plausibility`): ``seq`` above :data:`SEQ_MAX`;
+   ``emitted_at`` outside a window around the record's ``ingest_ts``; ``payload.sim_clock_utc``
+   not a UTC ISO-8601 time or outside a window around ``emitted_at``. Such records are data
+   errors, not crashes: one of them must never stop Silver or Gold.
 
 The payload is parsed once with an explicit schema (:func:`vehsim_pipelines.schemas.envelope_schema`).
 Only records Spark's JSON reader flags as mis-typed (and string fields whose text looks like a
@@ -40,6 +46,30 @@ _UTC_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"
 #: Text that Spark's JSON reader gives a string column for a non-string JSON token.
 _NON_STRING_TOKEN = r"^(-?[0-9][0-9.eE+-]*|true|false|[\[{][\s\S]*)$"
 _ID_MAX_LENGTH = 200
+#: Largest ``seq`` accepted: the largest integer every JSON parser reads exactly (2^53 - 1,
+#: RFC 8259 section 6); a run emitting 1,000 events/s reaches it after 285,000 years.
+SEQ_MAX = 2**53 - 1
+#: A C0 control character or DEL anywhere in a text (Java regex).
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """How far event times may lie from the time they reached the lake.
+
+    Attributes:
+        max_age_s: ``emitted_at`` at most this long before ``ingest_ts`` (late data, backfills).
+        max_ahead_s: ``emitted_at`` at most this long after ``ingest_ts`` (clock skew).
+        max_sim_clock_ahead_s: ``payload.sim_clock_utc`` at most this long after ``emitted_at``
+            (a sped-up run's simulated clock runs ahead of the wall clock).
+    """
+
+    max_age_s: float = 366 * 86_400.0
+    max_ahead_s: float = 86_400.0
+    max_sim_clock_ahead_s: float = 366 * 86_400.0
+
+
+PLAUSIBILITY = Plausibility()
 
 #: JSON options of the parse: strict JSON (no NaN/Infinity literals, no single quotes).
 JSON_OPTIONS = {
@@ -71,6 +101,8 @@ def parse_events(bronze: DataFrame) -> DataFrame:
         only where a mis-typed field must be named), ``_check`` (index of the first failed
         rule, see :func:`error_detail`), ``_error`` and ``_error_field`` (null when valid).
     """
+    if "ingest_ts" not in bronze.columns:  # records not read from Bronze: judge times by now
+        bronze = bronze.withColumn("ingest_ts", F.current_timestamp())
     parsed = bronze.withColumn(
         "e", F.from_json(F.col("raw_event"), schemas.envelope_schema(), JSON_OPTIONS)
     )
@@ -97,6 +129,7 @@ def parse_events(bronze: DataFrame) -> DataFrame:
     reasons = F.array(*[F.lit(c.reason) for c in checks])
     fields = F.array(*[F.lit(c.field) for c in checks])
     parsed = parsed.withColumn("_check", index)
+    # An added ingest_ts stays: error_detail() names it in the message of a far emitted_at.
     return parsed.drop("_needs_variant", "_pos").select(
         "*",
         F.try_element_at(reasons, F.col("_check") + 1).alias("_error"),
@@ -168,7 +201,9 @@ def _form_check(path: str, failed: Column, message: str) -> _Check:
 
 
 #: Which of the :func:`_check_groups` need the VARIANT look (evaluated on suspicious rows only).
-_GUARDED_GROUPS = (False, False, False, True, False, False, False, True, False, False)
+_GUARDED_GROUPS = (
+    False, False, False, True, False, False, False, False, False, True, False, False, False
+)  # fmt: skip
 
 
 def _check_groups() -> list[list[_Check]]:
@@ -227,6 +262,8 @@ def _check_groups() -> list[list[_Check]]:
         [_field_check(n, t, required=False) for n, t in envelope.items() if t is str],
         [_field_check(n, t, required=True) for n, t in envelope.items()],
         [c for n in envelope for c in _envelope_form_checks(n)],
+        _control_character_checks(is_raw),
+        [_unknown_field_check()],
         [
             raw_only(_field_check(f"payload.{n}", t, True))
             for n, t in events.RAW_PAYLOAD_FIELDS.items()
@@ -237,6 +274,113 @@ def _check_groups() -> list[list[_Check]]:
         ],
         _other_payload_checks(event_type),
         out_of_range,
+        _plausibility_checks(is_raw, PLAUSIBILITY),
+    ]
+
+
+def _control_character_checks(is_raw: Column) -> list[_Check]:
+    """Envelope strings (and the simulated clock) may hold no control characters.
+
+    A trailing newline in ``event_id`` would otherwise pass a ``^...$`` pattern (``$`` matches
+    before a final line break) and make two ids of one event.
+    """
+    checks = []
+    for name, kind in events.ENVELOPE_FIELDS.items():
+        if kind is str:
+            value = F.col(f"e.{name}")
+            checks.append(
+                _form_check(name, value.rlike(_CONTROL), "must not contain control characters")
+            )
+    clock = F.col("e.payload.sim_clock_utc")
+    checks.append(
+        _Check(
+            is_raw & clock.rlike(_CONTROL),
+            "schema_violation",
+            "payload.sim_clock_utc",
+            F.lit("payload.sim_clock_utc: must not contain control characters"),
+        )
+    )
+    return checks
+
+
+def _unknown_field_check() -> _Check:
+    """Schema version 1 defines every top-level field; another one is a producer's mistake."""
+    allowed = F.array(*[F.lit(n) for n in events.ENVELOPE_FIELDS])
+    unknown = F.array_except(F.json_object_keys(F.col("raw_event")), allowed)
+    return _Check(
+        F.size(unknown) > 0,
+        "schema_violation",
+        "raw_event",
+        F.concat(
+            F.lit("unknown envelope field(s) "),
+            F.to_json(F.slice(unknown, 1, 5)),
+            F.lit(
+                f" (schema_version {events.SCHEMA_VERSION} allows {list(events.ENVELOPE_FIELDS)})"
+            ),
+        ),
+    )
+
+
+def _plausibility_checks(is_raw: Column, window: Plausibility) -> list[_Check]:
+    """Integers and times that parse but cannot be true (see :class:`Plausibility`)."""
+    seq = F.col("e.seq")
+    emitted = _timestamp(F.col("e.emitted_at"))
+    ingest = F.col("ingest_ts")
+
+    def seconds(delta_s: float) -> Column:
+        return F.expr(f"make_dt_interval(0, 0, 0, {delta_s:.0f})")
+
+    too_early = emitted < ingest - seconds(window.max_age_s)
+    too_late = emitted > ingest + seconds(window.max_ahead_s)
+    clock_text = F.col("e.payload.sim_clock_utc")
+    clock = _timestamp(clock_text)
+    clock_form = clock_text.isNotNull() & (~clock_text.rlike(_UTC_PATTERN) | clock.isNull())
+    clock_far = (clock < emitted - seconds(window.max_age_s)) | (
+        clock > emitted + seconds(window.max_sim_clock_ahead_s)
+    )
+    return [
+        _Check(
+            seq > F.lit(SEQ_MAX),
+            "out_of_range",
+            "seq",
+            F.concat(F.lit("seq = "), seq.cast("string"), F.lit(f" is above {SEQ_MAX}")),
+        ),
+        _Check(
+            too_early | too_late,
+            "out_of_range",
+            "emitted_at",
+            F.concat(
+                F.lit("emitted_at = "),
+                F.col("e.emitted_at"),
+                F.lit(" is implausibly far from the ingest time "),
+                F.date_format(ingest, "yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                F.lit(
+                    f" (allowed: {window.max_age_s / 86400:g} days before to "
+                    f"{window.max_ahead_s / 3600:g} h after)"
+                ),
+            ),
+        ),
+        _Check(
+            is_raw & clock_form,
+            "schema_violation",
+            "payload.sim_clock_utc",
+            F.concat(
+                F.lit("payload.sim_clock_utc = "),
+                F.to_json(F.array(clock_text)),
+                F.lit(" is not a UTC ISO-8601 time, e.g. 2026-11-27T14:06:24.123456Z"),
+            ),
+        ),
+        _Check(
+            is_raw & clock_far,
+            "out_of_range",
+            "payload.sim_clock_utc",
+            F.concat(
+                F.lit("payload.sim_clock_utc = "),
+                clock_text,
+                F.lit(" is implausibly far from emitted_at = "),
+                F.col("e.emitted_at"),
+            ),
+        ),
     ]
 
 
