@@ -12,6 +12,10 @@ brake          0 to 100 [%]                brake pedal position
 gear_mode      "auto" or "manual"          automatic shifting, or hold ``gear``
 gear           1 to number of gears        gear to hold in manual mode
 profile        "eco", "normal", "aggressive"  driving style of the profile driver
+inject_fault   {"name", "severity" 0..1,   inject a fault (``vehsim.faults``); onset_s
+               "onset_s" >= 0} or           counts from the moment the command applies
+               "NAME[:SEVERITY[@ONSET_S]]"
+clear_fault    a fault name, or "all"      repair the fault (its codes stay until cleared)
 ============== =========================== ==========================================
 """
 
@@ -22,24 +26,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vehsim.errors import CommandError
+from vehsim.errors import CommandError, ParameterError
+from vehsim.faults import FAULT_NAMES, FaultSpec, fault_spec_from_mapping
 from vehsim.physics.driver import PROFILE_NAMES
 
-COMMAND_TYPES = ("start_engine", "stop_engine", "throttle", "brake", "gear_mode", "gear", "profile")
+COMMAND_TYPES = (
+    "start_engine",
+    "stop_engine",
+    "throttle",
+    "brake",
+    "gear_mode",
+    "gear",
+    "profile",
+    "inject_fault",
+    "clear_fault",
+)
 GEAR_MODES = ("auto", "manual")
 MAX_GEAR = 10
 
 
 @dataclass(frozen=True)
 class Command:
-    """A validated driver command. ``value`` is a float (pedals in %, gear) or a name."""
+    """A validated driver command. ``value`` is a float (pedals in %, gear), a name, or the
+    :class:`~vehsim.faults.FaultSpec` of ``inject_fault``."""
 
     type: str
-    value: float | str | None = None
+    value: float | str | FaultSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        if self.value is not None:
+        if isinstance(self.value, FaultSpec):
+            out["value"] = self.value.as_dict()
+        elif self.value is not None:
             out["value"] = self.value
         return out
 
@@ -99,6 +117,11 @@ def _pct(value: Any, kind: str) -> float:
     return float(value)
 
 
+def _show_message(text: str) -> str:
+    """An error message that quotes received text, cut to a readable length."""
+    return text if len(text) <= 4 * _SHOWN_CHARS else f"{text[: 4 * _SHOWN_CHARS]}..."
+
+
 def parse_command(obj: Mapping[str, Any]) -> Command:
     """Validate a command mapping; raise :class:`CommandError` naming the field and range."""
     if not isinstance(obj, Mapping):
@@ -138,6 +161,30 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
                 reason="out_of_range",
             )
         return Command(kind, number)
+    if kind == "inject_fault":
+        if not isinstance(value, (str, Mapping)):
+            raise CommandError(
+                "inject_fault: value must be an object {name, severity, onset_s} or a string "
+                f"NAME[:SEVERITY[@ONSET_S]], got {_show(value)}",
+                field="value",
+                reason="wrong_type",
+            )
+        try:
+            spec = fault_spec_from_mapping(
+                dict(value) if isinstance(value, Mapping) else value, "inject_fault"
+            )
+        except ParameterError as exc:
+            reason = "unknown_fault" if "unknown fault" in str(exc) else "out_of_range"
+            raise CommandError(_show_message(str(exc)), field="value", reason=reason) from None
+        return Command(kind, spec)
+    if kind == "clear_fault":
+        if not isinstance(value, str) or value not in (*FAULT_NAMES, "all"):
+            raise CommandError(
+                f"clear_fault: value must be 'all' or one of {list(FAULT_NAMES)}, got {_show(value)}",
+                field="value",
+                reason="unknown_fault",
+            )
+        return Command(kind, value)
     if not isinstance(value, str) or value not in PROFILE_NAMES:
         raise CommandError(
             f"profile: value must be one of {list(PROFILE_NAMES)}, got {_show(value)}",

@@ -46,6 +46,8 @@ DRIVER_COMMAND = "driver.command"
 """Echo of an accepted driver command; payload: :data:`COMMAND_EVENT_FIELDS`."""
 COMMAND_REJECTED = "command.rejected"
 """A driver command that was malformed or out of range; payload: :data:`REJECTION_FIELDS`."""
+DIAGNOSTIC_DTC = "diagnostic.dtc"
+"""A trouble code changed status on the car's diagnostics; payload: :data:`DTC_FIELDS`."""
 
 EVENT_TYPES: tuple[str, ...] = (
     SIMULATION_RAW,
@@ -53,6 +55,7 @@ EVENT_TYPES: tuple[str, ...] = (
     ENGINE_STOPPED,
     DRIVER_COMMAND,
     COMMAND_REJECTED,
+    DIAGNOSTIC_DTC,
 )
 
 # Envelope ------------------------------------------------------------------------------------
@@ -360,6 +363,24 @@ def out_of_range_fields(payload: Mapping[str, Any]) -> list[str]:
     return bad
 
 
+#: ``diagnostic.dtc`` payload: an SAE J2012 code, its description, its new status (one of
+#: :data:`DTC_STATUSES`), whether the MIL is on after the change, the simulated time of the
+#: change [s] and the freeze frame (object of SI-named values, or null). Built by
+#: ``vehsim.diagnostics.DtcChange.payload``.
+DTC_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "code": str,
+        "description": str,
+        "status": str,
+        "mil_on": bool,
+        "sim_time_s": float,
+        "freeze_frame": object,
+    }
+)
+DTC_STATUSES: tuple[str, ...] = ("pending", "confirmed", "cleared", "mil_off")
+DTC_CODE_PATTERN = "^[PCBU][0-9A-F]{4}$"
+
+
 # JSON Schema ---------------------------------------------------------------------------------
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
 
@@ -415,12 +436,18 @@ def build_schema() -> dict[str, Any]:
     )
     rejection_payload["properties"]["reason"] = {"type": "string", "minLength": 1}
     rejection_payload["properties"]["message"] = {"type": "string", "minLength": 1}
+    dtc_payload = _payload_schema(DTC_FIELDS, {})
+    dtc_payload["properties"]["code"] = {"type": "string", "pattern": DTC_CODE_PATTERN}
+    dtc_payload["properties"]["status"] = {"enum": list(DTC_STATUSES)}
+    dtc_payload["properties"]["sim_time_s"] = {"type": "number", "minimum": 0}
+    dtc_payload["properties"]["freeze_frame"] = {"type": ["object", "null"]}
     by_type = {
         SIMULATION_RAW: _payload_schema(RAW_PAYLOAD_FIELDS, OPTIONAL_RAW_PAYLOAD_FIELDS),
         ENGINE_STARTED: engine_payload,
         ENGINE_STOPPED: engine_payload,
         DRIVER_COMMAND: command_payload,
         COMMAND_REJECTED: rejection_payload,
+        DIAGNOSTIC_DTC: dtc_payload,
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -3,7 +3,7 @@
 ``step_vehicle`` advances one vehicle by ``dt_s`` as a sequence of stages, each living in the
 physics module of its topic and compiled inline: driver target → engine mode → driveline
 coupling → engine capability → wheel forces → road forces → pedals → engine output → drive force
-→ motion → fuel → thermal → wear → gear choice → trace tolerance. Stages read and write the
+→ motion → fuel → thermal → wear → gear choice → trace tolerance → sensors. Stages read and write the
 vehicle's state, inputs and parameters by name (``state.speed_mps``, ``params.mass_kg``) and hand
 their results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
 the code in the parameter row (``physics/options.py``), so one compiled kernel serves a mixed
@@ -29,7 +29,7 @@ from vehsim.layout import (
     STATE_COLUMNS,
     STATE_RECORD,
 )
-from vehsim.physics import driveline, driver, engine, gearbox, road_load, thermal, wear
+from vehsim.physics import driveline, driver, engine, faults, gearbox, road_load, thermal, wear
 from vehsim.physics._jit import jit
 
 N_STATE = len(STATE_COLUMNS)
@@ -118,6 +118,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
         state, inputs, params, vehicle, mode, capability, output, coupling, dt_s
     )
     friction_power = engine.friction_power_w(mode, capability, params.displacement_l)
+    coolant_before_c = state.coolant_temp_c
     thermal.thermal_stage(
         state, inputs, params, mode.running, fuel_power, friction_power, speed, dt_s
     )
@@ -155,6 +156,8 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     state.odometer_m += motion.distance_m
     state.time_s += dt_s
     state.driver_time_s += dt_s
+    # What the sensors report (wrong with a sensor fault; the physics above never reads it).
+    faults.sensors_stage(state, params, coolant_before_c)
     return input_rpm_next
 
 

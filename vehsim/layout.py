@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vehsim.faults import FAULT_PARAM_COLUMNS
 from vehsim.params import SCALAR_FIELDS
 from vehsim.physics.options import (  # gearbox codes re-exported for the legacy kernel
     GEARBOX_AUTOMATIC,  # noqa: F401
@@ -63,6 +64,14 @@ STATE_COLUMNS: tuple[str, ...] = (
     "throttle_filtered_frac",  # pedal as the shift logic sees it (first-order lag)
     "overrun_timer_s",  # time since the pedal was released on overrun
     "deactivation_timer_s",  # time the conditions for cylinder deactivation have held
+    # What the engine and gearbox controllers measure (on-board diagnostics, vehsim.faults):
+    "coolant_sensor_temp_c",  # the coolant sensor's reading (wrong with coolant_sensor_stuck)
+    "speed_sensor_mps",  # the vehicle speed signal (wrong with speed_sensor_dropout)
+    "fuel_trim_frac",  # closed-loop fuel correction (+ adds fuel)
+    "engine_revolutions",  # crankshaft revolutions since the start
+    "misfire_count",  # combustion events missed (a crankshaft-speed misfire detector's count)
+    "gearbox_input_rpm",  # the driveline's speed at the gearbox input
+    "driveline_locked",  # 1 when converter or clutch is locked (no commanded slip)
 ) + variant_state_columns()  # state of submodel variants (physics/options.py)
 
 #: Driver and environment inputs (one row per vehicle), written between steps.
@@ -91,6 +100,7 @@ PARAM_COLUMNS: tuple[str, ...] = (
     + ("gearbox_type", "n_gears")
     + tuple(code_column(m) for m in SUBMODELS if m != "gearbox")
     + tuple(key for _, key, *_ in variant_param_fields())
+    + FAULT_PARAM_COLUMNS  # severity and onset of every fault (vehsim.faults), 0 when healthy
 )
 
 DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE = 0, 1, 2

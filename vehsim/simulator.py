@@ -25,7 +25,9 @@ from vehsim.constants import (
     MPS_PER_MPH,
 )
 from vehsim.cycles import Cycle, load_cycle
+from vehsim.diagnostics import CONFIRMED, PENDING, Diagnostics, DtcChange
 from vehsim.errors import CommandError, ParameterError
+from vehsim.faults import FAULT_NAMES, FaultSpec, onset_column, severity_column
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
 from vehsim.layout import (
     DRIVER_COMMANDS,
@@ -144,6 +146,9 @@ class Simulator:
         self._cycle_len = np.full(1, 2, dtype=np.int64)
         self._steps_done = 0
         self._carry_s = 0.0
+        #: The on-board diagnostics of every vehicle, and every change of a code's status.
+        self.diagnostics = Diagnostics(self.params, ambient)
+        self.dtc_log: list[DtcChange] = []
 
     # --- configuration between steps ----------------------------------------------------------
     @property
@@ -246,11 +251,71 @@ class Simulator:
                     reason="out_of_range",
                 )
             row[I["gear_cmd"]] = float(cmd.value)
+        elif cmd.type == "inject_fault":
+            spec = cmd.value
+            assert isinstance(spec, FaultSpec)
+            now_s = float(self.state[i, S["time_s"]])
+            self.inject_fault(i, FaultSpec(spec.name, spec.severity, now_s + spec.onset_s))
+        elif cmd.type == "clear_fault":
+            self.clear_fault(i, str(cmd.value))
         elif cmd.type == "profile":
             k = PROFILE_NAMES.index(str(cmd.value))
             row[I["profile"]] = k
             row[I["shift_eco_bias"]] = profile_eco_bias(k)
         return cmd
+
+    # --- faults ---------------------------------------------------------------------------------
+    def inject_fault(self, i: int | slice, spec: FaultSpec) -> None:
+        """Give vehicle(s) ``i`` a fault from ``spec.onset_s`` [s of the vehicle's time].
+
+        Faults are parameters: they take effect at the next step, and a severity of 0 is the
+        healthy car.
+        """
+        self.params[i, P[severity_column(spec.name)]] = spec.severity
+        self.params[i, P[onset_column(spec.name)]] = spec.onset_s
+
+    def clear_fault(self, i: int | slice, name: str = "all") -> None:
+        """Repair fault ``name`` (or every fault) of vehicle(s) ``i``; stored codes stay."""
+        for fault_name in FAULT_NAMES if name == "all" else (name,):
+            self.params[i, P[severity_column(fault_name)]] = 0.0
+            self.params[i, P[onset_column(fault_name)]] = 0.0
+
+    def faults(self, i: int) -> list[FaultSpec]:
+        """The faults injected into vehicle ``i`` (including those whose onset is ahead)."""
+        return [
+            FaultSpec(
+                name,
+                float(self.params[i, P[severity_column(name)]]),
+                float(self.params[i, P[onset_column(name)]]),
+            )
+            for name in FAULT_NAMES
+            if self.params[i, P[severity_column(name)]] > 0.0
+        ]
+
+    def dtc(self, i: int) -> dict[str, Any]:
+        """Vehicle ``i``'s diagnostic status: confirmed and pending codes, MIL, freeze frame."""
+        return {
+            "mil_on": bool(self.diagnostics.mil_on[i]),
+            "confirmed": self.diagnostics.codes(i, CONFIRMED),
+            "pending": self.diagnostics.codes(i, PENDING),
+            "freeze_frame": self.diagnostics.freeze_frame[i],
+            "freeze_frame_code": self.diagnostics.freeze_code[i],
+        }
+
+    def clear_dtc(self, i: int) -> None:
+        """Clear vehicle ``i``'s codes, freeze frame and MIL (a scan tool's mode 04)."""
+        self.diagnostics.clear(i)
+
+    def drain_dtc_changes(self) -> list[DtcChange]:
+        """The code changes since the last call (for ``diagnostic.dtc`` events)."""
+        out, self.dtc_log = self.dtc_log, []
+        return out
+
+    def _diagnose(self, records: np.ndarray) -> None:
+        key_on = self.inputs[:, I["engine_request"]] > 0.5
+        rows = records if len(records) else self.state[None, :, :]
+        for row in rows:
+            self.dtc_log += self.diagnostics.update(row, key_on)
 
     # --- time -----------------------------------------------------------------------------------
     def run_steps(self, n_steps: int, record_every: int = 0) -> np.ndarray:
@@ -276,6 +341,7 @@ class Simulator:
                 records,
             )
             self._steps_done += int(n_steps)
+            self._diagnose(records)
         return records
 
     def advance(self, duration_s: float) -> int:
@@ -361,8 +427,13 @@ def simulate(
     record_every_s: float = 1.0,
     altitude_m: float = 0.0,
     wind_mps: float = 0.0,
+    faults: Sequence[FaultSpec] = (),
 ) -> Result:
-    """Drive one vehicle over a cycle, as fast as possible; telemetry every ``record_every_s``."""
+    """Drive one vehicle over a cycle, as fast as possible; telemetry every ``record_every_s``.
+
+    ``faults`` are injected from their onset (``vehsim.faults``); the on-board diagnostics run
+    on every telemetry record, and the summary lists the faults and the codes they set.
+    """
     if start == "off":
         raise ParameterError("simulate drives a cycle: start must be 'cold' or 'hot'")
     cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
@@ -376,6 +447,8 @@ def simulate(
         wind_mps=wind_mps,
     )
     sim.set_driver(0, cycle)
+    for spec in faults:
+        sim.inject_fault(0, spec)
     initial = sim.state[0].copy()
     n_steps = int(round(cycle.duration_s / dt_s))
     every = max(int(round(record_every_s / dt_s)), 1)
@@ -388,8 +461,20 @@ def simulate(
         "seed": seed,
         "start": start,
         **summarize(sim.state[0], initial, ambient_temp_c),
+        **_diagnostic_summary(sim, 0),
     }
     return Result(frame, summary)
+
+
+def _diagnostic_summary(sim: Simulator, i: int) -> dict[str, Any]:
+    """The faults of vehicle ``i`` and the codes its diagnostics set (summary fields)."""
+    status = sim.dtc(i)
+    return {
+        "faults": [spec.as_dict() for spec in sim.faults(i)],
+        "dtc_confirmed": status["confirmed"],
+        "dtc_pending": status["pending"],
+        "mil_on": status["mil_on"],
+    }
 
 
 def simulate_fleet(
@@ -399,15 +484,33 @@ def simulate_fleet(
     seed: int = 0,
     ambient_temp_c: float = 20.0,
     start: str = "cold",
+    faults: Sequence[Sequence[FaultSpec]] | None = None,
 ) -> pd.DataFrame:
-    """Drive a fleet over one cycle with summary-only output (one row per vehicle)."""
+    """Drive a fleet over one cycle with summary-only output (one row per vehicle).
+
+    ``faults``: per vehicle, the faults to inject (``vehsim.faults.random_faults`` draws a
+    seeded assignment). With faults the diagnostics run on 1 Hz records and each row gains
+    ``faults``, ``dtc_confirmed``, ``dtc_pending`` and ``mil_on``.
+    """
     cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
     sim = Simulator(vehicles, dt_s=dt_s, seed=seed, ambient_temp_c=ambient_temp_c, start=start)
     sim.set_driver(slice(None), cycle)
+    if faults is not None:
+        if len(faults) != len(vehicles):
+            raise ParameterError(
+                f"faults: need one list per vehicle ({len(vehicles)}), got {len(faults)}"
+            )
+        for i, specs in enumerate(faults):
+            for spec in specs:
+                sim.inject_fault(i, spec)
     initial = sim.state.copy()
-    sim.run_steps(int(round(cycle.duration_s / dt_s)))
+    every = max(int(round(1.0 / dt_s)), 1) if faults is not None else 0
+    sim.run_steps(int(round(cycle.duration_s / dt_s)), every)
     rows = [
-        summarize(sim.state[i], initial[i], float(sim.inputs[i, I["ambient_temp_c"]]))
+        {
+            **summarize(sim.state[i], initial[i], float(sim.inputs[i, I["ambient_temp_c"]])),
+            **(_diagnostic_summary(sim, i) if faults is not None else {}),
+        }
         for i in range(sim.n_vehicles)
     ]
     frame = pd.DataFrame(rows)

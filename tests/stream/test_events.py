@@ -39,6 +39,7 @@ def test_contract_constants():
         "engine.stopped",
         "driver.command",
         "command.rejected",
+        "diagnostic.dtc",
     )
     assert list(events.ENVELOPE_FIELDS) == [
         "schema_version", "event_id", "event_type", "vehicle_id", "run_id", "seq",

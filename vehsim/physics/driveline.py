@@ -21,6 +21,7 @@ from collections import namedtuple
 from vehsim.layout import ENGINE_CRANKING
 from vehsim.physics._jit import jit
 from vehsim.physics.engine import CRANKING_SPEED_RPM
+from vehsim.physics.faults import GEARBOX_SLIP_FRAC, fault_level
 from vehsim.physics.gearbox import (
     converter_torque_ratio,
     launch_speed_rpm,
@@ -154,6 +155,18 @@ def coupling_stage(state, params, vehicle, engine, input_rpm_known):
         input_rpm = wheel_to_engine_rpm(speed, overall, params.wheel_radius_m)
     slipping = _slipping(params, gear, speed, input_rpm)
     rpm = _engine_rpm(params, engine, slipping, input_rpm, state.throttle_frac)
+    slip_fault = fault_level(
+        params.fault_gearbox_slip_severity, params.fault_gearbox_slip_onset_s, state.time_s
+    )
+    if slip_fault > 0.0 and engine.running and not slipping:
+        # A slipping clutch pack passes the engine's torque while the engine flares above the
+        # gear's speed in proportion to the load (physics/faults.py).
+        rpm = min(
+            rpm * (1.0 + GEARBOX_SLIP_FRAC * slip_fault * state.throttle_frac),
+            params.max_speed_rpm,
+        )
+    state.gearbox_input_rpm = input_rpm
+    state.driveline_locked = 0.0 if slipping else 1.0
     if slipping and has_converter(params) and rpm > 0.0:
         stall_ratio = (
             params.converter_stall_torque_ratio

@@ -31,6 +31,13 @@ from vehsim.constants import GASOLINE_DENSITY_GPL, GASOLINE_LHV_JPKG
 from vehsim.layout import ENGINE_CRANKING, ENGINE_OFF, ENGINE_RUNNING
 from vehsim.physics._jit import jit
 from vehsim.physics.driver import holds_at_standstill
+from vehsim.physics.faults import (
+    AIR_FILTER_TORQUE_LOSS_FRAC,
+    FUEL_TRIM_LIMIT_FRAC,
+    MISFIRE_EVENT_FRAC,
+    fault_level,
+    vacuum_leak_trim_frac,
+)
 
 #: Engine crank revolutions per cycle of a four-stroke engine [-].
 REVS_PER_CYCLE = 2.0
@@ -248,6 +255,67 @@ def mode_stage(state, inputs, params, target, dt_s):
 
 
 @jit(inline="always")
+def misfire_level(state, params):
+    """Share of cylinder 1's combustion events that misfire now [-] (fault ``misfire_cylinder_1``)."""
+    return MISFIRE_EVENT_FRAC * fault_level(
+        params.fault_misfire_cylinder_1_severity,
+        params.fault_misfire_cylinder_1_onset_s,
+        state.time_s,
+    )
+
+
+@jit(inline="always")
+def _fault_torque_frac(state, params, rpm):
+    """Share of the full-load torque left by a clogged air filter and a misfiring cylinder [-].
+
+    The filter's pressure drop grows with the square of air flow, so its loss grows as
+    (rpm / rated rpm)² (``physics/faults.py``); a misfiring cylinder gives no work on the
+    cycles it misses (one cylinder of ``cylinders``).
+    """
+    frac = 1.0
+    clogged = fault_level(
+        params.fault_clogged_air_filter_severity,
+        params.fault_clogged_air_filter_onset_s,
+        state.time_s,
+    )
+    if clogged > 0.0:
+        speed_frac = rpm / params.rated_speed_rpm
+        frac *= max(1.0 - AIR_FILTER_TORQUE_LOSS_FRAC * clogged * speed_frac * speed_frac, 0.0)
+    missed = misfire_level(state, params)
+    if missed > 0.0:
+        frac *= 1.0 - missed / params.cylinders
+    return frac
+
+
+@jit(inline="always")
+def _fault_fuel_stage(state, params, running, fuelled, engine_rpm, fuel_w, load_frac, dt_s):
+    """Fuel power [W] with a misfiring cylinder, and what the engine controller measures.
+
+    A misfiring cylinder's fuel is injected and leaves unburned, so the same work costs
+    ``1 / (1 - missed / cylinders)`` times the fuel (Heywood 1988, §9.4). Counts crankshaft
+    revolutions and missed combustion events (four-stroke: one event per cylinder every two
+    revolutions), and the closed-loop fuel trim that a vacuum leak calls for when the engine
+    is warm (``physics/faults.py``).
+    """
+    if running:
+        state.engine_revolutions += engine_rpm / 60.0 * dt_s
+    missed = misfire_level(state, params)
+    if missed > 0.0 and running and fuelled:
+        fuel_w = fuel_w / (1.0 - missed / params.cylinders)
+        state.misfire_count += missed * engine_rpm / 120.0 * dt_s
+    leak = fault_level(
+        params.fault_vacuum_leak_severity, params.fault_vacuum_leak_onset_s, state.time_s
+    )
+    if leak > 0.0:
+        if running and fuelled and state.coolant_temp_c >= params.warm_coolant_temp_c:
+            trim = vacuum_leak_trim_frac(leak, fuel_w / GASOLINE_LHV_JPKG * 1e3, load_frac)
+            state.fuel_trim_frac = min(trim, FUEL_TRIM_LIMIT_FRAC)
+    elif state.fuel_trim_frac != 0.0:
+        state.fuel_trim_frac = 0.0
+    return fuel_w
+
+
+@jit(inline="always")
 def capability_stage(state, params, vehicle, coupling, running):
     """Engine stage 2: full-load torque, friction, accessories and overrun drag at this speed."""
     rpm = coupling.engine_rpm
@@ -256,6 +324,7 @@ def capability_stage(state, params, vehicle, coupling, running):
         t_max = interp(rpm, vehicle.curve_rpm, vehicle.curve_nm, vehicle.n_curve) * (
             1.0 - WORN_TORQUE_LOSS_FRAC * wear
         )
+        t_max *= _fault_torque_frac(state, params, rpm)
     else:
         t_max = 0.0
     fmep = friction_mep_pa(max(rpm, 1.0), state.oil_temp_c, params.friction_scale, wear)
@@ -382,6 +451,16 @@ def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupl
         fuel_w = 0.0
         load = 0.0
         state.deactivation_timer_s = 0.0
+    fuel_w = _fault_fuel_stage(
+        state,
+        params,
+        engine.running,
+        not output.fuel_cut,
+        coupling.engine_rpm,
+        fuel_w,
+        load,
+        dt_s,
+    )
     fuel_gps = fuel_w / GASOLINE_LHV_JPKG * 1e3
     tank_g = inputs.fuel_tank_initial_l * GASOLINE_DENSITY_GPL
     if state.fuel_used_g + fuel_gps * dt_s >= tank_g:

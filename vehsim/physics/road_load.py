@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from vehsim.constants import GRAVITY_MPS2
 from vehsim.physics._jit import jit
+from vehsim.physics.faults import DRAG_BRAKE_FORCE_N, fault_level, soft_tyre_rolling_factor
 
 #: Largest braking deceleration of a healthy service brake, as a multiple of g [-] (Gillespie
 #: 1992, ch. 3: on dry asphalt the tyres, not the brakes, limit at about 1 g).
@@ -92,17 +93,40 @@ def brake_effect_frac(pad_wear_frac):
 
 
 @jit(inline="always")
+def dragging_brake_force_n(state, params):
+    """Force of a brake that does not release [N] (fault ``dragging_brake``; 0 when healthy)."""
+    return DRAG_BRAKE_FORCE_N * fault_level(
+        params.fault_dragging_brake_severity, params.fault_dragging_brake_onset_s, state.time_s
+    )
+
+
+@jit(inline="always")
 def road_forces_stage(state, inputs, params, grade_frac):
-    """Road stage 1: road load (with wind and air density), grade force and the brake's limit."""
+    """Road stage 1: road load (with wind and air density), grade force and the brake's limit.
+
+    Faults: an under-inflated tyre raises the rolling (constant) term of the road load; a
+    dragging brake adds its force while the car moves (``physics/faults.py``).
+    """
     speed = state.speed_mps
+    rolling_n = params.road_load_a_n
+    soft = fault_level(
+        params.fault_underinflated_tyre_severity,
+        params.fault_underinflated_tyre_onset_s,
+        state.time_s,
+    )
+    if soft > 0.0:
+        rolling_n *= soft_tyre_rolling_factor(soft)
     road = coastdown_force_n(
         speed,
         speed + inputs.wind_mps,
-        params.road_load_a_n,
+        rolling_n,
         params.road_load_b_n_per_mps,
         params.road_load_c_n_per_mps2,
         inputs.air_density_ratio,
     )
+    drag = dragging_brake_force_n(state, params)
+    if drag > 0.0 and speed > 0.0:
+        road += drag
     mass = params.mass_kg
     brake_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * brake_effect_frac(state.brake_pad_wear_frac)
     return RoadForces(road, grade_force_n(mass, grade_frac), brake_max)

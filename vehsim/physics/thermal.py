@@ -19,6 +19,12 @@ to predict component temperatures and hydrocarbon emissions", SAE 910302 (1991).
 """
 
 from vehsim.physics._jit import jit
+from vehsim.physics.faults import (
+    FAN_LOSS_FRAC,
+    FAN_STANDSTILL_FLOW_FRAC,
+    THERMOSTAT_STUCK_OPEN_FRAC,
+    fault_level,
+)
 from vehsim.physics.options import THERMAL_THREE_NODE
 
 #: Share of the engine's friction heat that goes into the oil, the rest into the coolant [-]
@@ -99,7 +105,9 @@ def temperature_rates_cps(
 def _radiator_wpk(state, params, running, speed_mps):
     """Radiator conductance [W/K] and thermostat opening [-]; updates the fan's state.
 
-    The radiator's effectiveness falls with distance (fouling), to a floor.
+    The radiator's effectiveness falls with distance (fouling), to a floor. Faults: a failed
+    fan gives no fan flow and loses most of the standstill air flow; a thermostat stuck open passes coolant from cold, one stuck closed
+    passes at most ``1 - severity`` of its flow (``physics/faults.py``).
     """
     if running:
         state.fan_on = fan_on_next(
@@ -118,10 +126,38 @@ def _radiator_wpk(state, params, running, speed_mps):
         params.ua_radiator_min_wpk,
         effectiveness,
     )
+    fan_fault = fault_level(
+        params.fault_cooling_fan_failure_severity,
+        params.fault_cooling_fan_failure_onset_s,
+        state.time_s,
+    )
+    if fan_fault > 0.0:
+        ua_radiator -= (
+            (
+                params.ua_fan_wpk * state.fan_on * FAN_LOSS_FRAC
+                + params.ua_radiator_min_wpk * FAN_STANDSTILL_FLOW_FRAC
+            )
+            * effectiveness
+            * fan_fault
+        )
     if running:
         opening = thermostat_opening_frac(
             state.coolant_temp_c, params.thermostat_open_c, params.thermostat_full_c
         )
+        stuck_open = fault_level(
+            params.fault_thermostat_stuck_open_severity,
+            params.fault_thermostat_stuck_open_onset_s,
+            state.time_s,
+        )
+        if stuck_open > 0.0:
+            opening = max(opening, THERMOSTAT_STUCK_OPEN_FRAC * stuck_open)
+        stuck_closed = fault_level(
+            params.fault_thermostat_stuck_closed_severity,
+            params.fault_thermostat_stuck_closed_onset_s,
+            state.time_s,
+        )
+        if stuck_closed > 0.0:
+            opening = min(opening, 1.0 - stuck_closed)
     else:
         opening = 0.0
     return ua_radiator, opening

@@ -19,6 +19,8 @@ import math
 
 from vehsim.constants import GRAVITY_MPS2
 from vehsim.physics._jit import jit
+from vehsim.physics.faults import SOFT_TYRE_EXTRA_WEAR, TYRES, fault_level
+from vehsim.physics.road_load import dragging_brake_force_n
 
 _LN2 = math.log(2.0)
 
@@ -118,11 +120,24 @@ def wear_stage(
 
     Tyres wear with the larger of the drive and brake force coefficients; engine, gearbox and
     oil only while the engine turns. Every fraction is capped at 1 (oil life floored at 0).
+    A dragging brake turns its force times speed into pad wear and brake heat; a soft tyre
+    wears faster (``physics/faults.py``).
     """
+    brake_power_w = motion.brake_power_w
+    drag_n = dragging_brake_force_n(state, params)
+    if drag_n > 0.0 and speed_mps > 0.0:
+        drag_w = drag_n * 0.5 * (speed_mps + motion.speed_new_mps)
+        brake_power_w += drag_w
+        state.brake_energy_j += drag_w * dt_s
     state.brake_pad_wear_frac = min(
         state.brake_pad_wear_frac
-        + brake_pad_wear_rate_per_s(motion.brake_power_w, params.brake_pad_life_j) * dt_s,
+        + brake_pad_wear_rate_per_s(brake_power_w, params.brake_pad_life_j) * dt_s,
         1.0,
+    )
+    soft = fault_level(
+        params.fault_underinflated_tyre_severity,
+        params.fault_underinflated_tyre_onset_s,
+        state.time_s,
     )
     brake_n = motion.brake_n if speed_mps > 0.0 else 0.0
     force_coef = max(abs(drive_force_n), brake_n) / (params.mass_kg * GRAVITY_MPS2)
@@ -134,6 +149,7 @@ def wear_stage(
             params.tyre_life_m,
             params.tyre_slip_gain,
         )
+        * (1.0 + SOFT_TYRE_EXTRA_WEAR * soft / TYRES if soft > 0.0 else 1.0)
         * dt_s,
         1.0,
     )
