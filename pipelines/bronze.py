@@ -55,7 +55,7 @@ from typing import Any
 import pyarrow as pa
 
 from vehsim.config import Settings, load_settings
-from vehsim.errors import VehsimError
+from vehsim.errors import RunFailure, VehsimError
 from vehsim_pipelines.catalog import BRONZE_EVENTS, Catalog
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ BRONZE_DDL = (
 Offsets = dict[str, dict[str, int]]
 
 
-class OffsetsRewound(VehsimError):
+class OffsetsRewound(RunFailure):
     """The topic's offsets are behind the checkpoint, or the topic was recreated."""
 
 

@@ -116,7 +116,7 @@ def add_bronze(sub: argparse._SubParsersAction) -> None:
 
 def run_bronze_command(args: argparse.Namespace) -> int:
     from vehsim.config import load_settings
-    from vehsim.errors import VehsimError
+    from vehsim.errors import RunFailure, VehsimError
     from vehsim.stream.broker import resolve_bootstrap
     from vehsim_pipelines import bronze
 
@@ -149,7 +149,7 @@ def run_bronze_command(args: argparse.Namespace) -> int:
             rewound = bronze.rewound_error(exc, bronze.checkpoint_path(settings))
             if rewound is not None:
                 raise rewound from exc
-            raise VehsimError(f"the Bronze stream failed: {_first_lines(str(exc))}") from exc
+            raise RunFailure(f"the Bronze stream failed: {_first_lines(str(exc))}") from exc
         raise
     finally:
         spark.stop()
@@ -172,7 +172,7 @@ def _spark_failures(
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
-        from vehsim.errors import VehsimError
+        from vehsim.errors import RunFailure, VehsimError
         from vehsim_pipelines.session import log_file
 
         try:
@@ -183,7 +183,7 @@ def _spark_failures(
             if not type(exc).__module__.startswith(("pyspark", "py4j")):
                 raise
             logs = ", ".join(str(log_file(app)) for app in ("vehsim-bronze", "vehsim-refine"))
-            raise VehsimError(
+            raise RunFailure(
                 f"Spark failed: {_first_lines(str(exc))}\n(the whole story is in {logs})"
             ) from exc
 

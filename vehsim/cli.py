@@ -23,7 +23,15 @@ from vehsim.errors import VehsimError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vehsim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="vehsim",
+        description="vehsim: a simulated car, its diagnostics and the data platform behind it.",
+        epilog=(
+            "Exit codes: 0 ok; 1 runtime failure (the reason on stderr, e.g. a broker that "
+            "cannot be reached, a Spark job that failed); 2 bad input (a wrong option, vehicle, "
+            "cycle or setting, named on stderr). 'vehsim COMMAND --help' for each command."
+        ),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for ep in sorted(entry_points(group="vehsim.cli"), key=lambda e: e.name):
@@ -223,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         code = int(args.func(args) or 0)
     except VehsimError as exc:
         print(redactor.redact(f"vehsim {args.command}: error: {exc}"), file=sys.stderr)
-        code = 2
+        code = exc.exit_code
     except KeyboardInterrupt:
         code = 130
     if argv is None and getattr(args, "exit_without_teardown", False):

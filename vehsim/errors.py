@@ -2,7 +2,20 @@
 
 
 class VehsimError(Exception):
-    """Base class for every error vehsim raises on bad input or configuration."""
+    """Base class for every error vehsim raises on bad input or configuration.
+
+    ``exit_code`` is what the command line exits with: 2 for bad input (the default), 1 for a
+    run that failed on its way (:class:`RunFailure`).
+    """
+
+    exit_code = 2
+
+
+class RunFailure(VehsimError):
+    """The input was fine but the run could not finish: a service unreachable or failing, data
+    that moved under the job. The command line exits with 1."""
+
+    exit_code = 1
 
 
 class ConfigError(VehsimError):
@@ -26,5 +39,5 @@ class CommandError(VehsimError, ValueError):
         self.reason = reason
 
 
-class BrokerError(VehsimError):
+class BrokerError(RunFailure):
     """The Kafka broker could not be started, found or reached."""

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vehsim.config import Settings, load_settings
-from vehsim.errors import BrokerError
+from vehsim.errors import BrokerError, ConfigError
 from vehsim.stream.broker_record import (
     BrokerRecord,
     pid_alive,
@@ -442,7 +442,7 @@ class EmbeddedBroker:
             running = self.status()
             if running is not None:
                 if port is not None and port != running.port:
-                    raise BrokerError(
+                    raise ConfigError(  # a request that contradicts the running broker
                         f"an embedded broker already runs on port {running.port} for "
                         f"{self.settings.home}; stop it first or use that port"
                     )
