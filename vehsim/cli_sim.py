@@ -26,6 +26,12 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="drive one vehicle over a cycle and print a summary")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario YAML (vehicles, driver, cycle or profile, ambient, faults; "
+        "docs/faults.md); one summary per vehicle",
+    )
+    src.add_argument(
         "--vehicle",
         help=f"shipped vehicle ({', '.join(shipped_vehicles())}) or a vehicle YAML file",
     )
@@ -33,8 +39,16 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--testcar-id", help="'Test Vehicle ID' of the row to use (with --testcar-csv)")
     p.add_argument(
         "--cycle",
-        required=True,
-        help="udds, hwfet, us06, wltc3b, or a CSV (time_s,speed_mps[,grade])",
+        help="udds, hwfet, us06, wltc3b, or a CSV (time_s,speed_mps[,grade]); required "
+        "unless --scenario",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[:SEVERITY[@ONSET_S]]",
+        help="inject a fault (repeatable; severity 0-1, default 1; onset [s], default 0); "
+        "'vehsim faults' lists them",
     )
     p.add_argument("--dt-s", type=float, default=0.01, help="step [s] (default 0.01)")
     p.add_argument("--seed", type=int, default=0)
@@ -65,10 +79,33 @@ def _vehicle(args):
     return vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
 
 
+def _run_scenario(args) -> int:
+    from vehsim.progress import announce_kernel_compile
+    from vehsim.scenario import load_scenario, run_scenario
+
+    if args.cycle or args.fault or args.out or args.plot:
+        raise ParameterError(
+            "--scenario holds the vehicles, driver and faults: drop --cycle, --fault, --out and "
+            "--plot (or put the faults in the scenario file)"
+        )
+    scenario = load_scenario(args.scenario)
+    announce_kernel_compile(args.quiet)
+    summaries = run_scenario(scenario)
+    for summary in summaries:
+        print(dumps(summary) if output_format(args) == "json" else format_pairs(summary))
+    return 0
+
+
 def run_simulate(args) -> int:
     import vehsim
+    from vehsim.faults import parse_fault_spec
     from vehsim.progress import announce_font_cache, announce_kernel_compile
 
+    if args.scenario:
+        return _run_scenario(args)
+    if not args.cycle:
+        raise ParameterError("--cycle is required (or give a --scenario file)")
+    faults = [parse_fault_spec(text) for text in args.fault]
     params = _vehicle(args)
     cycle = vehsim.load_cycle(args.cycle)
     announce_kernel_compile(args.quiet)
@@ -79,6 +116,7 @@ def run_simulate(args) -> int:
         seed=args.seed,
         ambient_temp_c=args.ambient_c,
         start=args.start,
+        faults=faults,
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -158,4 +196,33 @@ def run_validate(args) -> int:
 
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         plot_validation(results, args.plot)
+    return 0
+
+
+def register_faults(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("faults", help="list the injectable faults and the codes they can set")
+    add_output_options(p)
+    p.set_defaults(func=run_faults)
+
+
+def run_faults(args) -> int:
+    from vehsim.faults import FAULTS
+
+    rows = [
+        {
+            "name": f.name,
+            "code": f.code or "-",
+            "effect": f.effect,
+            "conditions": f.conditions or "no monitor sees it",
+            "source": f.source,
+        }
+        for f in FAULTS
+    ]
+    if output_format(args) == "json":
+        for row in rows:
+            print(dumps(row))
+    else:
+        for row in rows:
+            print(format_pairs(row))
+            print()
     return 0
