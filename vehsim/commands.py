@@ -47,19 +47,24 @@ MAX_GEAR = 10
 
 @dataclass(frozen=True)
 class Command:
-    """A validated driver command. ``value`` is a float (pedals in %, gear), a name, or the
-    :class:`~vehsim.faults.FaultSpec` of ``inject_fault``."""
+    """A validated driver command. ``value`` is a float (pedals in %, gear), a name, or for
+    ``inject_fault`` the validated fault as a JSON object ``{name, severity, onset_s}`` (it is
+    echoed in events as it is; :meth:`fault_spec` gives the :class:`~vehsim.faults.FaultSpec`)."""
 
     type: str
-    value: float | str | FaultSpec | None = None
+    value: float | str | dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        if isinstance(self.value, FaultSpec):
-            out["value"] = self.value.as_dict()
-        elif self.value is not None:
+        if self.value is not None:
             out["value"] = self.value
         return out
+
+    def fault_spec(self) -> FaultSpec:
+        """The fault of an ``inject_fault`` command."""
+        if self.type != "inject_fault" or not isinstance(self.value, dict):
+            raise CommandError(f"{self.type}: not an inject_fault command", field="type")
+        return FaultSpec(**self.value)
 
 
 #: Longest ``repr`` of a received value quoted in an error message [characters].
@@ -176,7 +181,7 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
         except ParameterError as exc:
             reason = "unknown_fault" if "unknown fault" in str(exc) else "out_of_range"
             raise CommandError(_show_message(str(exc)), field="value", reason=reason) from None
-        return Command(kind, spec)
+        return Command(kind, spec.as_dict())
     if kind == "clear_fault":
         if not isinstance(value, str) or value not in (*FAULT_NAMES, "all"):
             raise CommandError(

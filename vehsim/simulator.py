@@ -252,8 +252,7 @@ class Simulator:
                 )
             row[I["gear_cmd"]] = float(cmd.value)
         elif cmd.type == "inject_fault":
-            spec = cmd.value
-            assert isinstance(spec, FaultSpec)
+            spec = cmd.fault_spec()
             now_s = float(self.state[i, S["time_s"]])
             self.inject_fault(i, FaultSpec(spec.name, spec.severity, now_s + spec.onset_s))
         elif cmd.type == "clear_fault":

@@ -8,6 +8,7 @@ The codes each fault sets are in ``test_diagnostics.py``.
 from __future__ import annotations
 
 import functools
+import json
 
 import numpy as np
 import pytest
@@ -80,12 +81,13 @@ def test_bad_fault_specs_say_what_is_wrong(text, message):
 
 def test_fault_commands_validate_and_reject_with_a_reason():
     cmd = parse_command({"type": "inject_fault", "value": {"name": "vacuum_leak", "severity": 0.4}})
-    assert cmd.value == FaultSpec("vacuum_leak", 0.4, 0.0)
+    assert cmd.fault_spec() == FaultSpec("vacuum_leak", 0.4, 0.0)
+    assert json.loads(json.dumps(cmd.value)) == cmd.value, "echoed in driver.command as it is"
     assert cmd.to_dict() == {
         "type": "inject_fault",
         "value": {"name": "vacuum_leak", "severity": 0.4, "onset_s": 0.0},
     }
-    assert parse_command({"type": "inject_fault", "value": "gearbox_slip:0.5@3"}).value == (
+    assert parse_command({"type": "inject_fault", "value": "gearbox_slip:0.5@3"}).fault_spec() == (
         FaultSpec("gearbox_slip", 0.5, 3.0)
     )
     assert parse_command({"type": "clear_fault", "value": "all"}).value == "all"
