@@ -306,3 +306,14 @@ def test_fleet_api_builds_a_reproducible_labelled_data_set():
     ]
     healthy = first[[not specs for specs in assignment]]
     assert len(healthy) and all(codes == [] for codes in healthy["dtc_confirmed"])
+
+
+@pytest.mark.parametrize("fault", ["misfire_cylinder_1", "dragging_brake", "underinflated_tyre"])
+def test_severity_scales_the_effect_between_healthy_and_full(fault):
+    car = vehsim.load_vehicle(CAR)
+    fuel = [
+        vehsim.simulate(car, "udds", start="hot", faults=[FaultSpec(fault, s)]).summary["fuel_l"]
+        for s in (0.0, 0.5, 1.0)
+    ]
+    assert fuel[0] < fuel[1] < fuel[2]
+    assert fuel[1] - fuel[0] == pytest.approx(0.5 * (fuel[2] - fuel[0]), rel=0.25)
