@@ -83,6 +83,18 @@ def test_no_code_on_any_healthy_vehicle_cycle_and_start(start, ambient_c):
     assert sim.dtc_log == [], [(pairs[c.vehicle], c.code, c.status) for c in sim.dtc_log]
 
 
+@pytest.mark.parametrize(("ambient_c", "start"), [(-7.0, "cold"), (35.0, "hot")])
+def test_no_code_with_seeded_profile_drivers_in_cold_and_heat(ambient_c, start):
+    """Every vehicle with every profile driver for 30 minutes sets no code either."""
+    vehicles = [vehsim.load_vehicle(v) for v in vehsim.list_vehicles()]
+    fleet = [v for v in vehicles for _ in range(3)]
+    sim = vehsim.Simulator(fleet, seed=11, start=start, ambient_temp_c=ambient_c)
+    for i, profile in enumerate(("eco", "normal", "aggressive") * len(vehicles)):
+        sim.set_driver(i, f"profile:{profile}")
+    sim.run_steps(180_000, 100)
+    assert sim.dtc_log == []
+
+
 def test_misfire_code_and_mil_follow_the_drive_cycle_rules():
     """Confirmed -> MIL on; repaired: off after three fault-free drive cycles; mode 04 clears."""
     sim = vehsim.Simulator([vehsim.load_vehicle("compact-sedan")], start="hot")
