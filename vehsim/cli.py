@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
             missing = sub.add_parser(ep.name, help=f"(unavailable: {exc.name} is not installed)")
             missing.set_defaults(func=_unavailable(ep.name, exc))
             continue
+        except AttributeError as exc:  # an installed entry point that its module lacks
+            broken = sub.add_parser(ep.name, help=f"(unavailable: {exc})")
+            broken.set_defaults(func=_broken(ep.name, exc))
+            continue
         register(sub)
     return parser
 
@@ -53,6 +57,18 @@ def _unavailable(name: str, exc: ImportError):
             file=sys.stderr,
         )
         return 2
+
+    return run
+
+
+def _broken(name: str, exc: Exception):
+    def run(_args: argparse.Namespace) -> int:
+        print(
+            f"vehsim {name}: the plug-in could not be loaded ({exc}); reinstall vehsim "
+            "(pip install -e .) so that its entry points match the code.",
+            file=sys.stderr,
+        )
+        return 1
 
     return run
 
