@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -327,7 +328,15 @@ def run_experiment(
     )
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    # mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ, where every later
+    # load_settings() of this process (a notebook switching VEHSIM_HOME) would read it back as
+    # if the user had set it: keep the variable as it was.
+    previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    if previous_uri is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous_uri
     client = MlflowClient(settings.mlflow_tracking_uri)
     experiment_id = _experiment_id(client, config.experiment, settings)
     tags = reproducibility_tags(config, data)

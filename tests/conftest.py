@@ -23,6 +23,7 @@ def vehsim_env(tmp_path, monkeypatch) -> dict[str, str]:
     monkeypatch.delenv("VEHSIM_KAFKA_BOOTSTRAP", raising=False)
     monkeypatch.delenv("VEHSIM_LAKE_URI", raising=False)
     monkeypatch.delenv("VEHSIM_CONFIG", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return {"VEHSIM_HOME": str(home)}
 
 
