@@ -47,6 +47,7 @@ from pathlib import Path
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
+from vehsim.stream.broker_record import pid_alive
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -218,19 +219,12 @@ def _port_answers(host: str, port: int) -> bool:
 
 def _pid_runs(pid: int, main_class: str) -> bool:
     """True when ``pid`` is alive, not a zombie, and (where /proc says) runs ``main_class``."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            if fh.read().split(") ", 1)[1][0] == "Z":
-                return False
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             return main_class.encode() in fh.read()
-    except OSError:  # no /proc: trust the record
+    except OSError:  # no /proc or no permission: trust the record
         return True
 
 
