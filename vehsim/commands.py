@@ -16,6 +16,7 @@ inject_fault   {"name", "severity" 0..1,   inject a fault (``vehsim.faults``); o
                "onset_s" >= 0} or           counts from the moment the command applies
                "NAME[:SEVERITY[@ONSET_S]]"
 clear_fault    a fault name, or "all"      repair the fault (its codes stay until cleared)
+clear_dtc      (none)                      clear codes, freeze frame and MIL (OBD mode 04)
 ============== =========================== ==========================================
 """
 
@@ -40,6 +41,7 @@ COMMAND_TYPES = (
     "profile",
     "inject_fault",
     "clear_fault",
+    "clear_dtc",
 )
 GEAR_MODES = ("auto", "manual")
 MAX_GEAR = 10
@@ -141,7 +143,7 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
             reason="unknown_type" if kind is not None else "missing_field",
         )
     value = obj.get("value")
-    if kind in ("start_engine", "stop_engine"):
+    if kind in ("start_engine", "stop_engine", "clear_dtc"):
         return Command(kind)
     if "value" not in obj:
         raise CommandError(f"{kind}: value is required", field="value", reason="missing_field")

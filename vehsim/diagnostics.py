@@ -153,6 +153,10 @@ class Diagnostics:
         self.mil_on = np.zeros(n, dtype=bool)
         self.freeze_frame: list[dict[str, float] | None] = [None] * n
         self.freeze_code: list[str | None] = [None] * n
+        #: Distance travelled since the MIL last came on [m] (SAE J1979 mode 01 PID 21: reset
+        #: when the MIL goes from off to on and by mode 04, held while the MIL is off).
+        self.mil_distance_m = np.zeros(n)
+        self._mil_on_odometer_m = np.zeros(n)
         self._fail_timer_s = np.zeros((n, k))
         self._failed_in_cycle = np.zeros((n, k), dtype=bool)
         self._ran_in_cycle = np.zeros((n, k), dtype=bool)
@@ -168,6 +172,11 @@ class Diagnostics:
         self._ect_ref_time_s = np.zeros(n)
 
     # --- reading ------------------------------------------------------------------------------
+    @property
+    def engine_run_time_s(self) -> np.ndarray:
+        """Engine running time since key-on per vehicle [s] (SAE J1979 mode 01 PID 1F)."""
+        return self._run_time_s.copy()
+
     def codes(self, i: int, status: int = CONFIRMED) -> list[str]:
         """Codes of vehicle ``i`` with exactly this status (``CONFIRMED`` or ``PENDING``)."""
         return [c for j, c in enumerate(CODE_LIST) if self.status[i, j] == status]
@@ -199,6 +208,10 @@ class Diagnostics:
         self._ect_ref_time_s[started] = 0.0
         self._last_key = key_on.copy()
         self._run_time_s += np.where(running, dt, 0.0)  # engine running time since key-on
+        odometer_m = state[:, S["odometer_m"]]
+        self.mil_distance_m = np.where(
+            self.mil_on, odometer_m - self._mil_on_odometer_m, self.mil_distance_m
+        )
 
         for j, code in enumerate(CODE_LIST):
             enabled, failing, evaluated = self._monitor(code, state, running)
@@ -302,6 +315,9 @@ class Diagnostics:
             return [DtcChange(i, code, "pending", t, bool(self.mil_on[i]), frame)]
         if self.status[i, j] == PENDING:
             self.status[i, j] = CONFIRMED
+            if not self.mil_on[i]:
+                self._mil_on_odometer_m[i] = row[S["odometer_m"]]
+                self.mil_distance_m[i] = 0.0
             self.mil_on[i] = True
             return [DtcChange(i, code, "confirmed", t, True, self.freeze_frame[i])]
         return []
@@ -333,12 +349,18 @@ class Diagnostics:
         """Mode 04: erase vehicle ``i``'s codes, freeze frame and monitor progress; MIL off."""
         self.status[i] = NONE
         self.mil_on[i] = False
+        self.mil_distance_m[i] = 0.0
         self.freeze_frame[i] = None
         self.freeze_code[i] = None
         self._fail_timer_s[i] = 0.0
         self._failed_in_cycle[i] = False
         self._ran_in_cycle[i] = False
         self._clean_cycles[i] = 0
+
+
+def dtc_status_key(code: str) -> str:
+    """The ``Simulator.snapshot`` key of ``code``'s status (0 none, 1 pending, 2 confirmed)."""
+    return f"dtc_{code}_status"
 
 
 def describe(code: str) -> str:

@@ -25,7 +25,14 @@ from vehsim.constants import (
     MPS_PER_MPH,
 )
 from vehsim.cycles import Cycle, load_cycle
-from vehsim.diagnostics import CONFIRMED, PENDING, Diagnostics, DtcChange
+from vehsim.diagnostics import (
+    CODE_LIST,
+    CONFIRMED,
+    PENDING,
+    Diagnostics,
+    DtcChange,
+    dtc_status_key,
+)
 from vehsim.errors import CommandError, ParameterError
 from vehsim.faults import FAULT_NAMES, FaultSpec, onset_column, severity_column
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
@@ -257,6 +264,8 @@ class Simulator:
             self.inject_fault(i, FaultSpec(spec.name, spec.severity, now_s + spec.onset_s))
         elif cmd.type == "clear_fault":
             self.clear_fault(i, str(cmd.value))
+        elif cmd.type == "clear_dtc":
+            self.clear_dtc(i)
         elif cmd.type == "profile":
             k = PROFILE_NAMES.index(str(cmd.value))
             row[I["profile"]] = k
@@ -302,8 +311,12 @@ class Simulator:
         }
 
     def clear_dtc(self, i: int) -> None:
-        """Clear vehicle ``i``'s codes, freeze frame and MIL (a scan tool's mode 04)."""
+        """Clear vehicle ``i``'s codes, freeze frame and MIL (a scan tool's mode 04); each code
+        that was stored becomes a ``cleared`` change (:meth:`drain_dtc_changes`)."""
+        stored = self.diagnostics.codes(i, CONFIRMED) + self.diagnostics.codes(i, PENDING)
         self.diagnostics.clear(i)
+        now_s = float(self.state[i, S["time_s"]])
+        self.dtc_log += [DtcChange(i, code, "cleared", now_s, False) for code in stored]
 
     def drain_dtc_changes(self) -> list[DtcChange]:
         """The code changes since the last call (for ``diagnostic.dtc`` events)."""
@@ -365,6 +378,28 @@ class Simulator:
             0.0,
             1.0,
         )
+        # What the engine controller knows (SAE J1979 mode 01): MIL, each code's status
+        # (vehsim.diagnostics: 0 none, 1 pending, 2 confirmed), run time, distance with the MIL
+        # on, calculated load.
+        out["mil_on"] = self.diagnostics.mil_on.copy()
+        for j, code in enumerate(CODE_LIST):
+            out[dtc_status_key(code)] = self.diagnostics.status[:, j].copy()
+        out["engine_run_time_s"] = self.diagnostics.engine_run_time_s
+        out["mil_distance_m"] = self.diagnostics.mil_distance_m.copy()
+        out["engine_load_frac"] = self._engine_load_frac()
+        return out
+
+    def _engine_load_frac(self) -> np.ndarray:
+        """Calculated load value (SAE J1979 PID 04) per vehicle [-]: brake torque over the
+        full-load torque at the current engine speed, 0 with the engine off (a torque proxy
+        for J1979's airflow over peak airflow at wide-open throttle)."""
+        rpm = self.state[:, S["engine_speed_rpm"]]
+        torque = self.state[:, S["engine_torque_nm"]]
+        out = np.zeros(self.n_vehicles)
+        for i in np.flatnonzero((self.state[:, S["engine_state"]] >= 2) & (rpm > 0)):
+            k = self.n_curve[i]
+            full_nm = np.interp(rpm[i], self.curve_rpm[i, :k], self.curve_nm[i, :k])
+            out[i] = min(max(torque[i] / full_nm, 0.0), 1.0) if full_nm > 0 else 0.0
         return out
 
 

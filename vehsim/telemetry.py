@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from vehsim.constants import GASOLINE_DENSITY_KGPL
+from vehsim.diagnostics import CODE_LIST, CONFIRMED, PENDING, dtc_status_key
 from vehsim.units import mps_to_kph
 
 
@@ -43,4 +44,23 @@ def raw_payload(snapshot: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
         "fuel_cutoff": bool(s["fuel_cutoff"] > 0.5),
         "fan_on": bool(s["fan_on"] > 0.5),
         "target_speed_kph": round(float(mps_to_kph(s["target_speed_mps"])), 3),
+        **_controller_fields(s),
+    }
+
+
+def _controller_fields(s: Mapping[str, Any]) -> dict[str, Any]:
+    """What the engine controller measures and reports (its sensors, MIL and codes): the
+    dashboard's MIL panel and the OBD-II port (``vehsim.obd``) read these. The sensors differ
+    from the physics only under a sensor fault (``docs/faults.md``)."""
+    status = [s[dtc_status_key(code)] for code in CODE_LIST]
+    return {
+        "coolant_sensor_temp_c": round(float(s["coolant_sensor_temp_c"]), 2),
+        "speed_sensor_kph": round(float(mps_to_kph(s["speed_sensor_mps"])), 3),
+        "fuel_trim_pct": round(float(s["fuel_trim_frac"]) * 100.0, 2),
+        "engine_load_pct": round(float(s["engine_load_frac"]) * 100.0, 2),
+        "engine_run_time_s": round(float(s["engine_run_time_s"]), 2),
+        "mil_on": bool(s["mil_on"]),
+        "mil_distance_km": round(float(s["mil_distance_m"]) / 1e3, 4),
+        "dtc_confirmed": [c for c, k in zip(CODE_LIST, status, strict=True) if k == CONFIRMED],
+        "dtc_pending": [c for c, k in zip(CODE_LIST, status, strict=True) if k == PENDING],
     }
