@@ -10,6 +10,10 @@ import json
 import math
 import signal
 import sys
+from pathlib import Path
+
+#: Physics step of ``vehsim drive`` unless given [s] (a scenario file's own ``dt_s`` wins).
+DEFAULT_DT_S = 0.01
 
 
 def register_broker(subparsers) -> None:
@@ -105,12 +109,27 @@ def register_drive(subparsers) -> None:
         ),
     )
     who = parser.add_mutually_exclusive_group()
-    parser.add_argument("--vehicles", type=int, default=1, metavar="N", help="number of cars")
+    parser.add_argument("--vehicles", type=int, default=None, metavar="N", help="number of cars")
     who.add_argument("--vehicle", metavar="NAME", help="parameter set of every car")
+    who.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="scenario YAML (vehicles and their faults, driver, ambient, start, step, seed; "
+        "docs/faults.md) instead of --vehicle/--vehicles/--driver/--fault/--ambient-temp-c",
+    )
     parser.add_argument(
         "--driver",
-        default="cycle:udds",
+        default=None,
         help="cycle:<name>, profile:<eco|normal|aggressive> or commands (default cycle:udds)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[:SEVERITY[@ONSET_S]]",
+        help="give every car a fault (repeatable; severity 0-1, default 1; onset [s of "
+        "simulated time], default 0); 'vehsim faults' lists them",
     )
     parser.add_argument(
         "--speedup",
@@ -129,9 +148,9 @@ def register_drive(subparsers) -> None:
     parser.add_argument(
         "--rate-hz", type=float, default=10.0, metavar="R", help="telemetry rate per car"
     )
-    parser.add_argument("--dt-s", type=float, default=0.01, help="physics step [s]")
+    parser.add_argument("--dt-s", type=float, default=DEFAULT_DT_S, help="physics step [s]")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ambient-temp-c", type=float, default=20.0)
+    parser.add_argument("--ambient-temp-c", type=float, default=None, help="default 20 °C")
     parser.add_argument("--run-id", default=None, help="identifier of this run (default: new UUID)")
     parser.add_argument(
         "--id-prefix",
@@ -142,10 +161,64 @@ def register_drive(subparsers) -> None:
     parser.set_defaults(func=_drive)
 
 
+def _drive_config(args: argparse.Namespace):
+    """The run's :class:`DriveConfig` from the options, or from ``--scenario``; bad input is a
+    :class:`~vehsim.errors.VehsimError` naming it, before anything starts."""
+    from vehsim.errors import ConfigError
+    from vehsim.faults import parse_fault_spec
+    from vehsim.stream.runtime import DriveConfig, config_from_scenario, fleet
+
+    ids_for = (
+        (lambda n: [f"{args.id_prefix}-{i:03d}" for i in range(n)]) if args.id_prefix else None
+    )
+    if args.scenario is not None:
+        from vehsim.scenario import load_scenario
+
+        clashing = [
+            option
+            for option, value in (
+                ("--vehicles", args.vehicles),
+                ("--driver", args.driver),
+                ("--fault", args.fault or None),
+                ("--ambient-temp-c", args.ambient_temp_c),
+            )
+            if value is not None
+        ]
+        if clashing:
+            raise ConfigError(
+                f"--scenario holds the vehicles, driver, faults and ambient: drop "
+                f"{', '.join(clashing)} (or put them in the scenario file)"
+            )
+        scenario = load_scenario(args.scenario)
+        return config_from_scenario(
+            scenario,
+            vehicle_ids=ids_for(len(scenario.vehicles)) if ids_for else None,
+            speedup=args.speedup,
+            duration_s=args.duration_s,
+            rate_hz=args.rate_hz,
+            dt_s=args.dt_s if args.dt_s != DEFAULT_DT_S else None,
+            seed=args.seed if args.seed != 0 else None,
+        )
+    faults = [parse_fault_spec(text) for text in args.fault]
+    names = fleet(1 if args.vehicles is None else args.vehicles, args.vehicle)
+    return DriveConfig(
+        vehicles=names,
+        vehicle_ids=ids_for(len(names)) if ids_for else None,
+        driver=args.driver or "cycle:udds",
+        speedup=args.speedup,
+        duration_s=args.duration_s,
+        rate_hz=args.rate_hz,
+        dt_s=args.dt_s,
+        seed=args.seed,
+        ambient_temp_c=20.0 if args.ambient_temp_c is None else args.ambient_temp_c,
+        faults=[list(faults) for _ in names] if faults else None,
+    )
+
+
 def _drive(args: argparse.Namespace) -> int:
 
     from vehsim.config import load_settings
-    from vehsim.stream.runtime import DriveConfig, DriveRuntime, fleet
+    from vehsim.stream.runtime import DriveRuntime
 
     if not getattr(args, "verbose", False):
         # kafka-python logs every refused reconnect during an outage (the publisher reports it
@@ -154,21 +227,8 @@ def _drive(args: argparse.Namespace) -> int:
 
         quiet_kafka_client()
     settings = load_settings()
-    names = fleet(args.vehicles, args.vehicle)
-    ids = None
-    if args.id_prefix:
-        ids = [f"{args.id_prefix}-{i:03d}" for i in range(len(names))]
-    config = DriveConfig(
-        vehicles=names,
-        vehicle_ids=ids,
-        driver=args.driver,
-        speedup=args.speedup,
-        duration_s=args.duration_s,
-        rate_hz=args.rate_hz,
-        dt_s=args.dt_s,
-        seed=args.seed,
-        ambient_temp_c=args.ambient_temp_c,
-    )
+    config = _drive_config(args)
+    names = list(config.vehicles)
 
     def progress(p) -> None:
         print(p.line(), file=sys.stderr, flush=True)
@@ -216,6 +276,14 @@ def _drive(args: argparse.Namespace) -> int:
         "dead_lettered": final.dead_lettered,
         "cpu_s": round(final.cpu_s, 3),
     }
+    summary["faults"] = {
+        vid: [spec.as_dict() for spec in runtime.sim.faults(i)]
+        for i, vid in enumerate(runtime.vehicle_ids)
+    }
+    summary["dtc_confirmed"] = {
+        vid: runtime.sim.dtc(i)["confirmed"] for i, vid in enumerate(runtime.vehicle_ids)
+    }
+    summary["fault_labels"] = runtime.labels_written
     print(json.dumps(summary))
     if final.pending:
         print(

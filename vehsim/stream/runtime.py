@@ -5,8 +5,9 @@ One loop owns time. Every telemetry tick (``1 / rate_hz`` simulated seconds) it
 1. applies the driver commands received since the previous tick (echoing each as a
    ``driver.command`` event, or emitting ``command.rejected`` with the reason),
 2. advances the physics by one tick in its own fixed steps (``dt_s``),
-3. emits ``engine.started`` / ``engine.stopped`` on engine transitions and one
-   ``simulation.raw`` event per vehicle,
+3. emits ``engine.started`` / ``engine.stopped`` on engine transitions, one
+   ``diagnostic.dtc`` event per change of a trouble code (``Simulator.drain_dtc_changes``) and
+   one ``simulation.raw`` event per vehicle (with the MIL and the stored codes),
 4. sleeps until the wall clock catches up with ``sim_time / speedup`` (no sleep when
    ``speedup`` is infinite).
 
@@ -39,6 +40,7 @@ from vehsim.errors import CommandError, ConfigError
 from vehsim.events import (
     BROADCAST_VEHICLE_ID,
     COMMAND_REJECTED,
+    DIAGNOSTIC_DTC,
     DRIVER_COMMAND,
     ENGINE_STARTED,
     ENGINE_STOPPED,
@@ -49,6 +51,7 @@ from vehsim.events import (
     utc_now_iso,
     value_excerpt,
 )
+from vehsim.faults import FaultSpec
 from vehsim.stream.commands import IncomingCommand, decode_command
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,12 @@ class DriveConfig:
         dt_s: Physics step [s].
         seed: Seed of the simulation's random generators.
         ambient_temp_c: Ambient temperature [°C].
+        start: ``"off"`` (engine off until the driver or a command starts it), ``"cold"`` or
+            ``"hot"`` (engine temperatures at ambient or warm, as in ``vehsim.simulate``).
+        faults: Per vehicle, the faults injected from the start (onsets in simulated seconds
+            from the start of the run); ``None``: every car healthy.
+        label_source: What ground-truth fault labels of the start faults say they came from
+            (``"drive"`` for ``--fault``, ``"scenario"`` for ``--scenario``).
     """
 
     vehicles: Sequence[str]
@@ -85,6 +94,9 @@ class DriveConfig:
     dt_s: float = 0.01
     seed: int = 0
     ambient_temp_c: float = 20.0
+    start: str = "off"
+    faults: Sequence[Sequence[FaultSpec]] | None = None
+    label_source: str = "drive"
 
     def __post_init__(self) -> None:
         if not self.vehicles:
@@ -107,6 +119,41 @@ class DriveConfig:
             raise ConfigError(
                 f"vehicle_ids must be unique and must not be {BROADCAST_VEHICLE_ID!r}"
             )
+        if self.start not in ("off", "cold", "hot"):
+            raise ConfigError(f"start must be 'off', 'cold' or 'hot', got {self.start!r}")
+        if self.faults is not None:
+            if len(self.faults) != len(self.vehicles):
+                raise ConfigError(
+                    f"faults: need one list per vehicle ({len(self.vehicles)}), "
+                    f"got {len(self.faults)}"
+                )
+            for specs in self.faults:
+                for spec in specs:
+                    if not isinstance(spec, FaultSpec):
+                        raise ConfigError(f"faults: expected FaultSpec objects, got {spec!r}")
+
+
+def config_from_scenario(scenario, **overrides: Any) -> DriveConfig:
+    """A :class:`DriveConfig` from a :class:`vehsim.scenario.Scenario`: its vehicles and their
+    faults, driver, ambient, start, step and seed; a profile scenario's ``duration_s``.
+    ``overrides`` (``speedup``, ``rate_hz``, ``duration_s``, ``vehicle_ids``, ...) win."""
+    if scenario.driver == "cycle":
+        driver = f"cycle:{scenario.cycle}"
+    else:
+        driver = f"profile:{scenario.profile}"
+    values: dict[str, Any] = {
+        "vehicles": [v.vehicle for v in scenario.vehicles],
+        "driver": driver,
+        "duration_s": scenario.duration_s,
+        "dt_s": scenario.dt_s,
+        "seed": scenario.seed,
+        "ambient_temp_c": scenario.ambient_c,
+        "start": scenario.start,
+        "faults": [list(v.faults) for v in scenario.vehicles],
+        "label_source": "scenario",
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return DriveConfig(**values)
 
 
 @dataclass
@@ -182,9 +229,12 @@ class DriveRuntime:
             dt_s=config.dt_s,
             seed=config.seed,
             ambient_temp_c=config.ambient_temp_c,
-            start="off",
+            start=config.start,
         )
         self.sim.set_driver(slice(None), config.driver)
+        for i, specs in enumerate(config.faults or ()):
+            for spec in specs:
+                self.sim.inject_fault(i, spec)
         self._raw_payload = vehsim.telemetry.raw_payload
         if bootstrap is None and (publisher is None or listen):
             from vehsim.stream.broker import resolve_bootstrap
@@ -219,6 +269,7 @@ class DriveRuntime:
         self._sim0 = 0.0
         self._clock0 = datetime.now(UTC)
         self._lag_s = 0.0
+        self.labels_written = 0
 
     # -- control from other threads --------------------------------------------------------------
     def stop(self) -> None:
@@ -267,6 +318,7 @@ class DriveRuntime:
         # The simulation's clock: wall time at the start of the run minus the simulated time
         # already done, so that sim_clock_utc = clock0 + sim_time_s.
         self._clock0 = datetime.now(UTC) - timedelta(seconds=self.sim.time_s)
+        self._label_start_faults()
         next_progress = self._wall0 + self.progress_interval_s
         try:
             while not self._stop.is_set():
@@ -276,6 +328,7 @@ class DriveRuntime:
                 step_s = tick_s if duration_s is None else min(tick_s, duration_s - elapsed_sim)
                 self._apply_commands()
                 self.sim.advance(step_s)
+                self._emit_dtc_changes()
                 self._emit_tick()
                 now = time.monotonic()
                 if math.isfinite(speedup):
@@ -333,6 +386,56 @@ class DriveRuntime:
         self.publisher.publish(event)  # encodes first: an event it refuses takes no seq
         self._seq[vehicle_id] = seq + 1
         self._events += 1
+
+    def _emit_dtc_changes(self) -> None:
+        """One ``diagnostic.dtc`` event per change of a code's status since the last tick."""
+        emitted_at = utc_now_iso()
+        for change in self.sim.drain_dtc_changes():
+            self._emit(
+                DIAGNOSTIC_DTC, self.vehicle_ids[change.vehicle], change.payload(), emitted_at
+            )
+
+    # -- ground-truth labels -----------------------------------------------------------------------
+    def _write_labels(self, items: list[tuple[int, FaultSpec]], source: str) -> None:
+        """Record which vehicle has which fault (``vehsim.labels``), beside the event stream.
+
+        Labels are the experiments' truth; the events never carry them. A label that cannot
+        be written is logged, not fatal: the run and its events stay as they are.
+        """
+        if not items:
+            return
+        from vehsim.labels import append_labels, fault_label
+
+        try:
+            labels = [
+                fault_label(self.run_id, self.vehicle_ids[i], spec, source, self._clock0)
+                for i, spec in items
+            ]
+            append_labels(labels, self.settings.home)
+            self.labels_written += len(labels)
+        except Exception:
+            log.exception("fault labels of run %s could not be written", self.run_id)
+
+    def _label_start_faults(self) -> None:
+        items = [(i, spec) for i, specs in enumerate(self.config.faults or ()) for spec in specs]
+        self._write_labels(items, self.config.label_source)
+
+    def _label_command(self, command, targets: list[int], had: dict[int, list[str]]) -> None:
+        """Labels of an applied ``inject_fault`` / ``clear_fault``: the fault from its onset,
+        or severity 0 from now for each fault ``had`` (per target, before the command) that
+        the clear repaired."""
+        from vehsim.layout import S
+
+        items: list[tuple[int, FaultSpec]] = []
+        for i in targets:
+            now_s = float(self.sim.state[i, S["time_s"]])
+            if command.type == "inject_fault":
+                spec = command.fault_spec()
+                items.append((i, FaultSpec(spec.name, spec.severity, now_s + spec.onset_s)))
+            else:
+                names = [n for n in had.get(i, ()) if command.value in ("all", n)]
+                items += [(i, FaultSpec(name, 0.0, now_s)) for name in names]
+        self._write_labels(items, "command")
 
     def _emit_tick(self) -> None:
         snapshot = self.sim.snapshot()
@@ -405,12 +508,15 @@ class DriveRuntime:
             field_name, reason = exc.field or "command", exc.reason or "invalid"
             self._reject(incoming, field_name, reason, str(exc), targets=targets)
             return
+        had = {i: [f.name for f in self.sim.faults(i)] for i in targets}
         refused = self._apply_to_all(command, targets)
         if refused is not None:
             self._reject(incoming, *refused, targets=targets)
             return
         command_id = incoming.command_id or str(uuid.uuid4())
         self.commands_applied += 1
+        if command.type in ("inject_fault", "clear_fault"):
+            self._label_command(command, targets, had)
         log.info("applied %s to %s (%s)", command.to_dict(), vehicle_id, command_id)
         for i in targets:
             if command.type in _ENGINE_COMMANDS:
