@@ -3,9 +3,13 @@
 An :class:`ExperimentConfig` names the target, the data source, the seed and a list of
 :class:`ModelSpec` (model kind and hyper-parameters). :func:`run_experiment` trains one MLflow run
 per model spec, logs parameters, metrics (MAE, RMSE, R² on the held-out split), the model with its
-signature, a predicted-vs-actual plot and the tags that make the run reproducible, registers each
-model under ``config.registered_model_name`` and sets the alias ``champion`` on the version with
-the lowest held-out RMSE.
+signature, a predicted-vs-actual plot and the tags that make the run reproducible, and registers
+each model under ``config.registered_model_name``.
+
+The held-out split is grouped (:func:`vehsim_experiments.evaluation.grouped_split`): test rows
+come from vehicles and runs that training never saw. The best version of the invocation (lowest
+held-out RMSE) takes the alias ``champion`` only if it beats the current champion, scored now on
+the same test rows (:func:`vehsim_experiments.evaluation.champion_decision`).
 
 Configs come from presets (:data:`PRESETS`) or a YAML file (:func:`load_config`).
 
@@ -41,9 +45,14 @@ from vehsim_experiments.datasets import (
     SimulationConfig,
     load_dataset,
 )
+from vehsim_experiments.evaluation import (
+    CHAMPION_ALIAS,
+    SPLIT_ARTIFACT,
+    champion_decision,
+    grouped_split,
+)
 
 MODEL_KINDS = ("ridge", "gradient_boosting", "random_forest")
-CHAMPION_ALIAS = "champion"
 #: Below this many usable rows there is nothing to split into train and test.
 MIN_USABLE_ROWS = 8
 #: Rows per feature below which the models fit noise more than the effect: the usual rule of
@@ -88,6 +97,7 @@ class ExperimentConfig:
     features: tuple[str, ...] = tuple(FEATURES)
     data_source: str = "auto"
     simulation: SimulationConfig = SimulationConfig()
+    #: Share of the vehicles, and of the runs, held out for the test set (grouped split).
     test_frac: float = 0.25
     seed: int = 0
 
@@ -294,7 +304,6 @@ def run_experiment(
     import mlflow.sklearn
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
-    from sklearn.model_selection import train_test_split
     from skops.io import dumps, get_untrusted_types
 
     config = config.validate()
@@ -321,11 +330,18 @@ def run_experiment(
         say(f"warning: {data_warning}")
     else:
         say(f"training on {data.source} feature table {table}: {len(frame)} usable rows")
+    frame = frame.reset_index(drop=True)
+    split = grouped_split(frame, config.test_frac, config.seed)
+    say(
+        f"grouped split: {len(split.test)} test rows from {len(split.test_vehicles)} of "
+        f"{split.n_vehicles} vehicles and {split.n_test_runs} of {split.n_runs} runs, "
+        f"{len(split.train)} training rows, {split.n_left_out} rows mixing both left out"
+        + (f" ({split.note})" if split.note else "")
+    )
     X = frame[list(config.features)].astype("float64")
     y = frame[config.target].astype("float64")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=config.test_frac, random_state=config.seed
-    )
+    X_train, X_test = X.iloc[split.train], X.iloc[split.test]
+    y_train, y_test = y.iloc[split.train], y.iloc[split.test]
 
     settings.home.mkdir(parents=True, exist_ok=True)
     # mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ, where every later
@@ -371,6 +387,9 @@ def run_experiment(
                     "n_rows": len(frame),
                     "n_train": len(X_train),
                     "n_test": len(X_test),
+                    "n_left_out": split.n_left_out,
+                    "split": "grouped",
+                    "split_test_vehicles": ",".join(split.test_vehicles)[:500],
                     "test_frac": config.test_frac,
                     "seed": config.seed,
                     "config_hash": config.content_hash(),
@@ -378,6 +397,7 @@ def run_experiment(
             )
             mlflow.log_metrics(metrics)
             mlflow.log_dict(asdict(config), "config.json")
+            mlflow.log_dict({**split.describe(), **split.groups()}, SPLIT_ARTIFACT)
             fig = _prediction_plot(
                 y_test.to_numpy(),
                 model.predict(X_test),
@@ -403,6 +423,7 @@ def run_experiment(
                 "model_kind": spec.kind,
                 "model_version": version,
                 "metrics": metrics,
+                "test_predictions": model.predict(X_test),
             }
         )
         say(
@@ -410,11 +431,23 @@ def run_experiment(
         )
 
     best = min(runs, key=lambda r: r["metrics"]["test_rmse"])
-    client.set_registered_model_alias(
-        config.registered_model_name, CHAMPION_ALIAS, best["model_version"]
+    decision = champion_decision(
+        client,
+        config.registered_model_name,
+        best["model_version"],
+        best["test_predictions"],
+        frame.iloc[split.test],
+        y_test.to_numpy(),
+        split,
+        metric="test_rmse",
+        score=lambda yt, yp: regression_metrics(yt, yp)["rmse"],
+        higher_is_better=False,
     )
+    _record_decision(client, best["run_id"], decision)
+    champion = _champion_entry(client, config.registered_model_name, runs)
     say(
-        f"{CHAMPION_ALIAS}: {config.registered_model_name} version {best['model_version']} ({best['model_kind']})"
+        f"{CHAMPION_ALIAS}: {'moved to' if decision.moved else 'stays at'} "
+        f"{config.registered_model_name} version {champion['model_version']} ({decision.reason})"
     )
     return {
         "experiment": config.experiment,
@@ -427,16 +460,35 @@ def run_experiment(
         "data_rows": len(frame),
         "n_train": len(X_train),
         "n_test": len(X_test),
+        "split": split.describe(),
         "rows_needed": needed,
         "data_warning": data_warning,
         "registered_model": config.registered_model_name,
-        "runs": runs,
-        "champion": {
-            "run_id": best["run_id"],
-            "model_version": best["model_version"],
-            "model_kind": best["model_kind"],
-            "uri": f"models:/{config.registered_model_name}@{CHAMPION_ALIAS}",
-        },
+        "runs": [{k: v for k, v in r.items() if k != "test_predictions"} for r in runs],
+        "champion": champion,
+        "champion_decision": decision.as_dict(),
+    }
+
+
+def _record_decision(client, run_id: str, decision) -> None:
+    """Tag the candidate's run with the champion decision (and the incumbent's score)."""
+    client.set_tag(run_id, "vehsim.champion_decision", decision.reason[:5000])
+    client.set_tag(run_id, "vehsim.champion_moved", str(decision.moved).lower())
+    if decision.previous_score is not None and np.isfinite(decision.previous_score):
+        client.log_metric(run_id, f"champion_{decision.metric}", decision.previous_score)
+
+
+def _champion_entry(client, registered_model: str, runs: list[dict]) -> dict[str, Any]:
+    """The version the alias points at after the decision (possibly from an earlier run)."""
+    version = client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
+    kind = next((r["model_kind"] for r in runs if r["model_version"] == str(version.version)), None)
+    if kind is None:
+        kind = client.get_run(version.run_id).data.params.get("model_kind")
+    return {
+        "run_id": version.run_id,
+        "model_version": str(version.version),
+        "model_kind": kind,
+        "uri": f"models:/{registered_model}@{CHAMPION_ALIAS}",
     }
 
 

@@ -134,6 +134,9 @@ def test_fuel_experiment_end_to_end(vehsim_env, tmp_path, capsys):
     assert summary["data_source"] == "simulated"  # no Gold table in a fresh home
     assert summary["data_version"].startswith("simulated:")
     assert [r["model_kind"] for r in summary["runs"]] == ["ridge", "gradient_boosting"]
+    split = summary["split"]
+    assert split["kind"] == "grouped" and split["vehicle_column"] == "vehicle"
+    assert len(split["test_vehicles"]) == 1 and split["n_test"] == summary["n_test"]
 
     client = MlflowClient(settings.mlflow_tracking_uri)
     experiment = client.get_experiment_by_name("fuel-test")
@@ -144,7 +147,9 @@ def test_fuel_experiment_end_to_end(vehsim_env, tmp_path, capsys):
         for name in ("test_mae", "test_rmse", "test_r2"):
             assert name in metrics and np.isfinite(metrics[name])
         assert metrics["test_rmse"] >= metrics["test_mae"] >= 0
-        assert metrics["test_r2"] > 0.5  # fuel per 100 km is well explained by these features
+        # Held-out vehicles: with two training vehicles the models extrapolate, and the
+        # figures say so (no bound on R²); the training fit is good.
+        assert metrics["train_r2"] > 0.5
         tags = run.data.tags
         assert tags["vehsim.seed"] == "7"
         assert tags["vehsim.version"] == vehsim.__version__
@@ -154,12 +159,14 @@ def test_fuel_experiment_end_to_end(vehsim_env, tmp_path, capsys):
             assert tags[f"vehsim.param_hash.{name}"] == vehsim.load_vehicle(name).content_hash()
         assert run.data.params["model_kind"] == entry["model_kind"]
         artifacts = {a.path for a in client.list_artifacts(entry["run_id"])}
-        assert {"predicted_vs_actual.png", "config.json"} <= artifacts
+        assert {"predicted_vs_actual.png", "config.json", "split.json"} <= artifacts
+        assert run.data.params["split"] == "grouped"
 
-    # The champion is the lowest held-out RMSE, and it loads and predicts through pyfunc.
+    # With no champion before, the lowest held-out RMSE becomes it, and loads through pyfunc.
     best = min(summary["runs"], key=lambda r: r["metrics"]["test_rmse"])
     alias = client.get_model_version_by_alias("fuel-test-model", CHAMPION_ALIAS)
     assert str(alias.version) == best["model_version"] == summary["champion"]["model_version"]
+    assert summary["champion_decision"]["reason"] == "no champion yet"
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     model = mlflow.pyfunc.load_model(f"models:/fuel-test-model@{CHAMPION_ALIAS}")
     example = model.input_example
