@@ -74,6 +74,25 @@ STATE_COLUMNS: tuple[str, ...] = (
     "driveline_locked",  # 1 when converter or clutch is locked (no commanded slip)
 ) + variant_state_columns()  # state of submodel variants (physics/options.py)
 
+#: Energy flows since the start [J], for the energy audit (``vehsim.energy``): the engine's
+#: indicated work, friction and pumping work, the accessories' work (climate control included),
+#: its net work into the driveline, the tyres' work on the road (signed), and where that went:
+#: aerodynamic drag, rolling resistance, grade (signed), service brakes, kinetic energy (signed).
+ENERGY_STATE_COLUMNS: tuple[str, ...] = (
+    "indicated_work_j",
+    "friction_work_j",
+    "pumping_work_j",
+    "accessory_work_j",
+    "engine_out_work_j",
+    "drive_work_j",
+    "aero_work_j",
+    "rolling_work_j",
+    "grade_work_j",
+    "service_brake_work_j",
+    "kinetic_work_j",
+)
+STATE_COLUMNS += ENERGY_STATE_COLUMNS
+
 #: Driver and environment inputs (one row per vehicle), written between steps.
 INPUT_COLUMNS: tuple[str, ...] = (
     "driver_mode",  # 0 commands, 1 cycle, 2 profile
@@ -101,6 +120,9 @@ PARAM_COLUMNS: tuple[str, ...] = (
     + tuple(code_column(m) for m in SUBMODELS if m != "gearbox")
     + tuple(key for _, key, *_ in variant_param_fields())
     + FAULT_PARAM_COLUMNS  # severity and onset of every fault (vehsim.faults), 0 when healthy
+    # the climate control's load on the engine [W] that the ambient and the sun ask for
+    # (physics/accessories.py), set by the simulator, 0 with no cooling needed
+    + ("climate_power_w",)
 )
 
 DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE = 0, 1, 2

@@ -125,6 +125,15 @@ def torque_to_mep_pa(torque_nm, displacement_l):
 
 
 @jit
+def mep_work_j(mep_pa, displacement_l, engine_speed_rpm, dt_s):
+    """Work [J] of a mean effective pressure [Pa] over ``dt_s`` at ``engine_speed_rpm``.
+
+    One four-stroke cycle every two revolutions does ``mep × displacement`` (Heywood eq. 2.19).
+    """
+    return mep_pa * displacement_l * 1e-3 * engine_speed_rpm / 60.0 / REVS_PER_CYCLE * dt_s
+
+
+@jit
 def oil_viscosity_ratio(oil_temp_c):
     """Oil viscosity relative to its value at 90 °C (Vogel equation) [-]."""
     return math.exp(VOGEL_B_K / (max(oil_temp_c, VISCOSITY_MIN_OIL_C) + VOGEL_C_K)) / _VISCOSITY_REF
@@ -329,7 +338,9 @@ def capability_stage(state, params, vehicle, coupling, running):
         t_max = 0.0
     fmep = friction_mep_pa(max(rpm, 1.0), state.oil_temp_c, params.friction_scale, wear)
     omega = rpm * math.pi / 30.0
-    t_acc = params.accessory_power_w / omega if omega > 1.0 else 0.0
+    # belt and electrical accessories, plus the climate control (physics/accessories.py)
+    accessory_w = params.accessory_power_w + params.climate_power_w
+    t_acc = accessory_w / omega if omega > 1.0 else 0.0
     can_cut_fuel = (
         running
         and (not coupling.slipping)
@@ -376,6 +387,9 @@ def output_stage(state, params, engine, capability, coupling, throttle, dt_s):
         t_out = 0.0
     state.engine_speed_rpm = coupling.engine_rpm
     state.engine_torque_nm = t_brake if engine.running else 0.0
+    if engine.running:  # energy audit: accessories' work and the net work into the driveline
+        state.accessory_work_j += cap.accessory_torque_nm * cap.speed_radps * dt_s
+        state.engine_out_work_j += t_out * cap.speed_radps * dt_s
     return EngineOutput(t_brake, t_out, fuel_cut)
 
 
@@ -398,6 +412,20 @@ def _cylinders_deactivated(state, params, slipping, brake_mep_pa, engine_rpm, dt
     else:
         state.deactivation_timer_s = 0.0
     return state.deactivation_timer_s > params.deactivation_delay_s
+
+
+@jit(inline="always")
+def _engine_work_stage(state, params, indicated_mep, friction_mep, pumping_mep, engine_rpm, dt_s):
+    """Energy audit: add this step's indicated, friction and pumping work [J] to the state.
+
+    Indicated work is what the gas does on the pistons, ``bmep + fmep + pmep`` when fuelled (the
+    Willans line's numerator); an unfuelled engine does none, and the wheels pay its friction
+    and pumping.
+    """
+    displacement = params.displacement_l
+    state.indicated_work_j += mep_work_j(indicated_mep, displacement, engine_rpm, dt_s)
+    state.friction_work_j += mep_work_j(friction_mep, displacement, engine_rpm, dt_s)
+    state.pumping_work_j += mep_work_j(pumping_mep, displacement, engine_rpm, dt_s)
 
 
 @jit(inline="always")
@@ -432,6 +460,9 @@ def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupl
             )
         else:
             pmep = pumping_mep_pa(bmep, params.pumping_mep_idle_pa, params.atmospheric_bmep_pa)
+        fmep = capability.friction_mep_pa
+        indicated_mep = max(bmep + fmep + pmep, 0.0)
+        _engine_work_stage(state, params, indicated_mep, fmep, pmep, coupling.engine_rpm, dt_s)
         fuel_w = (
             fuel_power_w(
                 max(t_brake, 0.0),
@@ -451,6 +482,16 @@ def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupl
         fuel_w = 0.0
         load = 0.0
         state.deactivation_timer_s = 0.0
+        if engine.running:  # overrun fuel cut-off: the wheels turn the unfuelled engine
+            _engine_work_stage(
+                state,
+                params,
+                0.0,
+                capability.friction_mep_pa,
+                vehicle.pmep_idle_pa,
+                coupling.engine_rpm,
+                dt_s,
+            )
     fuel_w = _fault_fuel_stage(
         state,
         params,

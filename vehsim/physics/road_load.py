@@ -27,8 +27,11 @@ PAD_FADE_PER_WEAR = 5.0
 PAD_FADE_MIN_FRAC = 0.3
 
 #: Forces of the road this step [N]: road load (A + B v + C v², opposing motion), grade (uphill
-#: positive) and the most the service brake can apply.
-RoadForces = namedtuple("RoadForces", ("road_n", "grade_n", "brake_max_n"))
+#: positive) and the most the service brake can apply; of the road load, the aerodynamic (C)
+#: term and a dragging brake's force (the rest is rolling resistance, A + B v).
+RoadForces = namedtuple(
+    "RoadForces", ("road_n", "grade_n", "brake_max_n", "aero_n", "dragging_brake_n")
+)
 #: Motion over the step: acceleration [m/s²], speed at its end [m/s], distance [m], brake force
 #: [N] and brake power [W].
 Motion = namedtuple(
@@ -127,9 +130,20 @@ def road_forces_stage(state, inputs, params, grade_frac):
     drag = dragging_brake_force_n(state, params)
     if drag > 0.0 and speed > 0.0:
         road += drag
+    else:
+        drag = 0.0
     mass = params.mass_kg
     brake_max = BRAKE_MAX_G * mass * GRAVITY_MPS2 * brake_effect_frac(state.brake_pad_wear_frac)
-    return RoadForces(road, grade_force_n(mass, grade_frac), brake_max)
+    # the C term alone, for the energy audit (the same expression with A = B = 0)
+    aero = coastdown_force_n(
+        speed,
+        speed + inputs.wind_mps,
+        0.0,
+        0.0,
+        params.road_load_c_n_per_mps2,
+        inputs.air_density_ratio,
+    )
+    return RoadForces(road, grade_force_n(mass, grade_frac), brake_max, aero, drag)
 
 
 @jit(inline="always")
@@ -161,4 +175,26 @@ def motion_stage(state, params, road, drive_force_n, brake_frac, mass_eff_kg, gr
     distance = 0.5 * (v + v_new) * dt_s
     if drive_force_n > 0.0:
         state.wheel_work_j += drive_force_n * distance
+    _audit_stage(state, road, drive_force_n, f_brake, mass_eff_kg, v, v_new, distance)
     return Motion(accel, v_new, distance, f_brake, brake_power)
+
+
+@jit(inline="always")
+def _audit_stage(state, road, drive_force_n, brake_n, mass_eff_kg, v_mps, v_new_mps, distance_m):
+    """Energy audit: where the tyres' work went this step [J], added to the state.
+
+    Every force's work over the step's distance, and the change of kinetic energy (rotating
+    parts included). The semi-implicit step conserves energy exactly: net force × distance equals
+    ``½ m (v_new² - v²)``. A car that comes to rest within the step stops after ``½ m v² / F``,
+    not after the step's whole distance: its forces work over that distance.
+    """
+    net_n = drive_force_n - road.road_n - road.grade_n - brake_n
+    kinetic = 0.5 * mass_eff_kg * (v_new_mps * v_new_mps - v_mps * v_mps)
+    if v_new_mps <= 0.0 < v_mps and net_n < 0.0:
+        distance_m = kinetic / net_n  # stopped within the step
+    state.drive_work_j += drive_force_n * distance_m
+    state.aero_work_j += road.aero_n * distance_m
+    state.rolling_work_j += (road.road_n - road.aero_n - road.dragging_brake_n) * distance_m
+    state.grade_work_j += road.grade_n * distance_m
+    state.service_brake_work_j += (brake_n + road.dragging_brake_n) * distance_m
+    state.kinetic_work_j += kinetic
