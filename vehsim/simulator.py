@@ -47,6 +47,7 @@ from vehsim.layout import (
     S,
 )
 from vehsim.params import MAX_CURVE_POINTS, MAX_GEARS, VehicleParams
+from vehsim.physics.accessories import climate_power_w, load_climate_control
 from vehsim.physics.driver import PROFILE_NAMES, profile_eco_bias
 from vehsim.physics.environment import air_density_kgpm3
 from vehsim.physics.options import SUBMODELS, code_column, option_code
@@ -68,6 +69,8 @@ class Simulator:
         dt_s: fixed step [s] (default 0.01).
         seed: seed of the per-vehicle generators (profile drivers).
         ambient_temp_c, altitude_m, wind_mps: environment (scalars or one value per vehicle).
+        solar_load_wpm2: sun on the car [W/m²] (850 in the SC03 test); with the ambient it sets
+            the climate control's load on the engine (``physics/accessories.py``).
         start: ``"cold"`` (engine starts at ambient temperature), ``"hot"`` (warm engine) or
             ``"off"`` (engine off at ambient temperature until a start command).
     """
@@ -81,6 +84,7 @@ class Simulator:
         altitude_m: float | Sequence[float] = 0.0,
         wind_mps: float | Sequence[float] = 0.0,
         start: str = "off",
+        solar_load_wpm2: float | Sequence[float] = 0.0,
     ):
         if not vehicles:
             raise ParameterError("a simulator needs at least one vehicle")
@@ -123,6 +127,12 @@ class Simulator:
             raise ParameterError("ambient_temp_c must be from -40 to 55 °C")
         if np.any((altitude < -500) | (altitude > 5000)):
             raise ParameterError("altitude_m must be from -500 to 5000 m")
+        solar = per_vehicle(solar_load_wpm2, "solar_load_wpm2")
+        if np.any((solar < 0) | (solar > 1500)):
+            raise ParameterError("solar_load_wpm2 must be from 0 to 1500 W/m²")
+        self.params[:, P["climate_power_w"]] = climate_power_w(
+            ambient, solar, load_climate_control()
+        )
         self.inputs = np.zeros((n, N_INPUT))
         self.inputs[:, I["ambient_temp_c"]] = ambient
         self.inputs[:, I["air_density_ratio"]] = [
