@@ -395,8 +395,8 @@ def telemetry_entries() -> list[dict[str, Any]]:
     for name, stamp in (("kafka-ts-year-10000", 253_402_300_800_000),
                         ("kafka-ts-2-62", 2**62)):  # fmt: skip
         add(name, 3, "kafka_timestamp", event(name, 10), accept,
-            "a producer-set Kafka timestamp no date type holds: Bronze keeps the record, "
-            "timestamp null, raw value in its own column", timestamp_ms=stamp)  # fmt: skip
+            "a producer-set Kafka timestamp Spark's source cannot convert: the broker refuses "
+            "it (over an hour ahead), nothing behind it waits", timestamp_ms=stamp)  # fmt: skip
     add(
         "kafka-ts-0",
         3,

@@ -226,3 +226,49 @@ def test_a_broker_that_cannot_start_is_reported_with_its_log(tmp_path):
     assert "exited with code" in message
     assert str(broker.layout.log_path) in message
     assert broker.status() is None
+
+
+@pytest.mark.integration
+def test_topics_vehsim_creates_refuse_record_timestamps_spark_cannot_read(kafka_broker):
+    """The topic itself carries the one-hour limit on producer timestamps (not only the broker's
+    default), and a record stamped in year 10,000 is refused to its producer."""
+    import uuid
+
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    from vehsim.config import load_settings
+    from vehsim.stream.broker import TOPIC_CONFIG, ensure_topics
+
+    settings = load_settings(
+        {
+            "VEHSIM_HOME": str(kafka_broker.home),
+            "VEHSIM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+            "VEHSIM_TOPIC_PREFIX": f"ts{uuid.uuid4().hex[:8]}.",
+        }
+    )
+    ensure_topics(settings)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, settings.telemetry_topic)]
+        )
+    finally:
+        admin.close()
+
+    # {resource type: {resource name: {config key: {config data}}}}
+    (configs,) = (by_name[settings.telemetry_topic] for by_name in described.values())
+    found = {key: (data.get("value") if isinstance(data, dict) else data)
+             for key, data in configs.items()}  # fmt: skip
+    for name, value in TOPIC_CONFIG.items():
+        assert found.get(name) == value, sorted(found)[:40]
+
+    producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, retries=0)
+    try:
+        refused = producer.send(settings.telemetry_topic, b"{}", timestamp_ms=253_402_300_800_000)
+        with pytest.raises(KafkaError, match="(?i)timestamp"):
+            refused.get(timeout=30)
+        producer.send(settings.telemetry_topic, b"{}").get(timeout=30)  # the next one lands
+    finally:
+        producer.close()

@@ -161,6 +161,14 @@ def wait_until_answering(
     raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f} s ({last})")
 
 
+#: Configuration of the topics vehsim creates. A producer-set record timestamp more than an hour
+#: ahead of the broker's clock is refused at the broker (the producer gets the error), as Apache
+#: Kafka 4 does by default, so that a record Spark's Kafka source cannot turn into a timestamp
+#: (past year 294,247) never reaches Bronze even on a cluster whose default is looser (KIP-937,
+#: Kafka 3.6+).
+TOPIC_CONFIG = {"message.timestamp.after.max.ms": "3600000"}
+
+
 def ensure_topics(
     settings: Settings, bootstrap: str | None = None, connect_timeout_s: float = 10.0
 ) -> None:
@@ -172,7 +180,7 @@ def ensure_topics(
     """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import InvalidConfigurationError, TopicAlreadyExistsError
 
     admin = KafkaAdminClient(
         **client_config(settings, bootstrap), bootstrap_timeout_ms=int(connect_timeout_s * 1000)
@@ -180,16 +188,26 @@ def ensure_topics(
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(settings.telemetry_topic, settings.telemetry_partitions, 1),
-            NewTopic(settings.commands_topic, 1, 1),
+            (settings.telemetry_topic, settings.telemetry_partitions),
+            (settings.commands_topic, 1),
         ]
-        missing = [t for t in wanted if t.name not in existing]
+        missing = [(name, n) for name, n in wanted if name not in existing]
         if missing:
             try:
-                admin.create_topics(missing)
+                try:
+                    admin.create_topics(
+                        [NewTopic(name, n, 1, topic_configs=TOPIC_CONFIG) for name, n in missing]
+                    )
+                except InvalidConfigurationError:  # a cluster older than Kafka 3.6
+                    log.warning(
+                        "the cluster does not know %s; topics created with its defaults "
+                        "(see docs/bronze.md on record timestamps)",
+                        ", ".join(TOPIC_CONFIG),
+                    )
+                    admin.create_topics([NewTopic(name, n, 1) for name, n in missing])
             except TopicAlreadyExistsError:
                 pass
-            log.info("created topics %s", [t.name for t in missing])
+            log.info("created topics %s", [name for name, _ in missing])
     finally:
         admin.close()
 
