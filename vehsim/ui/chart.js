@@ -1,12 +1,56 @@
 // Rolling strip chart on a canvas: one lane per series, the last `window_s` seconds of data.
 // Samples arrive in small batches as custom messages; a new view asks the kernel for history.
-function render({ model, el }) {
+// Lane labels are HTML (`vehsim-chart-label`, number in `vehsim-chart-value`) over the canvas:
+// bound to a Reading they show its values, the same numbers as the dials in the same task.
+async function render({ model, el, host }) {
   el.classList.add("vehsim-chart");
   const canvas = document.createElement("canvas");
-  el.appendChild(canvas);
+  const labels = document.createElement("div");
+  labels.className = "vehsim-chart-labels";
+  el.append(canvas, labels);
   const data = { t: [], series: {} };
   let dirty = true;
   let frame = 0;
+  let reading = null; // the bound reading's values, once bound
+  const labelValues = new Map();
+
+  function buildLabels() {
+    labels.replaceChildren();
+    labelValues.clear();
+    const lanePx = model.get("lane_px");
+    model.get("series").forEach((spec, lane) => {
+      const label = document.createElement("div");
+      label.className = "vehsim-chart-label";
+      label.dataset.key = spec.key;
+      label.style.top = `${lane * lanePx + 4}px`;
+      label.style.color = spec.color;
+      const name = document.createElement("span");
+      name.textContent = spec.label;
+      const number = document.createElement("span");
+      number.className = "vehsim-chart-value";
+      const unit = document.createElement("span");
+      unit.className = "vehsim-chart-unit";
+      unit.textContent = spec.unit;
+      label.append(name, number, unit);
+      labels.appendChild(label);
+      labelValues.set(spec.key, number);
+    });
+    updateLabels();
+  }
+
+  function updateLabels() {
+    for (const spec of model.get("series")) {
+      const number = labelValues.get(spec.key);
+      if (!number) continue;
+      let v;
+      if (reading) v = reading[spec.key];
+      else {
+        const column = data.series[spec.key] || [];
+        v = column.length ? column[column.length - 1] : null;
+      }
+      number.textContent = formatValue(v, spec.decimals);
+    }
+  }
 
   function trim() {
     if (data.t.length === 0) return;
@@ -96,23 +140,20 @@ function render({ model, el }) {
       ctx.lineWidth = 1.8;
       ctx.beginPath();
       let pen = false;
+      let lastY = 0;
       for (let i = 0; i < data.t.length; i++) {
         const v = column[i];
         if (v === null || v === undefined) { pen = false; continue; }
         const x = xOf(data.t[i]);
         const y = yOf(Math.min(spec.max, Math.max(spec.min, v)));
+        if (pen && spec.step) ctx.lineTo(x, lastY);
         if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
         pen = true;
+        lastY = y;
       }
       ctx.stroke();
-      const last = column.length ? column[column.length - 1] : null;
-      ctx.textAlign = "left";
-      ctx.fillStyle = spec.color;
-      ctx.font = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-      const reading = last === null || last === undefined ? "–" : last.toFixed(spec.decimals ?? 0);
-      ctx.fillText(`${spec.label}  ${reading} ${spec.unit}`, left + 8, top + 13);
-      ctx.font = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
     });
+    if (!reading) updateLabels();
 
     const axisY = specs.length * lanePx + 14;
     ctx.fillStyle = ink;
@@ -128,16 +169,25 @@ function render({ model, el }) {
 
   model.on("msg:custom", onMessage);
   const redraw = () => schedule();
-  model.on("change:series change:window_s change:lane_px", redraw);
+  const relabel = () => { buildLabels(); schedule(); };
+  model.on("change:window_s", redraw);
+  model.on("change:series change:lane_px", relabel);
   const resize = new ResizeObserver(redraw);
   resize.observe(el);
+  buildLabels();
   model.send({ type: "history" });
   schedule();
+  const unbind = await bindReading(model, host, (values) => {
+    reading = values;
+    updateLabels();
+  });
   return () => {
+    unbind();
     resize.disconnect();
     if (frame) cancelAnimationFrame(frame);
     model.off("msg:custom", onMessage);
-    model.off("change:series change:window_s change:lane_px", redraw);
+    model.off("change:window_s", redraw);
+    model.off("change:series change:lane_px", relabel);
   };
 }
 

@@ -1,5 +1,6 @@
 // A round SVG dial: arc track, coloured zones, ticks, needle, and a numeric readout.
 // The readout is an HTML element of class `vehsim-value` whose text is the current number.
+// Bound to a Reading (`reading`, `key`), needle and readout show its value; else `value`/`needle`.
 const NS = "http://www.w3.org/2000/svg";
 const START_DEG = -125;
 const SWEEP_DEG = 250;
@@ -23,7 +24,7 @@ function arc(r, a0, a1) {
   return `M ${x0.toFixed(2)} ${y0.toFixed(2)} A ${r} ${r} 0 ${large} 1 ${x1.toFixed(2)} ${y1.toFixed(2)}`;
 }
 
-function render({ model, el }) {
+async function render({ model, el, host }) {
   el.classList.add("vehsim-dial");
   const face = document.createElement("div");
   face.className = "vehsim-dial-face";
@@ -89,12 +90,15 @@ function render({ model, el }) {
     label.textContent = model.get("label");
   }
 
+  let bound = null; // the reading's value once bound (a number or undefined)
+  let isBound = false;
+
   function update() {
-    const v = model.get("value");
-    const a = angle(model.get("needle"));
+    const shown = isBound ? bound : model.get("value");
+    const a = angle(isBound ? (typeof bound === "number" ? bound : model.get("min")) : model.get("needle"));
     needle.setAttribute("transform", `rotate(${a.toFixed(2)} 100 100)`);
     valueArc.setAttribute("d", a > START_DEG + 0.5 ? arc(84, START_DEG, a) : "");
-    value.textContent = v.toFixed(model.get("decimals"));
+    value.textContent = formatValue(shown, model.get("decimals"));
     const alarm = model.get("alarm");
     el.classList.toggle("vehsim-dial-alarm", alarm);
   }
@@ -102,11 +106,17 @@ function render({ model, el }) {
   drawScale();
   update();
   const onScale = () => { drawScale(); update(); };
-  model.on("change:value change:needle change:alarm", update);
+  model.on("change:value change:needle change:alarm change:decimals", update);
   const scaleEvents = "change:min change:max change:zones change:major_step change:minor_step change:unit change:label change:size_px";
   model.on(scaleEvents, onScale);
+  const unbind = await bindReading(model, host, (values) => {
+    isBound = true;
+    bound = values[model.get("key")];
+    update();
+  });
   return () => {
-    model.off("change:value change:needle change:alarm", update);
+    unbind();
+    model.off("change:value change:needle change:alarm change:decimals", update);
     model.off(scaleEvents, onScale);
   };
 }

@@ -1,8 +1,15 @@
-"""Small anywidget building blocks: dial, gear indicator, warning lights, title bar, strip chart.
+"""Small anywidget building blocks: dial, readout, gear indicator, warning lights, title bar,
+strip chart, and the :class:`Reading` they can share.
 
 Each draws with SVG, canvas or plain HTML (no matplotlib, no icon fonts), so it renders offline
-and stays smooth at 20-30 updates per second. Values are user units (km/h, rpm, °C, %); the
-conversion from the simulation's SI names happens once, in :mod:`vehsim.ui.readings`.
+and stays smooth at 20-30 updates per second. Values are user units (km/h, rpm, °C, %), as the
+``simulation.raw`` payload carries them (:mod:`vehsim.telemetry` converts once, at the edge).
+
+**One reading per instant.** A dial, a readout, the gear indicator and the chart's lane labels
+bound to one :class:`Reading` (their ``reading`` trait) draw its ``values`` and nothing else. The
+kernel sets those values once per display tick, in one message, and every bound view redraws in
+the same browser task, so no frame shows a quantity twice with two different numbers (a dial at
+11 km/h beside a chart label at 7.0 km/h).
 """
 
 from __future__ import annotations
@@ -12,19 +19,49 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import anywidget
+import ipywidgets
 import traitlets
 
 _HERE = Path(__file__).parent
 _CSS = _HERE / "theme.css"
 
 
-class Dial(anywidget.AnyWidget):
-    """A round gauge with a needle, coloured zones and a numeric readout (class ``vehsim-value``)."""
+def _bound_module(name: str) -> str:
+    """The ES module ``name`` with the reading binding (``reading.js``) in front of it."""
+    return (_HERE / "reading.js").read_text() + "\n" + (_HERE / name).read_text()
 
-    _esm = _HERE / "dial.js"
+
+class Reading(ipywidgets.Widget):
+    """The reading on screen: one sample's values (``key -> number or text``) and its time.
+
+    It has no view of its own; views bound to it (``reading=`` on :class:`Dial`,
+    :class:`Readout`, :class:`GearIndicator`, :class:`RollingChart`) show ``values[key]``.
+    """
+
+    values = traitlets.Dict().tag(sync=True)
+
+    def show(self, values: Mapping[str, object]) -> bool:
+        """Replace the values; one message, none when nothing changed. True when sent."""
+        values = dict(values)
+        if values == self.values:
+            return False
+        self.values = values
+        return True
+
+
+class Dial(anywidget.AnyWidget):
+    """A round gauge with a needle, coloured zones and a numeric readout (class ``vehsim-value``).
+
+    Bound to a :class:`Reading` (``reading``, ``key``), needle and readout show
+    ``reading.values[key]``; unbound, they show what :meth:`show` set.
+    """
+
+    _esm = _bound_module("dial.js")
     _css = _CSS
 
-    #: The number in the readout, rounded to ``decimals``.
+    reading = anywidget.WidgetTrait().tag(sync=True)
+    key = traitlets.Unicode("").tag(sync=True)
+    #: The number in the readout, rounded to ``decimals`` (unbound dials).
     value = traitlets.Float(0.0).tag(sync=True)
     #: Where the needle points: finer than the readout (1/1000 of the scale), so needles move
     #: smoothly even while the rounded readout stands still.
@@ -43,7 +80,7 @@ class Dial(anywidget.AnyWidget):
     alarm = traitlets.Bool(False).tag(sync=True)
 
     def show(self, value: float) -> None:
-        """Show ``value``; sends one message, and none when nothing visible changed."""
+        """Show ``value`` on an unbound dial; one message, none when nothing visible changed."""
         value = float(value)
         rounded = round(value, self.decimals)
         step = (self.max - self.min) / 1000.0 or 1.0
@@ -54,12 +91,35 @@ class Dial(anywidget.AnyWidget):
                 self.needle = needle
 
 
-class GearIndicator(anywidget.AnyWidget):
-    """The engaged gear (``N`` for neutral) and the gearbox mode."""
+class Readout(anywidget.AnyWidget):
+    """A labelled number with its unit (class ``vehsim-value``), bound to a :class:`Reading`.
 
-    _esm = _HERE / "gear.js"
+    Shows ``reading.values[key]`` with ``decimals``; the unit is ``reading.values[unit_key]``
+    when ``unit_key`` is set (a unit that changes with the reading), ``unit`` otherwise.
+    """
+
+    _esm = _bound_module("readout.js")
     _css = _CSS
 
+    reading = anywidget.WidgetTrait().tag(sync=True)
+    key = traitlets.Unicode("").tag(sync=True)
+    unit_key = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    unit = traitlets.Unicode("").tag(sync=True)
+    decimals = traitlets.Int(1).tag(sync=True)
+
+
+class GearIndicator(anywidget.AnyWidget):
+    """The engaged gear (``N`` for neutral) and the gearbox mode.
+
+    Bound to a :class:`Reading`, gear and engine state come from its ``gear`` and
+    ``engine_on`` values; unbound, from the traits below.
+    """
+
+    _esm = _bound_module("gear.js")
+    _css = _CSS
+
+    reading = anywidget.WidgetTrait().tag(sync=True)
     gear = traitlets.Int(0).tag(sync=True)
     mode = traitlets.Unicode("auto").tag(sync=True)
     #: ``automatic``, ``manual``, ``cvt`` or empty when unknown; a CVT shows ``D``, not a number.
@@ -100,12 +160,16 @@ class RollingChart(anywidget.AnyWidget):
 
     Samples are buffered in the kernel and sent in small batches by :meth:`flush`; a view that
     opens later asks for the history kept here, so a reloaded page shows the past minutes too.
+    Each lane's label (class ``vehsim-chart-label``, ``data-key`` the series key, number in
+    ``vehsim-chart-value``) shows the bound :class:`Reading`'s value, else the newest sample.
     """
 
-    _esm = _HERE / "chart.js"
+    _esm = _bound_module("chart.js")
     _css = _CSS
 
-    #: ``{"key", "label", "unit", "color", "min", "max", "decimals"}`` per lane.
+    reading = anywidget.WidgetTrait().tag(sync=True)
+    #: ``{"key", "label", "unit", "color", "min", "max", "decimals"}`` per lane, and
+    #: ``"step": True`` for a quantity that jumps (the gear).
     series = traitlets.List(traitlets.Dict()).tag(sync=True)
     window_s = traitlets.Float(180.0).tag(sync=True)
     lane_px = traitlets.Int(78).tag(sync=True)
