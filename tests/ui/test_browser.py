@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Voila serves notebooks/dashboard.ipynb, Chromium drives it.
 
-Start the engine, raise the throttle, see engine speed and road speed rise on the gauges, brake,
-stop the engine. Only 127.0.0.1 is reachable from the page, so everything shown renders offline.
+Pick a second car and find its spec sheet, start the engine, raise the throttle, see engine speed,
+road speed, consumption and the trip distance rise, find the dials and the chart's labels equal
+in every frame, brake, stop the engine. Only 127.0.0.1 is reachable from the page, so everything shown renders offline.
 Screenshots land in ``artifacts/``.
 """
 
@@ -49,28 +50,99 @@ def browser():
         chromium.close()
 
 
+#: Reads the speed dial and the speed lane's label (and the engine speed pair) in one
+#: animation frame, for ``frames`` frames in a row: what a screenshot of each frame would show.
+SAME_FRAME_JS = """
+async (frames) => {
+  const text = (sel) => document.querySelector(sel)?.textContent?.trim();
+  const pairs = [];
+  for (let i = 0; i < frames; i++) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    pairs.push({
+      speed_dial: text(".vehsim-gauge-speed .vehsim-value"),
+      speed_label: text('.vehsim-chart-label[data-key="vehicle_speed_kph"] .vehsim-chart-value'),
+      rpm_dial: text(".vehsim-gauge-rpm .vehsim-value"),
+      rpm_label: text('.vehsim-chart-label[data-key="engine_rpm"] .vehsim-chart-value'),
+    });
+  }
+  return pairs;
+}
+"""
+
+
+def number(page, selector: str) -> float:
+    return float(page.text_content(selector))
+
+
 def test_drive_the_car_from_the_dashboard(local_dashboard, page):
+    from vehsim.params import load_vehicle
+    from vehsim.ui.vehicles import spec_sheet
+
     blocked: list[str] = []
     offline_only(page, blocked)
+    page.set_viewport_size({"width": 1280, "height": 1500})  # the whole cluster in one screenshot
     page.goto(local_dashboard.url)
     page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
     assert page.text_content(".vehsim-mode-badge").strip() == "LOCAL"
     for name in ("rpm", "speed", "coolant", "fuel"):
         assert page.is_visible(f".vehsim-gauge-{name} .vehsim-value")
+    for hook in (
+        ".vehsim-readout-consumption",
+        ".vehsim-trip",
+        ".vehsim-wear-panel",
+        ".vehsim-spec",
+    ):
+        assert page.is_visible(hook), hook
+    # the clock moves once the kernel has compiled the simulation (~40 s on first use, more on
+    # a loaded machine) and runs it
+    clock = ".vehsim-status-clock"
+    wait_for(lambda: page.text_content(clock) not in ("", "0:00.0"), 240, "the simulation")
+    assert "compact-suv" in page.text_content(".vehsim-spec")
+
+    # a second car, from the picker: its spec sheet replaces the first one's
+    page.select_option(".vehsim-vehicle-picker select", label="pickup-v8")
+    wait_for(
+        lambda: page.text_content(".vehsim-spec .vehsim-spec-name").strip() == "pickup-v8",
+        30,
+        "the picked car's spec sheet",
+    )
+    spec = spec_sheet(load_vehicle("pickup-v8"))
+    for key, _label, value, _unit in spec.lines():
+        assert page.text_content(f".vehsim-spec-{key} .vehsim-value").strip() == value, key
+    assert page.text_content(".vehsim-status-subtitle") == "simulated in this kernel: pickup-v8"
     assert gauge(page, "rpm") == 0 and gauge(page, "speed") == 0
 
     page.click(".vehsim-start-engine")
     wait_for(lambda: page.is_enabled(".vehsim-stop-engine"), 45, "the engine to start")
     wait_for(lambda: gauge(page, "rpm") > 300, 45, "idle engine speed")
     idle_rpm = gauge(page, "rpm")
+    assert page.text_content(".vehsim-readout-consumption .vehsim-readout-unit") == "L/h"
 
     throttle = page.locator(".vehsim-throttle .noUi-handle")
     throttle.focus()
-    for _ in range(10):  # the slider answers the keyboard: 10 x PageUp = 50 %
+    for _ in range(5):  # the slider answers the keyboard: 5 x PageUp = 25 %
         page.keyboard.press("PageUp")
-    wait_for(lambda: gauge(page, "rpm") > idle_rpm + 500, 20, "engine speed to rise")
+    wait_for(lambda: gauge(page, "rpm") > idle_rpm + 300, 20, "engine speed to rise")
     wait_for(lambda: gauge(page, "speed") > 20, 30, "road speed to rise")
-    page.wait_for_timeout(4000)  # a few seconds of driving on the chart
+    consumption = ".vehsim-readout-consumption .vehsim-value"
+    assert page.text_content(".vehsim-readout-consumption .vehsim-readout-unit") == "L/100 km"
+    trip = ".vehsim-trip-distance .vehsim-value"
+    cruising = number(page, consumption)
+    distance = number(page, trip)
+
+    for _ in range(10):  # 75 %: more fuel per km than cruising at 25 %
+        page.keyboard.press("PageUp")
+    wait_for(lambda: number(page, consumption) > 1.2 * cruising, 10, "consumption to rise")
+    wait_for(lambda: number(page, trip) > distance, 20, "the trip distance to grow")
+
+    # one reading per quantity: dial and chart label agree in every frame while accelerating
+    frames = page.evaluate(SAME_FRAME_JS, 45)
+    for frame in frames:
+        assert frame["speed_dial"] == frame["speed_label"], frame
+        assert frame["rpm_dial"] == frame["rpm_label"], frame
+    assert len({f["speed_dial"] for f in frames}) > 1  # the car was moving while we looked
+
+    page.wait_for_timeout(3000)  # a few seconds of driving on the chart
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     fast = gauge(page, "speed")

@@ -121,3 +121,39 @@ def test_rejections_for_the_followed_vehicle_are_shown(topics, kafka_broker):
         assert "not ours" not in notes
     finally:
         source.close()
+
+
+def test_codes_and_spec_sheet_of_the_followed_vehicle(topics, kafka_broker):
+    from vehsim.diagnostics import DtcChange
+    from vehsim.events import DIAGNOSTIC_DTC, make_event
+    from vehsim.ui.kafka_link import ConnectedSource
+
+    def dtc(vehicle_id, seq, change):
+        return make_event(DIAGNOSTIC_DTC, vehicle_id, "run-1", seq, change.time_s, change.payload())
+
+    source = ConnectedSource(topics, vehicle_id="car-a", bootstrap=kafka_broker.bootstrap)
+    try:
+        assert source.wait_following(20)
+        raw = _raw("car-a", 1, 900.0)
+        raw["payload"]["vehicle_model"] = "pickup-v8"
+        _publish(
+            topics,
+            kafka_broker.bootstrap,
+            [
+                dtc("car-a", 0, DtcChange(0, "P0301", "pending", 80.0, False)),
+                dtc("car-a", 1, DtcChange(0, "P0301", "confirmed", 160.0, True)),
+                dtc("car-b", 0, DtcChange(0, "P0217", "pending", 10.0, False)),
+                raw,
+            ],
+        )
+        _drain(source, 1)
+        status = source.diagnostics()
+        assert status.mil_on and [(c.code, c.status) for c in status.codes] == [
+            ("P0301", "confirmed")
+        ]
+        assert source.cluster_hints().spec.name == "pickup-v8"
+        source.follow("car-b")
+        assert [c.code for c in source.diagnostics().codes] == ["P0217"]
+        assert source.cluster_hints().spec is None  # car-b never named its model
+    finally:
+        source.close()

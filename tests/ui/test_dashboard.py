@@ -8,37 +8,63 @@ import pytest
 
 from vehsim.errors import CommandError, VehsimError
 from vehsim.ui.dashboard import Dashboard
+from vehsim.ui.readings import DISPLAY_DECIMALS, quantize
+from vehsim.ui.sources import ClusterHints
 
-from .fakes import fake_source
+from .fakes import FakeFleet, fake_source
 
 
 @pytest.fixture
 def dash() -> Dashboard:
-    return Dashboard(fake_source(), autostart=False, unwatched_after_s=None)
+    return Dashboard(fake_source("compact-suv"), autostart=False, unwatched_after_s=None)
+
+
+def shown(dash: Dashboard, key: str):
+    """What every view bound to the dashboard's reading shows for ``key``."""
+    return dash.reading.values.get(key)
 
 
 def test_throttle_raises_rpm_and_speed_on_the_dials(dash):
     dash.run_for(1.0)
-    assert dash.cluster.rpm.value == 0 and dash.cluster.speed.value == 0
+    assert shown(dash, "engine_rpm") == 0 and shown(dash, "vehicle_speed_kph") == 0
     dash.command({"type": "start_engine"})
     dash.command({"type": "throttle", "value": 60})
     dash.run_for(3.0)
-    rpm_at_3_s, speed_at_3_s = dash.cluster.rpm.value, dash.cluster.speed.value
+    rpm_at_3_s, speed_at_3_s = shown(dash, "engine_rpm"), shown(dash, "vehicle_speed_kph")
     assert rpm_at_3_s > 2000
     assert speed_at_3_s > 5
     dash.command({"type": "throttle", "value": 0})
     dash.command({"type": "brake", "value": 80})
     dash.run_for(3.0)
-    assert dash.cluster.speed.value < speed_at_3_s
-    assert dash.cluster.rpm.value < rpm_at_3_s
+    assert shown(dash, "vehicle_speed_kph") < speed_at_3_s
+    assert shown(dash, "engine_rpm") < rpm_at_3_s
 
 
-def test_dial_values_are_rounded_to_what_is_displayed(dash):
+def test_one_reading_feeds_every_view_of_a_quantity(dash):
+    """Dials, gear indicator, consumption readout and chart labels are bound to one Reading,
+    and print each quantity with the same decimals."""
     dash.command({"type": "start_engine"})
     dash.command({"type": "throttle", "value": 33})
     dash.run_for(2.0)
-    assert dash.cluster.rpm.value == round(dash.latest.payload["engine_rpm"])
-    assert dash.cluster.speed.value == round(dash.latest.payload["vehicle_speed_kph"])
+    for view in (*dash.cluster.dials, dash.cluster.gear, dash.consumption, dash.chart):
+        assert view.reading is dash.reading
+    lanes = {lane["key"]: lane["decimals"] for lane in dash.chart.series}
+    for dial in dash.cluster.dials:
+        assert dial.decimals == DISPLAY_DECIMALS[dial.key]
+        assert lanes.get(dial.key, dial.decimals) == dial.decimals
+    payload = dash.latest.payload
+    for key in ("engine_rpm", "vehicle_speed_kph", "coolant_temp_c", "throttle_pct"):
+        assert shown(dash, key) == quantize(payload[key], dash.cluster.resolution(key))
+        assert abs(shown(dash, key) - payload[key]) <= dash.cluster.resolution(key) / 2 + 1e-9
+    assert shown(dash, "gear") == payload["gear"]
+
+
+def test_an_invisible_change_sends_nothing(dash):
+    dash.run_for(0.5)
+    sent = []
+    dash.reading.observe(lambda change: sent.append(change), names="values")
+    dash.run_for(0.5)  # engine off, car at rest: nothing visible moves
+    assert sent == []
 
 
 def test_commands_from_code_move_the_controls_without_sending_twice(dash):
@@ -92,7 +118,7 @@ def test_start_and_stop_buttons_follow_the_engine_state(dash):
     dash.run_for(0.1)
     assert dash.controls.start.disabled and not dash.controls.stop.disabled
     assert "engine_on" in dash.cluster.lights.lit
-    assert dash.cluster.gear.engine_on
+    assert shown(dash, "engine_on") is True
 
 
 def test_chart_keeps_only_its_window(dash):
@@ -116,7 +142,7 @@ def test_update_loop_runs_on_the_event_loop_in_wall_clock_time():
     dash = asyncio.run(scenario())
     assert 0.5 <= dash.latest.sim_time_s <= 1.3  # paced by the wall clock, not as fast as possible
     assert dash.updates >= 10
-    assert dash.cluster.rpm.value > 0
+    assert dash.reading.values["engine_rpm"] > 0
 
 
 def test_unwatched_dashboard_idles_until_a_view_sends_a_heartbeat():
@@ -135,13 +161,7 @@ def test_unwatched_dashboard_idles_until_a_view_sends_a_heartbeat():
 
 
 def test_run_for_needs_local_mode():
-    class Remote:
-        mode = "connected"
-
-        def describe(self):
-            return "remote"
-
-    dash = Dashboard(Remote(), autostart=False)
+    dash = Dashboard(FakeFleet(), autostart=False)
     with pytest.raises(VehsimError, match="local mode"):
         dash.run_for(1.0)
 
@@ -161,6 +181,7 @@ def test_history_frame_has_one_row_per_chart_sample(dash):
         "sim_time_s",
         "vehicle_speed_kph",
         "engine_rpm",
+        "gear",
         "throttle_pct",
         "coolant_temp_c",
     ]
@@ -183,46 +204,27 @@ def test_paced_queue_spreads_bursts_and_never_falls_behind():
 
 
 def test_vehicle_picker_appears_with_a_fleet_and_switches_the_followed_car():
-    class Fleet:
-        mode = "connected"
-
-        def __init__(self):
-            self.vehicles_seen = ["car-a"]
-            self.vehicle_id = "car-a"
-            self.followed = []
-
-        def describe(self):
-            return f"following {self.vehicle_id}"
-
-        def poll(self, now_s):
-            return []
-
-        def notices(self):
-            return []
-
-        def follow(self, vehicle_id):
-            self.vehicle_id = vehicle_id
-            self.followed.append(vehicle_id)
-
-    source = Fleet()
+    source = FakeFleet(["car-a"])
     dash = Dashboard(source, autostart=False)
     dash.tick(0.0)
-    assert dash.controls.vehicle.layout.display == "none"  # nothing to choose from yet
-    source.vehicles_seen.append("car-b")
+    assert dash.picker.layout.display == "none"  # nothing to choose from yet
+    source.vehicle_choices.append("car-b")
     dash.tick(0.1)
-    assert dash.controls.vehicle.layout.display == "flex"
-    assert dash.controls.vehicle.value == "car-a" and source.followed == []
-    dash.controls.vehicle.value = "car-b"
+    assert dash.picker.layout.display == "flex"
+    assert dash.picker.value == "car-a" and source.followed == []
+    dash.picker.value = "car-b"
     assert source.followed == ["car-b"]
     assert dash.status.mode_detail == "following car-b"
 
 
 def test_a_cvt_shows_drive_and_offers_no_manual_gears():
-    source = fake_source()
-    source.cluster_hints = lambda: {"gearbox": "cvt", "redline_rpm": 6500.0, "max_gear": 2}
-    cvt = Dashboard(source, autostart=False)
+    cvt = Dashboard(fake_source("compact-sedan"), autostart=False)  # the shipped CVT
     assert cvt.cluster.gear.gearbox == "cvt"
     assert cvt.controls.gear_mode.disabled
-    assert cvt.cluster.rpm.max == 7000.0  # the scale ends on the first 1000 above redline + 500
-    stepped = Dashboard(fake_source(), autostart=False)
-    assert stepped.cluster.gear.gearbox == "" and not stepped.controls.gear_mode.disabled
+    redline = cvt.hints.redline_rpm
+    assert cvt.cluster.rpm.max == 1000.0 * (int((redline + 500) // 1000) + 1)
+    stepped = Dashboard(
+        FakeFleet(hints=ClusterHints(gearbox="automatic", max_gear=8)), autostart=False
+    )
+    assert stepped.cluster.gear.gearbox == "automatic" and not stepped.controls.gear_mode.disabled
+    assert stepped.chart.series[2]["key"] == "gear" and stepped.chart.series[2]["max"] == 8

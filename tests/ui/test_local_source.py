@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vehsim.errors import CommandError
+from vehsim.errors import CommandError, ParameterError
+from vehsim.ui.dtc import NO_CODES
 from vehsim.ui.sources import LocalSource
 
 
@@ -48,8 +49,42 @@ def test_poll_simulates_the_wall_time_elapsed_in_whole_steps():
     )  # unwatched time is not simulated
 
 
-def test_dial_scale_follows_the_vehicle():
+def test_dial_scale_and_spec_sheet_follow_the_vehicle():
     source = LocalSource("compact-sedan")
     hints = source.cluster_hints()
-    assert hints["redline_rpm"] == source.params.values["max_speed_rpm"]
-    assert hints["max_gear"] == source.params.n_gears
+    assert hints.redline_rpm == source.params.values["max_speed_rpm"]
+    assert hints.max_gear == source.params.n_gears
+    assert hints.spec.name == "compact-sedan" and hints.wear_time_scale == 1.0
+
+
+def test_switching_cars_starts_a_new_one_from_rest():
+    source = LocalSource("compact-sedan")
+    source.send({"type": "start_engine"})
+    source.send({"type": "throttle", "value": 60})
+    assert source.advance(8.0).payload["vehicle_speed_kph"] > 20
+    source.follow("pickup-v8")
+    assert source.vehicle_id == "pickup-v8" and source.params.name == "pickup-v8"
+    assert source.cluster_hints().spec.name == "pickup-v8"
+    assert source.describe() == "simulated in this kernel: pickup-v8"
+    fresh = source.advance(1.0)
+    assert fresh.sim_time_s == pytest.approx(1.0) and fresh.vehicle_id == "pickup-v8"
+    assert not fresh.payload["engine_on"] and fresh.payload["vehicle_speed_kph"] == 0
+    assert fresh.payload["odometer_km"] == 0 and fresh.payload["throttle_pct"] == 0
+    with pytest.raises(ParameterError, match="no vehicle 'bus'"):
+        source.follow("bus")
+    assert source.vehicle_id == "pickup-v8"  # a refused switch leaves the car as it was
+
+
+def test_a_misfiring_car_lights_the_check_engine_lamp():
+    from vehsim.faults import FaultSpec
+
+    source = LocalSource("compact-sedan")
+    assert source.diagnostics() == NO_CODES
+    source.sim.inject_fault(0, FaultSpec("misfire_cylinder_1", 1.0, 0.0))
+    source.send({"type": "start_engine"})
+    for _ in range(480):  # the monitors run after each advance, as the dashboard's ticks do
+        source.advance(0.5)  # two 1000-revolution windows at idle take ~160 s
+    status = source.diagnostics()
+    assert status.mil_on
+    assert [(c.code, c.status) for c in status.codes] == [("P0301", "confirmed")]
+    assert status.codes[0].description == "Cylinder 1 misfire detected"

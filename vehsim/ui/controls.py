@@ -1,4 +1,5 @@
 """Driver controls as ipywidgets: engine start/stop, throttle and brake, gear mode, profile.
+(The vehicle picker sits in the dashboard's header, beside the spec sheet it changes.)
 
 Every control turns a user action into one driver command dict (the shape
 ``vehsim.parse_command`` accepts) and hands it to a callback; the controls never talk to a
@@ -17,19 +18,16 @@ GEAR_MODES = ("auto", "manual")
 
 
 class Controls:
-    """The control panel. ``on_command`` receives each command the user issues, ``on_vehicle``
-    the vehicle picked in the (connected-mode) vehicle list; ``stepped_gears=False`` (a CVT)
-    disables the manual gearbox controls."""
+    """The control panel. ``on_command`` receives each command the user issues;
+    ``stepped_gears=False`` (a CVT) disables the manual gearbox controls."""
 
     def __init__(
         self,
         on_command: Callable[[Command], None],
         max_gear: int = 6,
-        on_vehicle: Callable[[str], None] | None = None,
         stepped_gears: bool = True,
     ):
         self._emit = on_command
-        self._on_vehicle = on_vehicle
         self._quiet = False
         self.max_gear = max_gear
         self.start = w.Button(description="Start engine", layout=w.Layout(width="130px"))
@@ -53,6 +51,7 @@ class Controls:
         )
         self.gear_mode.style.button_width = "80px"
         self.gear_mode.add_class("vehsim-gear-mode")
+        self.stepped_gears = stepped_gears
         self.gear_mode.disabled = not stepped_gears  # a CVT has no gears to hold
         self.gear_down = w.Button(
             description="Gear −", layout=w.Layout(width="80px"), disabled=True
@@ -66,10 +65,6 @@ class Controls:
             layout=w.Layout(width="150px"),
         )
         self.profile.add_class("vehsim-profile")
-        #: Which vehicle of a fleet to follow (connected mode; hidden until there is a choice).
-        self.vehicle = w.Dropdown(options=[], layout=w.Layout(width="150px", display="none"))
-        self.vehicle.add_class("vehsim-vehicle")
-        self.vehicle.observe(self._on_vehicle_choice, names="value")
         self._gear = 0
 
         self.start.on_click(lambda _b: self._send({"type": "start_engine"}))
@@ -94,11 +89,7 @@ class Controls:
         gearbox = w.VBox(
             [caption("Gearbox"), self.gear_mode, w.HBox([self.gear_down, self.gear_up])]
         )
-        self._vehicle_caption = caption("Vehicle")
-        self._vehicle_caption.layout.display = "none"
-        driver = w.VBox(
-            [caption("Driver profile"), self.profile, self._vehicle_caption, self.vehicle]
-        )
+        driver = w.VBox([caption("Driver profile"), self.profile])
         self.widget = w.HBox(
             [engine, pedals, gearbox, driver],
             layout=w.Layout(
@@ -119,19 +110,25 @@ class Controls:
         if isinstance(gear, int | float):
             self._gear = int(gear)
 
-    def offer_vehicles(self, vehicle_ids: list[str], current: str | None) -> None:
-        """Show the vehicle picker once there is more than one vehicle to choose from."""
-        if list(self.vehicle.options) != vehicle_ids:
-            self._quiet = True
-            try:
-                self.vehicle.options = vehicle_ids
-                self.vehicle.value = current if current in vehicle_ids else None
-            finally:
-                self._quiet = False
-        shown = "flex" if len(vehicle_ids) > 1 else "none"
-        if self.vehicle.layout.display != shown:
-            self.vehicle.layout.display = shown
-            self._vehicle_caption.layout.display = shown
+    def configure(self, max_gear: int, stepped_gears: bool) -> None:
+        """Fit the gearbox controls to another car."""
+        self.max_gear = max_gear
+        self.stepped_gears = stepped_gears
+        self.gear_mode.disabled = not stepped_gears
+        self._enable_gear_buttons(stepped_gears and self.gear_mode.value == "manual")
+
+    def reset_inputs(self) -> None:
+        """Pedals released, automatic gearbox, normal profile (a new car), without sending."""
+        self._quiet = True
+        try:
+            self.throttle.value = 0
+            self.brake.value = 0
+            self.gear_mode.value = "auto"
+            self.profile.value = "normal"
+        finally:
+            self._quiet = False
+        self._enable_gear_buttons(False)
+        self._gear = 0
 
     def reflect(self, command: Mapping[str, object]) -> None:
         """Move the controls to match a command issued from code, without sending it again."""
@@ -153,10 +150,6 @@ class Controls:
     def _send(self, command: Command) -> None:
         if not self._quiet:
             self._emit(command)
-
-    def _on_vehicle_choice(self, change) -> None:
-        if change["new"] and self._on_vehicle is not None and not self._quiet:
-            self._on_vehicle(change["new"])
 
     def _on_value(self, kind: str):
         def handler(change):

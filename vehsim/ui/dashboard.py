@@ -12,38 +12,90 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ipywidgets as w
 
 from vehsim.errors import VehsimError
 from vehsim.ui.controls import Controls
-from vehsim.ui.readings import LAMPS, warning_lights
-from vehsim.ui.sources import LocalSource, Sample, TelemetrySource
-from vehsim.ui.widgets import Dial, GearIndicator, RollingChart, StatusBar, WarningLights
+from vehsim.ui.dtc import NO_CODES, DiagnosticStatus
+from vehsim.ui.mode import open_source
+from vehsim.ui.panels import dtc_html, spec_html, trip_html, wear_html
+from vehsim.ui.readings import (
+    DISPLAY_DECIMALS,
+    LAMPS,
+    live_consumption,
+    number,
+    quantize,
+    warning_lights,
+    wear_rows,
+)
+from vehsim.ui.sources import ClusterHints, LocalSource, Sample, TelemetrySource
+from vehsim.ui.trip import TripComputer
+from vehsim.ui.widgets import (
+    Dial,
+    GearIndicator,
+    Reading,
+    Readout,
+    RollingChart,
+    StatusBar,
+    WarningLights,
+)
 
 log = logging.getLogger(__name__)
 
-#: Lanes of the rolling chart: payload field, label, unit, colour, axis range, decimals.
-CHART_SERIES = [
-    dict(key=key, label=label, unit=unit, color=color, min=lo, max=hi, decimals=decimals)
-    for key, label, unit, color, lo, hi, decimals in [
-        ("vehicle_speed_kph", "Speed", "km/h", "#4cc2ff", 0, 200, 1),
-        ("engine_rpm", "Engine speed", "rpm", "#ff6a3d", 0, 7000, 0),
-        ("throttle_pct", "Throttle", "%", "#38d39f", 0, 100, 0),
-        ("coolant_temp_c", "Coolant", "°C", "#ffb020", 0, 130, 1),
+
+def chart_series(max_gear: int = 6) -> list[dict[str, Any]]:
+    """Lanes of the rolling chart: payload field, label, unit, colour, axis range, decimals
+    (the same as the dial of that quantity: :data:`~vehsim.ui.readings.DISPLAY_DECIMALS`)."""
+    lanes = [
+        ("vehicle_speed_kph", "Speed", "km/h", "#4cc2ff", 0, 200, False),
+        ("engine_rpm", "Engine speed", "rpm", "#ff6a3d", 0, 7000, False),
+        ("gear", "Gear", "", "#c9a7ff", 0, max(1, max_gear), True),
+        ("throttle_pct", "Throttle", "%", "#38d39f", 0, 100, False),
+        ("coolant_temp_c", "Coolant", "°C", "#ffb020", 0, 130, False),
     ]
-]
+    return [
+        dict(
+            key=key,
+            label=label,
+            unit=unit,
+            color=color,
+            min=lo,
+            max=hi,
+            decimals=DISPLAY_DECIMALS[key],
+            step=step,
+        )  # fmt: skip
+        for key, label, unit, color, lo, hi, step in lanes
+    ]
+
+
+#: The lanes for a six-speed car (the dashboard fits the gear lane to the car it shows).
+CHART_SERIES = chart_series()
+
+
+def rpm_scale_max(redline_rpm: float) -> float:
+    """The engine-speed dial's end: the first thousand above redline + 500 rpm."""
+    return 1000.0 * math.ceil((redline_rpm + 500.0) / 1000.0)
 
 
 class InstrumentCluster:
-    """Four dials (engine speed, road speed, coolant, fuel), a gear indicator and warning lights."""
+    """Four dials (engine speed, road speed, coolant, fuel), a gear indicator and warning
+    lights, all bound to one :class:`~vehsim.ui.widgets.Reading`."""
 
     def __init__(
-        self, redline_rpm: float = 6000.0, max_rpm: float = 7000.0, max_speed_kph: float = 240.0
+        self,
+        reading: Reading | None = None,
+        redline_rpm: float = 6000.0,
+        max_rpm: float = 7000.0,
+        max_speed_kph: float = 240.0,
     ):
+        self.reading = reading if reading is not None else Reading()
+        bound = dict(reading=self.reading)
         self.rpm = Dial(
+            **bound,
+            key="engine_rpm",
             label="Engine speed",
             unit="rpm",
             min=0,
@@ -56,6 +108,8 @@ class InstrumentCluster:
         )
         self.rpm.add_class("vehsim-gauge-rpm")
         self.speed = Dial(
+            **bound,
+            key="vehicle_speed_kph",
             label="Speed",
             unit="km/h",
             min=0,
@@ -66,30 +120,34 @@ class InstrumentCluster:
         )
         self.speed.add_class("vehsim-gauge-speed")
         self.coolant = Dial(
+            **bound,
+            key="coolant_temp_c",
             label="Coolant",
             unit="°C",
             min=10,
             max=130,
             major_step=30,
             minor_step=10,
-            decimals=0,
             zones=[[10, 60, "cold"], [105, 110, "warn"], [110, 130, "alarm"]],
             size_px=160,
         )
         self.coolant.add_class("vehsim-gauge-coolant")
         self.fuel = Dial(
+            **bound,
+            key="fuel_level_pct",
             label="Fuel",
             unit="%",
             min=0,
             max=100,
             major_step=25,
             minor_step=12.5,
-            decimals=0,
             zones=[[0, 10, "alarm"], [10, 20, "warn"]],
             size_px=160,
         )
         self.fuel.add_class("vehsim-gauge-fuel")
-        self.gear = GearIndicator()
+        for dial in self.dials:
+            dial.decimals = DISPLAY_DECIMALS[dial.key]
+        self.gear = GearIndicator(**bound)
         self.gear.add_class("vehsim-gear-indicator")
         self.lights = WarningLights(lamps=LAMPS)
         self.lights.add_class("vehsim-warning-lights")
@@ -105,23 +163,54 @@ class InstrumentCluster:
         self.widget.add_class("vehsim-cluster")
         self.widget.add_class("vehsim-panel")
 
-    def show(self, payload: Mapping[str, Any]) -> None:
-        """Display one ``simulation.raw`` payload."""
-        self.rpm.show(_num(payload, "engine_rpm"))
-        self.speed.show(_num(payload, "vehicle_speed_kph"))
-        self.coolant.show(_num(payload, "coolant_temp_c"))
-        self.fuel.show(_num(payload, "fuel_level_pct"))
-        lit = warning_lights(payload)
-        self.coolant.alarm = "overheat" in lit
-        self.fuel.alarm = "low_fuel" in lit
+    @property
+    def dials(self) -> list[Dial]:
+        return [self.rpm, self.speed, self.coolant, self.fuel]
+
+    def resolution(self, key: str) -> float:
+        """The finest step a view of ``key`` can show: its printed digit, or a needle's
+        1/1000 of the scale when that is finer (needles move smoothly between digits)."""
+        step = 10.0 ** -DISPLAY_DECIMALS.get(key, 0)
+        for dial in self.dials:
+            if dial.key == key:
+                return min(step, (dial.max - dial.min) / 1000.0 or step)
+        return step
+
+    def configure(self, hints: ClusterHints) -> None:
+        """Fit the scales and the gear indicator to a car."""
+        top = rpm_scale_max(hints.redline_rpm)
+        with self.rpm.hold_sync():
+            self.rpm.max = top
+            self.rpm.zones = [[hints.redline_rpm, top, "alarm"]]
+        self.gear.gearbox = hints.gearbox
+
+    def show_lamps(self, payload: Mapping[str, Any], mil_on: bool) -> None:
+        """Light the lamps (and the coolant and fuel dials' alarms) for this reading."""
+        lit = warning_lights(payload, mil_on=mil_on)
+        if self.coolant.alarm != ("overheat" in lit):
+            self.coolant.alarm = "overheat" in lit
+        if self.fuel.alarm != ("low_fuel" in lit):
+            self.fuel.alarm = "low_fuel" in lit
         self.lights.show(lit)
-        engine_on = bool(payload.get("engine_on"))
-        gear = int(_num(payload, "gear"))
-        if (self.gear.gear, self.gear.engine_on) != (gear, engine_on):
-            self.gear.gear, self.gear.engine_on = gear, engine_on
         mode = payload.get("gear_mode")
         if isinstance(mode, str) and mode != self.gear.mode:
             self.gear.mode = mode
+
+
+def _html(css: str) -> w.HTML:
+    widget = w.HTML()
+    widget.add_class(css)
+    return widget
+
+
+def _section(title: str, *children: w.Widget, css: str = "", flex: str = "1 1 0") -> w.VBox:
+    caption = w.HTML(title)
+    caption.add_class("vehsim-section-title")
+    box = w.VBox([caption, *children], layout=w.Layout(flex=flex, min_width="0"))
+    box.add_class("vehsim-panel")
+    if css:
+        box.add_class(css)
+    return box
 
 
 class Dashboard:
@@ -130,8 +219,10 @@ class Dashboard:
     Args:
         source: a :class:`LocalSource` or :class:`ConnectedSource`; chosen by
             :func:`vehsim.ui.open_source` (from the configuration) when omitted.
-        vehicle: parameter set simulated in local mode when ``source`` is omitted (default:
-            the first shipped vehicle).
+        vehicle: the car simulated in local mode when ``source`` is omitted: a shipped
+            vehicle's name, a vehicle file, ``VehicleParams`` or an EPA Test Car List row
+            (default: the first shipped vehicle).
+        vehicles: more cars for the local vehicle picker (same kinds as ``vehicle``).
         rate_hz: widget updates per second.
         chart_window_s: how much history the rolling chart shows [s].
         chart_rate_hz: chart samples per simulated second.
@@ -144,7 +235,8 @@ class Dashboard:
         self,
         source: TelemetrySource | None = None,
         *,
-        vehicle: str | None = None,
+        vehicle: Any = None,
+        vehicles: Iterable[Any] = (),
         title: str = "vehsim · live vehicle",
         rate_hz: float = 30.0,
         chart_window_s: float = 180.0,
@@ -153,45 +245,102 @@ class Dashboard:
         autostart: bool = True,
     ):
         if source is None:
-            from vehsim.ui.mode import open_source
-
-            source = open_source(vehicle=vehicle)
+            source = open_source(vehicle=vehicle, vehicles=vehicles)
         self.source = source
         self.rate_hz = rate_hz
         self.chart_period_s = 1.0 / chart_rate_hz
         self.unwatched_after_s = unwatched_after_s
         self.latest: Sample | None = None
+        self.trip = TripComputer()
+        self.diagnostic_status: DiagnosticStatus = NO_CODES
         self._last_chart_t_s = float("-inf")
         self._last_heartbeat_s = float("-inf")
         self._task: asyncio.Task | None = None
+        self._shown_vehicle: tuple[str, Any] | None = None
         self.updates = 0
 
         self.status = StatusBar(title=title, mode=source.mode, mode_detail=source.describe())
         self.status.message = source.describe()
         self.status.on_msg(self._on_status_message)
-        hints = getattr(source, "cluster_hints", dict)()
-        redline_rpm = float(hints.get("redline_rpm", 6000.0))
-        self.cluster = InstrumentCluster(
-            redline_rpm=redline_rpm, max_rpm=1000.0 * math.ceil((redline_rpm + 500.0) / 1000.0)
+        self.hints = source.cluster_hints()
+
+        #: The reading on screen: every dial, readout and chart label shows its values.
+        self.reading = Reading()
+        self.picker = w.Dropdown(options=[], layout=w.Layout(width="220px"))
+        self.picker.add_class("vehsim-vehicle-picker")
+        self.picker.add_class("vehsim-vehicle")
+        self._picking = False
+        self.picker.observe(self._on_vehicle_choice, names="value")
+        self.spec = _html("vehsim-spec")
+        picker_box = w.VBox([self.picker], layout=w.Layout(flex="0 0 auto"))
+        picker_box.add_class("vehsim-picker-box")
+        self.header = w.HBox(
+            [picker_box, self.spec], layout=w.Layout(align_items="center", width="100%")
         )
-        self.cluster.gear.gearbox = str(hints.get("gearbox", ""))
+        self.header.add_class("vehsim-header")
+        self.header.add_class("vehsim-panel")
+
+        self.cluster = InstrumentCluster(
+            self.reading,
+            redline_rpm=self.hints.redline_rpm,
+            max_rpm=rpm_scale_max(self.hints.redline_rpm),
+        )
+        self.consumption = Readout(
+            reading=self.reading,
+            key="consumption",
+            unit_key="consumption_unit",
+            label="Consumption",
+            unit="L/h",
+            decimals=DISPLAY_DECIMALS["consumption"],
+        )
+        self.consumption.add_class("vehsim-readout-consumption")
+        self.trip_panel = _html("vehsim-trip-figures")
+        self.trip_reset = w.Button(description="Reset trip", layout=w.Layout(width="110px"))
+        self.trip_reset.add_class("vehsim-trip-reset")
+        self.trip_reset.on_click(lambda _b: self.reset_trip())
+        self.wear_panel = _html("vehsim-wear-figures")
+        self.dtc_panel = _html("vehsim-dtc-list")
+        info = w.HBox(
+            [
+                _section("Now", self.consumption, css="vehsim-now", flex="0 0 190px"),
+                _section("Trip", self.trip_panel, self.trip_reset, css="vehsim-trip"),
+                _section("Wear", self.wear_panel, css="vehsim-wear-panel"),
+                _section("Diagnostics", self.dtc_panel, css="vehsim-dtc"),
+            ],
+            layout=w.Layout(width="100%"),
+        )
+        info.add_class("vehsim-info")
         self.controls = Controls(
             self._on_user_command,
-            max_gear=int(hints.get("max_gear", 6)),
-            on_vehicle=self._on_vehicle_choice,
-            stepped_gears=hints.get("gearbox") != "cvt",
+            max_gear=self.hints.max_gear,
+            stepped_gears=self.hints.gearbox != "cvt",
         )
-        self.chart = RollingChart(CHART_SERIES, window_s=chart_window_s)
+        self.chart = RollingChart(
+            chart_series(self.hints.max_gear),
+            window_s=chart_window_s,
+            reading=self.reading,
+            lane_px=66,
+        )
         chart_title = w.HTML(f"Last {chart_window_s / 60:g} minutes")
         chart_title.add_class("vehsim-section-title")
         chart_panel = w.VBox([chart_title, self.chart], layout=w.Layout(width="100%"))
         chart_panel.add_class("vehsim-panel")
         self.widget = w.VBox(
-            [self.status, self.cluster.widget, self.controls.widget, chart_panel],
+            [
+                self.status,
+                self.header,
+                self.cluster.widget,
+                info,
+                self.controls.widget,
+                chart_panel,
+            ],
             layout=w.Layout(width="100%"),
         )
         self.widget.add_class("vehsim-dashboard")
         self.widget.add_class(f"vehsim-mode-{source.mode}")
+        self._configure(self.hints)
+        self._offer_vehicles()
+        self._show_panels(None)
         if autostart:
             self.start()
 
@@ -218,13 +367,69 @@ class Dashboard:
             return
         self._note_gear_mode(command)
 
-    def _on_vehicle_choice(self, vehicle_id: str) -> None:
-        follow = getattr(self.source, "follow", None)
-        if follow is not None:
-            follow(vehicle_id)
-            self.chart.reset()
-            self._last_chart_t_s = float("-inf")
-            self.status.mode_detail = self.source.describe()
+    def _on_vehicle_choice(self, change) -> None:
+        if self._picking or not change["new"]:
+            return
+        self.pick_vehicle(change["new"])
+
+    def pick_vehicle(self, vehicle_id: str) -> None:
+        """Show (and, in local mode, simulate from rest) another car; the chart, the trip and
+        the pedals start over. A car that cannot be loaded is reported in the title bar."""
+        try:
+            self.source.follow(vehicle_id)
+        except VehsimError as exc:
+            self.status.message = f"Vehicle not switched: {exc}"
+            self._offer_vehicles()
+            return
+        self.status.mode_detail = self.source.describe()
+        self.status.message = self.source.describe()
+        self._start_over()
+
+    def _start_over(self) -> None:
+        self.chart.reset()
+        self._last_chart_t_s = float("-inf")
+        self.trip.reset()
+        self.latest = None
+        self.reading.show({})
+        if self.source.mode == "local":
+            self.controls.reset_inputs()
+        self._shown_vehicle = None
+        self._configure(self.source.cluster_hints())
+        self._offer_vehicles()
+
+    def reset_trip(self) -> None:
+        """Start a new trip from the reading on screen."""
+        self.trip.reset()
+        if self.latest is not None:
+            self.trip.update(self.latest.sim_time_s, self.latest.payload)
+        self.trip_panel.value = trip_html(self.trip.figures)
+
+    def _configure(self, hints: ClusterHints) -> None:
+        """Fit scales, gear controls, chart and header to the car shown."""
+        self.hints = hints
+        self.cluster.configure(hints)
+        self.controls.configure(hints.max_gear, hints.gearbox != "cvt")
+        series = chart_series(hints.max_gear)
+        if series != self.chart.series:
+            self.chart.series = series
+        self.spec.value = spec_html(hints.spec, self.source.vehicle_id or "")
+
+    def _offer_vehicles(self) -> None:
+        """The picker lists the source's cars and shows once there is a choice."""
+        choices = list(self.source.vehicle_choices)
+        current = self.source.vehicle_id
+        self._picking = True
+        try:
+            if list(self.picker.options) != choices:
+                self.picker.options = choices
+            value = current if current in choices else None
+            if self.picker.value != value:
+                self.picker.value = value
+        finally:
+            self._picking = False
+        shown = "flex" if len(choices) > 1 else "none"
+        if self.picker.layout.display != shown:
+            self.picker.layout.display = shown
 
     def _note_gear_mode(self, command: Mapping[str, Any]) -> None:
         # Telemetry may not carry the gearbox mode; the indicator then shows the last one set.
@@ -232,14 +437,56 @@ class Dashboard:
             self.cluster.gear.mode = str(command["value"])
 
     # -- updates ----------------------------------------------------------------------------
+    def display_values(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What the bound views show for one payload: each quantity on the grid its views can
+        tell apart (so an invisible change sends nothing), the consumption and its unit."""
+        values: dict[str, Any] = {}
+        for key in (
+            "engine_rpm",
+            "vehicle_speed_kph",
+            "coolant_temp_c",
+            "fuel_level_pct",
+            "throttle_pct",
+        ):
+            value = number(payload, key)
+            if value is not None:
+                values[key] = quantize(value, self.cluster.resolution(key))
+        gear = number(payload, "gear")
+        values["gear"] = int(gear) if gear is not None else 0
+        values["engine_on"] = bool(payload.get("engine_on"))
+        consumption = live_consumption(
+            number(payload, "fuel_rate_lph"), number(payload, "vehicle_speed_kph")
+        )
+        if consumption is not None:
+            values["consumption"] = quantize(
+                consumption.value, self.cluster.resolution("consumption")
+            )
+            values["consumption_unit"] = consumption.unit
+        return values
+
     def show(self, sample: Sample) -> None:
         """Push one reading into every widget."""
         self.latest = sample
-        self.cluster.show(sample.payload)
-        self.controls.show_state(sample.payload)
+        payload = sample.payload
+        self.reading.show(self.display_values(payload))
+        self.diagnostic_status = self.source.diagnostics()
+        self.cluster.show_lamps(payload, self.diagnostic_status.mil_on)
+        self.controls.show_state(payload)
         self.status.sim_time_s = round(sample.sim_time_s, 1)
+        self.trip.update(sample.sim_time_s, payload)
+        self._show_panels(payload)
         self._chart(sample)
         self.updates += 1
+
+    def _show_panels(self, payload: Mapping[str, Any] | None) -> None:
+        """Trip, wear and codes; each panel's markup is sent only when its text changed."""
+        for panel, markup in (
+            (self.trip_panel, trip_html(self.trip.figures)),
+            (self.wear_panel, wear_html(wear_rows(payload or {}), self.hints.wear_time_scale)),
+            (self.dtc_panel, dtc_html(self.diagnostic_status)),
+        ):
+            if panel.value != markup:
+                panel.value = markup
 
     def _chart(self, sample: Sample) -> None:
         t_s = sample.sim_time_s
@@ -247,16 +494,26 @@ class Dashboard:
             self._last_chart_t_s = t_s
             self.chart.append(t_s, sample.payload)
 
+    def _follow_the_car(self, sample: Sample) -> None:
+        """Refit the cluster when the car behind the readings changed (connected mode: another
+        vehicle, or its ``vehicle_model`` became known)."""
+        shown = (sample.vehicle_id, sample.payload.get("vehicle_model"))
+        if shown != self._shown_vehicle:
+            self._shown_vehicle = shown
+            hints = self.source.cluster_hints()
+            if hints != self.hints:
+                self._configure(hints)
+
     def tick(self, now_s: float | None = None) -> bool:
         """Poll the source once and show what arrived; True when something was shown."""
         samples = self.source.poll(time.monotonic() if now_s is None else now_s)
         for note in self.source.notices():
             self.status.message = note
-        seen = getattr(self.source, "vehicles_seen", None)
-        if seen:
-            self.controls.offer_vehicles(list(seen), getattr(self.source, "vehicle_id", None))
+        if list(self.picker.options) != list(self.source.vehicle_choices):
+            self._offer_vehicles()
         if not samples:
             return False
+        self._follow_the_car(samples[-1])
         for sample in samples[:-1]:  # the gauges only need the newest; the chart keeps all
             self._chart(sample)
         self.show(samples[-1])
@@ -272,7 +529,9 @@ class Dashboard:
         remaining = duration_s
         while remaining > 1e-9:
             step = min(sample_every_s, remaining)
-            self.show(self.source.advance(step))
+            sample = self.source.advance(step)
+            self._follow_the_car(sample)
+            self.show(sample)
             remaining -= step
         self.chart.flush()
         return self.latest  # type: ignore[return-value]
@@ -332,21 +591,10 @@ class Dashboard:
                     log.exception("dashboard update failed")
             elif was_watched:
                 was_watched = False
-                pause = getattr(self.source, "pause", None)
-                if pause is not None:
-                    pause()
+                self.source.pause()
             next_s += period_s
             delay_s = next_s - time.monotonic()
             if delay_s < 0:
                 next_s = time.monotonic()
                 delay_s = 0
             await asyncio.sleep(delay_s if was_watched else max(delay_s, 0.25))
-
-
-def _num(payload: Mapping[str, Any], key: str) -> float:
-    value = payload.get(key)
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0.0
-    return number if number == number else 0.0

@@ -16,9 +16,16 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from vehsim.commands import parse_command
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
-from vehsim.ui.sources import Command, PacedQueue, Sample
+from vehsim.events import DIAGNOSTIC_DTC, make_command
+from vehsim.params import list_vehicles, load_vehicle
+from vehsim.stream.broker import resolve_bootstrap
+from vehsim.stream.commands import CommandSender
+from vehsim.stream.follow import TelemetryFollower
+from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, apply_dtc_event
+from vehsim.ui.sources import ClusterHints, Command, PacedQueue, Sample, hints_for
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +54,6 @@ class ConnectedSource:
         buffer_size: int = 4096,
         max_backlog: int = 3,
     ):
-        from vehsim.stream.broker import resolve_bootstrap
-        from vehsim.stream.follow import TelemetryFollower
-
         self.settings = settings or load_settings()
         self.bootstrap = bootstrap or resolve_bootstrap(self.settings)
         self.vehicle_id = vehicle_id
@@ -58,6 +62,10 @@ class ConnectedSource:
         #: Every vehicle seen on the telemetry topic, in order of appearance.
         self.vehicles_seen: list[str] = [vehicle_id] if vehicle_id else []
         self._samples = PacedQueue(max_backlog, maxlen=buffer_size)
+        #: Per vehicle: the ``vehicle_model`` its payloads name, and its trouble codes.
+        self._models: dict[str, str] = {}
+        self._dtc: dict[str, DiagnosticStatus] = {}
+        self._hints: dict[str, ClusterHints] = {}
         self._notices: deque[str] = deque(maxlen=32)
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -71,6 +79,28 @@ class ConnectedSource:
         self._note(f"waiting for telemetry on {self.settings.telemetry_topic} at {self.bootstrap}")
 
     # -- the source interface ---------------------------------------------------------------
+    @property
+    def vehicle_choices(self) -> list[str]:
+        return list(self.vehicles_seen)
+
+    def cluster_hints(self) -> ClusterHints:
+        """Scales and spec sheet of the followed car, when its ``vehicle_model`` is a shipped
+        vehicle (the payload names the model, not its parameters); defaults otherwise."""
+        model = self._models.get(self.vehicle_id or "")
+        if model is None:
+            return ClusterHints()
+        if model not in self._hints:
+            known = model in list_vehicles()
+            self._hints[model] = hints_for(load_vehicle(model)) if known else ClusterHints()
+        return self._hints[model]
+
+    def diagnostics(self) -> DiagnosticStatus:
+        """The followed car's MIL and codes, rebuilt from its ``diagnostic.dtc`` events."""
+        return self._dtc.get(self.vehicle_id or "", NO_CODES)
+
+    def pause(self) -> None:
+        """Nothing to pause: the car runs elsewhere, and the paced queue skips a backlog."""
+
     def describe(self) -> str:
         who = f"vehicle {self.vehicle_id}" if self.vehicle_id else "the first vehicle seen"
         return f"following {who} on {self.settings.telemetry_topic} at {self.bootstrap}"
@@ -82,10 +112,7 @@ class ConnectedSource:
             CommandError: the command is malformed or out of range.
             VehsimError: no vehicle has been seen yet, so there is no one to address.
         """
-        import vehsim
-        from vehsim.events import make_command
-
-        vehsim.parse_command(dict(command))  # refuse bad input here, with the field named
+        parse_command(dict(command))  # refuse bad input here, with the field named
         if not self.vehicle_id:
             raise VehsimError(
                 f"no vehicle seen on {self.settings.telemetry_topic} yet; start one with "
@@ -137,11 +164,17 @@ class ConnectedSource:
             if self.vehicle_id is None:
                 self.vehicle_id = vehicle_id
                 self._note(f"following vehicle {vehicle_id}")
-            if vehicle_id == self.vehicle_id and isinstance(event.get("payload"), Mapping):
+            payload = event.get("payload")
+            if isinstance(payload, Mapping) and isinstance(payload.get("vehicle_model"), str):
+                self._models[vehicle_id] = payload["vehicle_model"]
+            if vehicle_id == self.vehicle_id and isinstance(payload, Mapping):
                 self.received += 1
                 self._samples.push(
                     Sample(float(event.get("sim_time_s", 0.0)), event["payload"], vehicle_id)
                 )
+        elif kind == DIAGNOSTIC_DTC and isinstance(event.get("payload"), Mapping):
+            status = self._dtc.get(vehicle_id, NO_CODES)
+            self._dtc[vehicle_id] = apply_dtc_event(status, event["payload"])
         elif kind == "command.rejected" and vehicle_id == self.vehicle_id:
             payload = event.get("payload") or {}
             self._note(f"Command refused by the car: {payload.get('message', payload)}")
@@ -156,8 +189,6 @@ class ConnectedSource:
             while not self._stop.is_set():
                 try:
                     if sender is None:
-                        from vehsim.stream.commands import CommandSender
-
                         sender = CommandSender(self.settings, bootstrap=self.bootstrap)
                     sender.send_message(message)
                     break

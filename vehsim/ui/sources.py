@@ -1,6 +1,7 @@
 """Where the dashboard's telemetry comes from and where its commands go.
 
-Two sources share one small interface, so the widgets never know which mode they are in:
+Two sources share one interface, :class:`TelemetrySource`, so the widgets never know which
+mode they are in:
 
 - :class:`LocalSource` runs a :class:`vehsim.Simulator` inside the kernel (no broker);
 - :class:`ConnectedSource` publishes commands to the Kafka commands topic and follows the
@@ -16,11 +17,16 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from vehsim.commands import parse_command as vehsim_parse_command
 from vehsim.errors import VehsimError
+from vehsim.simulator import Simulator
+from vehsim.telemetry import raw_payload
+from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, status_from_simulator
+from vehsim.ui.vehicles import SpecSheet, VehicleChoices, spec_sheet, vehicle_params
 
 Command = Mapping[str, Any]
 
@@ -34,28 +40,95 @@ class Sample:
     vehicle_id: str = ""
 
 
+@dataclass(frozen=True)
+class ClusterHints:
+    """What the cluster should know about the car it shows (scales, gearbox, spec sheet).
+
+    ``spec`` is ``None`` when the source does not know the car's parameters (a connected car
+    whose ``vehicle_model`` is not a shipped vehicle). ``wear_time_scale`` is how many times
+    faster than the rest of the physics wear advances (1: real time).
+    """
+
+    redline_rpm: float = 6000.0
+    max_gear: int = 6
+    gearbox: str = ""
+    spec: SpecSheet | None = None
+    wear_time_scale: float = 1.0
+
+
+def hints_for(params: Any, wear_time_scale: float = 1.0) -> ClusterHints:
+    """The hints of a vehicle parameter set."""
+    return ClusterHints(
+        redline_rpm=float(params.values["max_speed_rpm"]),
+        max_gear=int(params.n_gears),
+        gearbox=str(params.gearbox_type),
+        spec=spec_sheet(params),
+        wear_time_scale=wear_time_scale,
+    )
+
+
+@runtime_checkable
 class TelemetrySource(Protocol):
+    """Everything the dashboard asks of a source; local and connected mode both provide it."""
+
+    #: ``"local"`` or ``"connected"`` (the badge).
     mode: str
+    #: The car shown and commanded (``None`` before a connected source has seen one).
+    vehicle_id: str | None
 
-    def describe(self) -> str: ...
+    @property
+    def vehicle_choices(self) -> list[str]:
+        """The cars the vehicle picker offers (local: the drivable ones; connected: those seen)."""
+        ...
 
-    def send(self, command: Command) -> None: ...
+    def describe(self) -> str:
+        """One line on where the telemetry comes from (the badge's tooltip)."""
+        ...
 
-    def poll(self, now_s: float) -> list[Sample]: ...
+    def cluster_hints(self) -> ClusterHints:
+        """Scales, gearbox and spec sheet of the car shown now."""
+        ...
 
-    def notices(self) -> list[str]: ...
+    def send(self, command: Command) -> None:
+        """Hand a driver command on; raises ``CommandError`` naming a bad field."""
+        ...
 
-    def close(self) -> None: ...
+    def poll(self, now_s: float) -> list[Sample]:
+        """The readings due since the last call; returns at once."""
+        ...
+
+    def diagnostics(self) -> DiagnosticStatus:
+        """The MIL and the stored trouble codes of the car shown, as of the last reading."""
+        ...
+
+    def notices(self) -> list[str]:
+        """Messages for the title bar since the last call."""
+        ...
+
+    def follow(self, vehicle_id: str) -> None:
+        """Show and command another car (one of :attr:`vehicle_choices`)."""
+        ...
+
+    def pause(self) -> None:
+        """Nobody is watching: forget the wall clock until the next poll."""
+        ...
+
+    def close(self) -> None:
+        """Release threads, connections and the simulator."""
+        ...
 
 
 class LocalSource:
     """The car simulated in this kernel, paced by the wall clock of the caller.
 
     Args:
-        vehicle: name (or path) of a vehicle parameter file, or ready ``VehicleParams``;
-            default the first shipped vehicle.
-        simulator: a ready simulator (tests pass a stand-in); built from ``vehicle`` if omitted.
+        vehicle: the car to start with: a shipped vehicle's name, a vehicle file, a
+            ``VehicleParams`` or an EPA Test Car List row; default the first shipped vehicle.
+        vehicles: more cars for the picker, of the same kinds, besides the shipped ones.
+        make_simulator: ``(params) -> simulator``; default a ``vehsim.Simulator`` with the
+            engine off (tests pass a stand-in).
         payload: function ``(snapshot, index) -> payload``; default ``vehsim.telemetry.raw_payload``.
+        parse_command: command validator; default ``vehsim.parse_command``.
         dt_s: physics step of the simulator [s].
         max_catch_up_s: largest wall-clock gap simulated in one poll [s], so a stalled kernel
             does not make the car jump.
@@ -68,50 +141,75 @@ class LocalSource:
         self,
         vehicle: Any = None,
         *,
-        simulator: Any | None = None,
+        vehicles: Iterable[Any] = (),
+        make_simulator: Callable[[Any], Any] | None = None,
         payload: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
         parse_command: Callable[[Mapping[str, Any]], Any] | None = None,
         dt_s: float = 0.01,
         max_catch_up_s: float = 0.25,
         seed: int = 0,
     ):
-        if simulator is None or payload is None or parse_command is None:
-            import vehsim
-            import vehsim.telemetry
+        self.choices = VehicleChoices(vehicles)
+        if vehicle is None:
+            if not self.choices.names:
+                raise VehsimError("no vehicle parameter sets are installed; pass vehicle=...")
+            first = self.choices.names[0]
+        elif isinstance(vehicle, str) and vehicle in self.choices:
+            first = vehicle
+        else:
+            first = self.choices.add(vehicle_params(vehicle))
+        if make_simulator is None:
 
-            if simulator is None:
-                params = vehicle if hasattr(vehicle, "name") else _load_vehicle(vehicle)
-                vehicle = params.name
-                self.params = params
-                simulator = vehsim.Simulator([params], dt_s=dt_s, seed=seed, start="off")
-            payload = payload or vehsim.telemetry.raw_payload
-            parse_command = parse_command or vehsim.parse_command
-        self.vehicle = str(vehicle or "vehicle")
-        self.sim = simulator
-        self.sim.set_driver(0, "commands")
-        self._payload = payload
-        self._parse = parse_command
-        self.dt_s = float(getattr(simulator, "dt_s", dt_s))
+            def make_simulator(params):
+                return Simulator([params], dt_s=dt_s, seed=seed, start="off")
+
+        self._make_simulator = make_simulator
+        self._payload = payload or raw_payload
+        self._parse = parse_command or vehsim_parse_command
+        self.dt_s = float(dt_s)
         self.max_catch_up_s = max_catch_up_s
+        self._notices: list[str] = []
+        self.vehicle_id: str | None = None
+        self._start(first)
+
+    def _start(self, name: str) -> None:
+        """A new car ``name``: fresh simulator, engine off, clock at zero."""
+        params = self.choices.params(name)
+        sim = self._make_simulator(params)
+        sim.set_driver(0, "commands")
+        self.params = params
+        self.sim = sim
+        self.vehicle_id = name
+        self.dt_s = float(getattr(sim, "dt_s", self.dt_s))
         self._steps = 0
         self._debt_s = 0.0
         self._last_now_s: float | None = None
-        self._notices: list[str] = []
 
-    params: Any = None
+    @property
+    def vehicle(self) -> str:
+        """The name of the car simulated now."""
+        return str(self.vehicle_id)
+
+    @property
+    def vehicle_choices(self) -> list[str]:
+        return self.choices.names
 
     def describe(self) -> str:
         return f"simulated in this kernel: {self.vehicle}"
 
-    def cluster_hints(self) -> dict[str, Any]:
-        """What the cluster should know about this vehicle: redline, gears, gearbox type."""
-        if self.params is None:
-            return {}
-        return {
-            "redline_rpm": float(self.params.values["max_speed_rpm"]),
-            "max_gear": int(self.params.n_gears),
-            "gearbox": str(self.params.gearbox_type),
-        }
+    def cluster_hints(self) -> ClusterHints:
+        """Redline, gears, gearbox type and spec sheet of the car simulated now."""
+        return hints_for(self.params, float(getattr(self.sim, "wear_time_scale", 1.0)))
+
+    def follow(self, vehicle_id: str) -> None:
+        """Switch to another car: a new simulator from rest with the engine off.
+
+        Raises:
+            ParameterError: ``vehicle_id`` is not offered, or its parameter set does not load.
+        """
+        if vehicle_id == self.vehicle_id:
+            return
+        self._start(vehicle_id)
 
     def send(self, command: Command) -> None:
         """Apply a command at the next step; raises ``CommandError`` naming the bad field."""
@@ -127,11 +225,16 @@ class LocalSource:
 
     @property
     def sim_time_s(self) -> float:
-        """Simulated time since the source was opened [s]."""
+        """Simulated time since this car started [s]."""
         return self._steps * self.dt_s
 
     def reading(self) -> Sample:
         return Sample(self.sim_time_s, dict(self._payload(self.sim.snapshot(), 0)), self.vehicle)
+
+    def diagnostics(self) -> DiagnosticStatus:
+        """The simulator's MIL and codes (``Simulator.dtc``), as of the last step."""
+        dtc = getattr(self.sim, "dtc", None)
+        return NO_CODES if dtc is None else status_from_simulator(dtc(0))
 
     def poll(self, now_s: float) -> list[Sample]:
         """Simulate the wall time elapsed since the last poll, in whole physics steps."""
@@ -160,17 +263,6 @@ class LocalSource:
 
     def close(self) -> None:
         pass
-
-
-def _load_vehicle(name: str | None):
-    import vehsim
-
-    if name is None:
-        names = vehsim.list_vehicles()
-        if not names:
-            raise VehsimError("no vehicle parameter sets are installed; pass vehicle=...")
-        name = names[0]
-    return vehsim.load_vehicle(name)
 
 
 class PacedQueue:
