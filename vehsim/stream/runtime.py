@@ -270,6 +270,7 @@ class DriveRuntime:
         self._clock0 = datetime.now(UTC)
         self._lag_s = 0.0
         self.labels_written = 0
+        self._speedup_request: float | None = None
 
     # -- control from other threads --------------------------------------------------------------
     def stop(self) -> None:
@@ -294,6 +295,14 @@ class DriveRuntime:
         incoming = decode_command(value)
         with self._local_lock:
             self._local_commands.append(incoming)
+
+    def set_speedup(self, speedup: float) -> None:
+        """Change the pace from the next tick on (``math.inf``: as fast as possible); e.g. run
+        a car sped up until a fault has set its code, then in real time to read it."""
+        if not speedup > 0:
+            raise ConfigError(f"speedup must be > 0 (or math.inf), got {speedup!r}")
+        self.config.speedup = speedup
+        self._speedup_request = float(speedup)
 
     @property
     def commands_ready(self) -> bool:
@@ -320,8 +329,12 @@ class DriveRuntime:
         self._clock0 = datetime.now(UTC) - timedelta(seconds=self.sim.time_s)
         self._label_start_faults()
         next_progress = self._wall0 + self.progress_interval_s
+        pace_wall0, pace_sim0 = self._wall0, self._sim0  # where the pacing counts from
         try:
             while not self._stop.is_set():
+                if self._speedup_request is not None:
+                    speedup, self._speedup_request = self._speedup_request, None
+                    pace_wall0, pace_sim0 = time.monotonic(), self.sim.time_s
                 elapsed_sim = self.sim.time_s - self._sim0
                 if duration_s is not None and elapsed_sim >= duration_s - 1e-9:
                     break
@@ -332,7 +345,7 @@ class DriveRuntime:
                 self._emit_tick()
                 now = time.monotonic()
                 if math.isfinite(speedup):
-                    target = self._wall0 + (self.sim.time_s - self._sim0) / speedup
+                    target = pace_wall0 + (self.sim.time_s - pace_sim0) / speedup
                     self._lag_s = max(0.0, now - target)
                     if target > now:
                         self._stop.wait(target - now)
