@@ -1,20 +1,18 @@
 """Simulation speed and memory, measured in one run against baselines measured alongside.
 
 Prints:
-- the staged kernel (``vehsim.kernel``) against the previous one-function kernel
-  (``vehsim._kernel_legacy``), side by side in this process on the same arrays: single car
-  (dt_s = 0.01, UDDS, 1 Hz records) and a fleet of 1,000 (dt_s = 0.1, UDDS, summary only), runs
-  interleaved, best of several, and the ratio staged / previous by wall time and by CPU time
-  (target: within 5%). The previous kernel and this comparison go once the staged kernel has
-  landed;
+- the compiled kernel alone (``vehsim.kernel.run_fleet`` on a prepared simulator's arrays) for
+  one car (dt_s = 0.01, UDDS, 1 Hz records), next to ``vehsim.simulate`` on the same car, whose
+  difference is what the library adds around the kernel (on-board diagnostics over the records,
+  summaries). The staged kernel was measured against the one-function kernel it replaced before
+  that one was dropped (README, "Performance");
 - single car, dt_s = 0.01, UDDS: simulated seconds per wall second (target >= 500);
 - fleet of 1,000 cars, dt_s = 0.1, UDDS: vehicle-simulated seconds per wall second, and the ratio
   to FASTSim 3.1.0 (2012 Ford Fusion, UDDS at its native 1 Hz, history off) measured here
   (target >= 10x);
 - peak memory (max RSS) of a process that runs a 10,000-car fleet over UDDS with summary-only
   output, next to the RSS of the same process before the run (target <= 2 GiB).
-Nothing here is asserted: the numbers are for people and CI logs. ``--kernels`` runs only the
-staged/previous kernel comparison.
+Nothing here is asserted: the numbers are for people and CI logs.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import sys
 import time
 
 import vehsim
-from vehsim import _kernel_legacy, kernel
+from vehsim import kernel
 
 UDDS_S = 1369.0
 
@@ -77,36 +75,12 @@ def _kernel_times_s(run_fleet, vehicles: list, dt_s: float, record_every: int) -
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def staged_vs_previous_kernel(repeats: int = 7) -> dict:
-    """Best rates of the staged and the previous kernel, runs interleaved so load hits both.
-
-    Rates are vehicle-simulated seconds per wall second; ``cpu_ratio`` compares the CPU time the
-    process spent instead, which other processes on a shared machine disturb far less.
-    """
-    kernels = {"staged": kernel.run_fleet, "previous": _kernel_legacy.run_fleet}
-    cases = {"single": (_fleet_of(1), 0.01, 100), "fleet": (_fleet_of(1000), 0.1, 0)}
-    for run_fleet in kernels.values():  # compile or load from cache
-        _kernel_times_s(run_fleet, _fleet_of(2), 0.1, 0)
-    wall = {(k, c): float("inf") for k in kernels for c in cases}
-    cpu = dict(wall)
-    for _ in range(repeats):
-        for case, (vehicles, dt_s, every) in cases.items():
-            for name, run_fleet in kernels.items():
-                w, c = _kernel_times_s(run_fleet, vehicles, dt_s, every)
-                wall[name, case] = min(wall[name, case], w)
-                cpu[name, case] = min(cpu[name, case], c)
-    out = {}
-    for case, (vehicles, _, _) in cases.items():
-        n = len(vehicles)
-        staged = n * UDDS_S / wall["staged", case]
-        previous = n * UDDS_S / wall["previous", case]
-        out[case] = {
-            "staged": staged,
-            "previous": previous,
-            "ratio": staged / previous,
-            "cpu_ratio": cpu["previous", case] / cpu["staged", case],
-        }
-    return out
+def kernel_only_single_car(repeats: int = 5) -> float:
+    """The kernel's own rate for the single-car case [simulated s per wall s]."""
+    vehicles = _fleet_of(1)
+    _kernel_times_s(kernel.run_fleet, vehicles, 0.01, 100)  # compile or load from cache
+    wall = min(_kernel_times_s(kernel.run_fleet, vehicles, 0.01, 100)[0] for _ in range(repeats))
+    return UDDS_S / wall
 
 
 def fastsim_rate() -> float | None:
@@ -146,18 +120,15 @@ def memory(n: int = 10_000) -> dict:
 
 
 def main() -> None:
-    side_by_side = staged_vs_previous_kernel()
-    for case, label in (("single", "single car, dt 0.01 s"), ("fleet", "fleet of 1,000, dt 0.1 s")):
-        r = side_by_side[case]
-        print(
-            f"{label}, UDDS: staged kernel {r['staged']:,.0f}, previous kernel "
-            f"{r['previous']:,.0f} vehicle-simulated s per wall s; ratio {r['ratio']:.3f}, "
-            f"by CPU time {r['cpu_ratio']:.3f} (target 0.95 or more)"
-        )
     single = single_car()
     print(
         f"single car, dt 0.01 s, UDDS: {single:,.0f} simulated s per wall s (target >= 500; "
         f"{single / 500:.1f}x target)"
+    )
+    bare = kernel_only_single_car()
+    print(
+        f"  the kernel alone on the same car: {bare:,.0f} simulated s per wall s "
+        f"(vehsim.simulate / kernel: {single / bare:.2f})"
     )
     fleet_rate = fleet()
     fs = fastsim_rate()
@@ -179,10 +150,7 @@ def main() -> None:
                 "fastsim_sim_s_per_wall_s": round(fs) if fs else None,
                 "fleet_over_fastsim": round(fleet_rate / fs, 2) if fs else None,
                 "fleet_10000_peak_rss_mib": round(peak_mib),
-                "staged_over_previous_single": round(side_by_side["single"]["ratio"], 3),
-                "staged_over_previous_fleet": round(side_by_side["fleet"]["ratio"], 3),
-                "staged_over_previous_single_cpu": round(side_by_side["single"]["cpu_ratio"], 3),
-                "staged_over_previous_fleet_cpu": round(side_by_side["fleet"]["cpu_ratio"], 3),
+                "kernel_only_single_car_sim_s_per_wall_s": round(bare),
             }
         )
     )
@@ -191,7 +159,5 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--memory-child":
         _memory_child(int(sys.argv[2]))
-    elif sys.argv[1:] == ["--kernels"]:  # the side-by-side comparison only
-        print(json.dumps(staged_vs_previous_kernel(), indent=1))
     else:
         main()

@@ -22,7 +22,6 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 _KERNEL_SOURCES = (
     "physics/*.py",
     "kernel.py",
-    "_kernel_legacy.py",  # benchmark only; goes with the file
     "layout.py",
     "params.py",
     "constants.py",
