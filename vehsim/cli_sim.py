@@ -138,11 +138,27 @@ def run_simulate(args) -> int:
 
 def register_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "validate", help="FTP-75 and HWFET for every vehicle of an EPA Test Car List CSV"
+        "validate",
+        help="FTP-75 and HWFET for every car of an EPA Test Car List (CSV or XLSX)",
+        description="Every row gets a line: a car's result, or a skip with its reason "
+        "(unsupported_powertrain, invalid_field, duplicate_test; other_test and other_fuel for "
+        "rows of tests validation does not compare). Exit 0 when at least one car was "
+        "validated, 2 when none could be (or, with --strict, at the first bad row).",
     )
-    p.add_argument("--testcar-csv", type=Path, required=True)
+    p.add_argument(
+        "--testcar-csv",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="EPA Test Car List as downloaded (CSV or XLSX, one row per test) or one row per car",
+    )
     p.add_argument("--dt-s", type=float, default=0.1, help="step [s] (default 0.1)")
     p.add_argument("--plot", type=Path, help="write a PNG of predicted vs EPA fuel economy")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first row that cannot be validated (exit 2) instead of skipping it",
+    )
     add_output_options(p)
     p.set_defaults(func=run_validate)
 
@@ -157,45 +173,78 @@ VALIDATE_TABLE_COLUMNS = (
     "hwfe_mpg_epa",
     "hwfe_error_pct",
     "bag3_over_bag1_pred",
+    "estimated",
 )
+#: Columns of the table of skipped rows.
+SKIPPED_TABLE_COLUMNS = ("rows", "test_vehicle_id", "reason")
 
 
 def run_validate(args) -> int:
     from vehsim.progress import announce_font_cache, announce_kernel_compile, progress_bar
-    from vehsim.testcar import read_testcar_csv
-    from vehsim.validate import STAGES, summary, validate_testcars
+    from vehsim.testcar import read_testcar_file
+    from vehsim.validate import build_testcars, validate_batch
 
-    frame = read_testcar_csv(args.testcar_csv)
+    frame = read_testcar_file(args.testcar_csv)
+    if args.strict:  # the whole file is checked before the kernel compiles or anything runs
+        build_testcars(frame, strict=True)
     if not args.quiet:
-        print(f"validating {len(frame)} vehicles on FTP-75 and HWFET ...", file=sys.stderr)
+        print(
+            f"validating the test cars of {len(frame)} rows on FTP-75 and HWFET ...",
+            file=sys.stderr,
+        )
     announce_kernel_compile(args.quiet)
-    with progress_bar(len(STAGES), desc="validate", unit="run", quiet=args.quiet) as bar:
+    with progress_bar(0, desc="validate", unit="run", quiet=args.quiet) as bar:
 
-        def done(stage: str) -> None:
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.total = total
             bar.set_postfix_str(stage, refresh=False)
-            bar.update()
+            bar.update(done - bar.n)
 
-        results = validate_testcars(frame, dt_s=args.dt_s, on_stage=done)
-    rows = [
-        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
-        for row in results.to_dict("records")
-    ]
-    totals = summary(results)
+        batch = validate_batch(frame, dt_s=args.dt_s, strict=args.strict, on_progress=progress)
+    lines = batch.lines()
+    totals = batch.summary()
     if output_format(args) == "json":
-        for row in rows:
-            print(dumps(row))
+        for line in lines:
+            print(dumps(line))
         print(dumps(totals))
     else:
-        columns = [c for c in VALIDATE_TABLE_COLUMNS if c in results.columns]
-        print(format_rows(rows, columns))
+        validated = [
+            {**line, "estimated": ",".join(line["estimated_fields"]) or "-"}
+            for line in lines
+            if line["status"] == "validated"
+        ]
+        print(format_rows(validated, VALIDATE_TABLE_COLUMNS))
+        skipped = [
+            {**line, "rows": ",".join(str(r) for r in line["rows"])}
+            for line in lines
+            if line["status"] == "skipped"
+        ]
+        if skipped:
+            print()
+            print(format_rows(skipped, SKIPPED_TABLE_COLUMNS))
         print()
-        print(format_pairs({k: v for k, v in totals.items() if k != "summary"}))
-    if args.plot:
+        print(
+            format_pairs(
+                {
+                    k: (", ".join(f"{r}: {n}" for r, n in v.items()) or "-")
+                    if isinstance(v, dict)
+                    else v
+                    for k, v in totals.items()
+                    if k != "summary"
+                }
+            )
+        )
+    if args.plot and len(batch.results):
         announce_font_cache(args.quiet)
         from vehsim.plots import plot_validation
 
         args.plot.parent.mkdir(parents=True, exist_ok=True)
-        plot_validation(results, args.plot)
+        plot_validation(batch.results, args.plot)
+    if not len(batch.results):
+        raise ParameterError(
+            f"{args.testcar_csv}: no car could be validated ({len(frame)} rows, every one "
+            "skipped; the lines above give each reason)"
+        )
     return 0
 
 
