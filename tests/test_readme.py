@@ -40,7 +40,7 @@ SKIPS = (
 #: Lines that start, use or stop the embedded broker or Spark.
 _INTEGRATION = re.compile(r"\bvehsim\s+(broker|drive|pipeline)\b")
 #: Known README errors waiting for the README rewrite: (pattern, reason). Expected to fail.
-KNOWN_BROKEN = ((r"--testcar-csv\s+cars\.csv\b", "cars.csv is not a file of the repository"),)
+KNOWN_BROKEN: tuple[tuple[str, str], ...] = ()
 #: Per-line limit [s]: the slowest example (validate on 45 test cars, a fleet drive) fits.
 TIMEOUT_S = 900
 
