@@ -185,3 +185,34 @@ def test_a_scenario_becomes_a_drive_config(tmp_path):
         [FaultSpec("dragging_brake", 0.2, 0.0)],
     ]
     assert config.label_source == "scenario" and config.rate_hz == 5.0
+
+
+def test_drive_names_a_bad_fault_or_scenario_and_starts_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VEHSIM_HOME": str(tmp_path / "home"),
+           "VEHSIM_KAFKA_BOOTSTRAP": "127.0.0.1:1"}  # fmt: skip
+    env.pop("VEHSIM_CONFIG", None)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "vehicles: [{vehicle: compact-sedan, faults: [{name: vacuum_leak, severity: 2}]}]"
+    )
+
+    def drive(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "vehsim.cli", "drive", "--duration-s", "1", *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    for args, message in [
+        (("--fault", "no_such_fault"), "unknown fault 'no_such_fault'"),
+        (("--fault", "vacuum_leak:1.5"), "severity must be from 0 to 1"),
+        (("--scenario", str(bad)), "severity must be from 0 to 1"),
+        (("--scenario", str(bad), "--fault", "vacuum_leak"), "drop --fault"),
+    ]:
+        result = drive(*args)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr
+    assert not (tmp_path / "home" / "spool").exists()  # nothing was published or spooled
