@@ -144,7 +144,15 @@ def test_drive_the_car_from_the_dashboard(local_dashboard, page):
 
     page.wait_for_timeout(3000)  # a few seconds of driving on the chart
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    box = page.locator(".vehsim-dashboard").bounding_box()  # the README's screenshot
+    margin = 16
+    clip = {
+        "x": max(0.0, box["x"] - margin),
+        "y": max(0.0, box["y"] - margin),
+        "width": box["width"] + 2 * margin,
+        "height": box["height"] + 2 * margin,
+    }
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), clip=clip)
     fast = gauge(page, "speed")
 
     throttle.focus()

@@ -158,3 +158,26 @@ def test_a_connected_car_gets_its_spec_sheet_once_its_model_is_known():
     dash.tick(0.0)
     assert "pickup-v8" in dash.spec.value and "vehsim-spec-power" in dash.spec.value
     assert dash.chart.series[2]["max"] == load_vehicle("pickup-v8").n_gears
+
+
+def test_the_lamp_and_codes_come_from_the_reading_when_it_carries_them():
+    fleet = FakeFleet(["car-a"])
+    fleet.codes["car-a"] = DiagnosticStatus(
+        True, (TroubleCode("P0301", "from events", "confirmed"),)
+    )
+    dash = Dashboard(fleet, autostart=False)
+    fleet.publish(1.0, {"engine_on": True, "mil_on": False, "dtc_confirmed": [], "dtc_pending": []})
+    dash.tick(0.0)
+    assert "No trouble codes" in dash.dtc_panel.value and "mil" not in dash.cluster.lights.lit
+    fleet.publish(1.1, {"engine_on": True, "mil_on": True, "dtc_confirmed": ["P0128"]})
+    dash.tick(0.1)
+    assert "P0128" in dash.dtc_panel.value and "P0301" not in dash.dtc_panel.value
+    assert "mil" in dash.cluster.lights.lit
+
+
+def test_wear_running_faster_than_the_physics_is_shown():
+    fleet = FakeFleet(["car-a"])
+    dash = Dashboard(fleet, autostart=False)
+    fleet.publish(1.0, {"engine_wear_pct": 12.0, "wear_time_scale": 500.0})
+    dash.tick(0.0)
+    assert "wear ×500" in dash.wear_panel.value and "12.0" in dash.wear_panel.value

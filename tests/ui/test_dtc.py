@@ -1,7 +1,7 @@
 """The check-engine lamp and codes from the simulator and from diagnostic.dtc events agree."""
 
 from vehsim.diagnostics import DtcChange
-from vehsim.ui.dtc import NO_CODES, apply_dtc_event, status_from_simulator
+from vehsim.ui.dtc import NO_CODES, apply_dtc_event, status_from_payload, status_from_simulator
 
 
 def test_from_the_simulator_confirmed_first_with_descriptions():
@@ -39,3 +39,13 @@ def test_odd_events_change_nothing_they_do_not_say():
     assert apply_dtc_event(status, {"code": "P0301", "status": "exploded"}) == status
     unknown = apply_dtc_event(NO_CODES, {"code": "P1234", "status": "pending", "mil_on": False})
     assert unknown.codes[0].code == "P1234" and unknown.codes[0].description == ""
+
+
+def test_from_the_payload_when_it_carries_the_controllers_view():
+    payload = {"mil_on": True, "dtc_confirmed": ["P0217"], "dtc_pending": ["P0128"]}
+    assert status_from_payload(payload) == status_from_simulator(
+        {"mil_on": True, "confirmed": ["P0217"], "pending": ["P0128"]}
+    )
+    assert status_from_payload({"mil_on": False, "dtc_confirmed": []}) == NO_CODES
+    assert status_from_payload({"engine_rpm": 800.0}) is None  # an older producer
+    assert status_from_payload({"mil_on": "yes", "dtc_confirmed": []}) is None

@@ -54,7 +54,7 @@ def test_dial_scale_and_spec_sheet_follow_the_vehicle():
     hints = source.cluster_hints()
     assert hints.redline_rpm == source.params.values["max_speed_rpm"]
     assert hints.max_gear == source.params.n_gears
-    assert hints.spec.name == "compact-sedan" and hints.wear_time_scale == 1.0
+    assert hints.spec.name == "compact-sedan"
 
 
 def test_switching_cars_starts_a_new_one_from_rest():

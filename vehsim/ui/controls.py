@@ -12,8 +12,12 @@ from collections.abc import Callable, Mapping
 
 import ipywidgets as w
 
+from vehsim.commands import PROFILE_NAMES
+
 Command = dict[str, object]
-PROFILES = ("eco", "normal", "aggressive")
+#: The driver profiles the command parser accepts (one list, so the dropdown never offers a
+#: profile the car refuses).
+PROFILES: tuple[str, ...] = tuple(PROFILE_NAMES)
 GEAR_MODES = ("auto", "manual")
 
 

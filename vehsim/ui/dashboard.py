@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from vehsim.errors import VehsimError
 from vehsim.ui.controls import Controls
-from vehsim.ui.dtc import NO_CODES, DiagnosticStatus
+from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, status_from_payload
 from vehsim.ui.mode import open_source
 from vehsim.ui.panels import dtc_html, spec_html, trip_html, wear_html
 from vehsim.ui.readings import (
@@ -30,6 +30,7 @@ from vehsim.ui.readings import (
     quantize,
     warning_lights,
     wear_rows,
+    wear_time_scale,
 )
 from vehsim.ui.sources import ClusterHints, LocalSource, Sample, TelemetrySource
 from vehsim.ui.trip import TripComputer
@@ -272,10 +273,10 @@ class Dashboard:
         self._picking = False
         self.picker.observe(self._on_vehicle_choice, names="value")
         self.spec = _html("vehsim-spec")
-        picker_box = w.VBox([self.picker], layout=w.Layout(flex="0 0 auto"))
-        picker_box.add_class("vehsim-picker-box")
+        self._picker_box = w.VBox([self.picker], layout=w.Layout(flex="0 0 auto"))
+        self._picker_box.add_class("vehsim-picker-box")
         self.header = w.HBox(
-            [picker_box, self.spec], layout=w.Layout(align_items="center", width="100%")
+            [self._picker_box, self.spec], layout=w.Layout(align_items="center", width="100%")
         )
         self.header.add_class("vehsim-header")
         self.header.add_class("vehsim-panel")
@@ -430,6 +431,7 @@ class Dashboard:
         shown = "flex" if len(choices) > 1 else "none"
         if self.picker.layout.display != shown:
             self.picker.layout.display = shown
+            self._picker_box.layout.display = shown
 
     def _note_gear_mode(self, command: Mapping[str, Any]) -> None:
         # Telemetry may not carry the gearbox mode; the indicator then shows the last one set.
@@ -469,7 +471,7 @@ class Dashboard:
         self.latest = sample
         payload = sample.payload
         self.reading.show(self.display_values(payload))
-        self.diagnostic_status = self.source.diagnostics()
+        self.diagnostic_status = status_from_payload(payload) or self.source.diagnostics()
         self.cluster.show_lamps(payload, self.diagnostic_status.mil_on)
         self.controls.show_state(payload)
         self.status.sim_time_s = round(sample.sim_time_s, 1)
@@ -482,7 +484,7 @@ class Dashboard:
         """Trip, wear and codes; each panel's markup is sent only when its text changed."""
         for panel, markup in (
             (self.trip_panel, trip_html(self.trip.figures)),
-            (self.wear_panel, wear_html(wear_rows(payload or {}), self.hints.wear_time_scale)),
+            (self.wear_panel, wear_html(wear_rows(payload or {}), wear_time_scale(payload or {}))),
             (self.dtc_panel, dtc_html(self.diagnostic_status)),
         ):
             if panel.value != markup:

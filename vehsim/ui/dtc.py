@@ -1,8 +1,10 @@
 """The check-engine lamp and the active trouble codes, as the dashboard shows them.
 
-Local mode reads them from the simulator's diagnostics (``Simulator.dtc``); connected mode
-rebuilds them from the ``diagnostic.dtc`` events of the followed car. Both end in the same
-:class:`DiagnosticStatus`, so the cluster cannot tell the modes apart.
+The ``simulation.raw`` payload carries the engine controller's view (``mil_on``,
+``dtc_confirmed``, ``dtc_pending``), so the lamp and the codes come from the same reading as the
+dials, in both modes. For payloads without them, local mode reads the simulator's diagnostics
+(``Simulator.dtc``) and connected mode rebuilds them from the ``diagnostic.dtc`` events of the
+followed car. All end in the same :class:`DiagnosticStatus`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ def status_from_simulator(dtc: Mapping[str, Any]) -> DiagnosticStatus:
         for code in dtc.get(status, ())
     ]
     return DiagnosticStatus(bool(dtc.get("mil_on")), _ordered(codes))
+
+
+def status_from_payload(payload: Mapping[str, Any]) -> DiagnosticStatus | None:
+    """From a ``simulation.raw`` payload that carries the controller's view (``mil_on``,
+    ``dtc_confirmed``, ``dtc_pending``); ``None`` when it does not (older producers)."""
+    mil_on = payload.get("mil_on")
+    confirmed = payload.get("dtc_confirmed")
+    pending = payload.get("dtc_pending", [])
+    if not isinstance(mil_on, bool) or not isinstance(confirmed, list):
+        return None
+    lists = {"confirmed": confirmed, "pending": pending if isinstance(pending, list) else []}
+    return status_from_simulator(
+        {"mil_on": mil_on, **{k: [c for c in v if isinstance(c, str)] for k, v in lists.items()}}
+    )
 
 
 def apply_dtc_event(status: DiagnosticStatus, payload: Mapping[str, Any]) -> DiagnosticStatus:

@@ -136,6 +136,12 @@ def wear_rows(payload: Mapping[str, object]) -> list[WearRow]:
     return rows
 
 
+def wear_time_scale(payload: Mapping[str, object]) -> float:
+    """How many times faster than the rest of the physics wear advances (1 when not said)."""
+    scale = number(payload, "wear_time_scale")
+    return 1.0 if scale is None else scale
+
+
 def quantize(value: float, step: float) -> float:
     """``value`` on a grid of ``step`` (what a view can show apart), as a short float."""
     return round(round(value / step) * step, 6)

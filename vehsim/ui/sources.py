@@ -45,25 +45,22 @@ class ClusterHints:
     """What the cluster should know about the car it shows (scales, gearbox, spec sheet).
 
     ``spec`` is ``None`` when the source does not know the car's parameters (a connected car
-    whose ``vehicle_model`` is not a shipped vehicle). ``wear_time_scale`` is how many times
-    faster than the rest of the physics wear advances (1: real time).
+    whose ``vehicle_model`` is not a shipped vehicle).
     """
 
     redline_rpm: float = 6000.0
     max_gear: int = 6
     gearbox: str = ""
     spec: SpecSheet | None = None
-    wear_time_scale: float = 1.0
 
 
-def hints_for(params: Any, wear_time_scale: float = 1.0) -> ClusterHints:
+def hints_for(params: Any) -> ClusterHints:
     """The hints of a vehicle parameter set."""
     return ClusterHints(
         redline_rpm=float(params.values["max_speed_rpm"]),
         max_gear=int(params.n_gears),
         gearbox=str(params.gearbox_type),
         spec=spec_sheet(params),
-        wear_time_scale=wear_time_scale,
     )
 
 
@@ -125,6 +122,8 @@ class LocalSource:
         vehicle: the car to start with: a shipped vehicle's name, a vehicle file, a
             ``VehicleParams`` or an EPA Test Car List row; default the first shipped vehicle.
         vehicles: more cars for the picker, of the same kinds, besides the shipped ones.
+        simulator_options: more keyword arguments for ``vehsim.Simulator`` (ambient
+            temperature, a wear time scale, a saved state, ...), used for every car picked.
         make_simulator: ``(params) -> simulator``; default a ``vehsim.Simulator`` with the
             engine off (tests pass a stand-in).
         payload: function ``(snapshot, index) -> payload``; default ``vehsim.telemetry.raw_payload``.
@@ -142,6 +141,7 @@ class LocalSource:
         vehicle: Any = None,
         *,
         vehicles: Iterable[Any] = (),
+        simulator_options: Mapping[str, Any] | None = None,
         make_simulator: Callable[[Any], Any] | None = None,
         payload: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
         parse_command: Callable[[Mapping[str, Any]], Any] | None = None,
@@ -159,9 +159,10 @@ class LocalSource:
         else:
             first = self.choices.add(vehicle_params(vehicle))
         if make_simulator is None:
+            options = {"dt_s": dt_s, "seed": seed, "start": "off", **(simulator_options or {})}
 
             def make_simulator(params):
-                return Simulator([params], dt_s=dt_s, seed=seed, start="off")
+                return Simulator([params], **options)
 
         self._make_simulator = make_simulator
         self._payload = payload or raw_payload
@@ -199,7 +200,7 @@ class LocalSource:
 
     def cluster_hints(self) -> ClusterHints:
         """Redline, gears, gearbox type and spec sheet of the car simulated now."""
-        return hints_for(self.params, float(getattr(self.sim, "wear_time_scale", 1.0)))
+        return hints_for(self.params)
 
     def follow(self, vehicle_id: str) -> None:
         """Switch to another car: a new simulator from rest with the engine off.
