@@ -48,6 +48,10 @@ COMMAND_REJECTED = "command.rejected"
 """A driver command that was malformed or out of range; payload: :data:`REJECTION_FIELDS`."""
 DIAGNOSTIC_DTC = "diagnostic.dtc"
 """A trouble code changed status on the car's diagnostics; payload: :data:`DTC_FIELDS`."""
+DIAGNOSTIC_PREDICTION = "diagnostic.prediction"
+"""A model's diagnosis of one vehicle's telemetry window; payload: :data:`PREDICTION_FIELDS`."""
+DRIVER_COACHING = "driver.coaching"
+"""Advice to the driver and the fuel estimate it rests on; payload: :data:`COACHING_FIELDS`."""
 
 EVENT_TYPES: tuple[str, ...] = (
     SIMULATION_RAW,
@@ -56,6 +60,8 @@ EVENT_TYPES: tuple[str, ...] = (
     DRIVER_COMMAND,
     COMMAND_REJECTED,
     DIAGNOSTIC_DTC,
+    DIAGNOSTIC_PREDICTION,
+    DRIVER_COACHING,
 )
 
 # Envelope ------------------------------------------------------------------------------------
@@ -380,6 +386,65 @@ DTC_FIELDS: Mapping[str, type] = MappingProxyType(
 DTC_STATUSES: tuple[str, ...] = ("pending", "confirmed", "cleared", "mil_off")
 DTC_CODE_PATTERN = "^[PCBU][0-9A-F]{4}$"
 
+#: ``diagnostic.prediction`` payload (``vehsim score``): the fault a model sees in one vehicle's
+#: telemetry window (a name of ``vehsim.faults.FAULT_NAMES``, or :data:`NO_FAULT`), its
+#: probability [0-1] (null when the model gives none), the registered model and version, the
+#: run of the telemetry it read (the envelope's ``run_id`` is the scorer's run), the window's
+#: bounds in that run's simulated time [s], the simulation clock at the window's end (UTC
+#: ISO-8601, null when the telemetry carries no ``sim_clock_utc``) and when the car emitted the
+#: window's last reading (UTC ISO-8601: telemetry-to-prediction latency is measured from it).
+PREDICTION_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "fault": str,
+        "probability": float,
+        "model": str,
+        "model_version": str,
+        "source_run_id": str,
+        "window_start_s": float,
+        "window_end_s": float,
+        "window_end": str,
+        "telemetry_emitted_at": str,
+    }
+)
+NO_FAULT = "none"
+
+#: ``driver.coaching`` payload (``vehsim score``): a sentence for the driver (``advice``) about
+#: one ``habit`` (one of :data:`COACHING_HABITS`), the extra fuel it is estimated to cost on the
+#: trip so far [% over the eco estimate; null when not known yet] and what the estimate rests on
+#: (``basis``, one of :data:`COACHING_BASES`: the fuel model's prediction for the driver's
+#: windows against the same windows with eco-style features, or the published rule of thumb;
+#: docs/experiments.md). Optional, null when unknown: the trip's fuel figures [L/100 km], its
+#: distance [km] and harsh-event counts, the fuel model and version, and the driving style a
+#: classifier sees in the last window with its probability, model and version.
+COACHING_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "advice": str,
+        "habit": str,
+        "excess_fuel_pct": float,
+        "basis": str,
+        "source_run_id": str,
+        "window_end_s": float,
+    }
+)
+OPTIONAL_COACHING_FIELDS: Mapping[str, type] = MappingProxyType(
+    {
+        "window_end": str,
+        "fuel_l_per_100km": float,
+        "eco_fuel_l_per_100km": float,
+        "trip_distance_km": float,
+        "harsh_accel_count": int,
+        "harsh_brake_count": int,
+        "fuel_model": str,
+        "fuel_model_version": str,
+        "style": str,
+        "style_probability": float,
+        "style_model": str,
+        "style_model_version": str,
+    }
+)
+COACHING_HABITS: tuple[str, ...] = ("harsh_acceleration", "harsh_braking", "smooth")
+COACHING_BASES: tuple[str, ...] = ("model", "rule")
+
 
 # JSON Schema ---------------------------------------------------------------------------------
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
@@ -441,6 +506,21 @@ def build_schema() -> dict[str, Any]:
     dtc_payload["properties"]["status"] = {"enum": list(DTC_STATUSES)}
     dtc_payload["properties"]["sim_time_s"] = {"type": "number", "minimum": 0}
     dtc_payload["properties"]["freeze_frame"] = {"type": ["object", "null"]}
+    # null where a figure is not known: a model without probabilities, a trip too short
+    prediction_payload = _payload_schema(PREDICTION_FIELDS, {}, nullable=True)
+    for name in ("fault", "model", "model_version", "source_run_id"):
+        prediction_payload["properties"][name] = {"type": "string", "minLength": 1}
+    prediction_payload["properties"]["probability"] = {
+        "type": ["number", "null"], "minimum": 0, "maximum": 1,
+    }  # fmt: skip
+    for name in ("window_start_s", "window_end_s"):
+        prediction_payload["properties"][name] = {"type": "number", "minimum": 0}
+    coaching_payload = _payload_schema(COACHING_FIELDS, OPTIONAL_COACHING_FIELDS, nullable=True)
+    coaching_payload["properties"]["advice"] = {"type": "string", "minLength": 1}
+    coaching_payload["properties"]["habit"] = {"enum": list(COACHING_HABITS)}
+    coaching_payload["properties"]["basis"] = {"enum": list(COACHING_BASES)}
+    coaching_payload["properties"]["source_run_id"] = {"type": "string", "minLength": 1}
+    coaching_payload["properties"]["window_end_s"] = {"type": "number", "minimum": 0}
     by_type = {
         SIMULATION_RAW: _payload_schema(RAW_PAYLOAD_FIELDS, OPTIONAL_RAW_PAYLOAD_FIELDS),
         ENGINE_STARTED: engine_payload,
@@ -448,6 +528,8 @@ def build_schema() -> dict[str, Any]:
         DRIVER_COMMAND: command_payload,
         COMMAND_REJECTED: rejection_payload,
         DIAGNOSTIC_DTC: dtc_payload,
+        DIAGNOSTIC_PREDICTION: prediction_payload,
+        DRIVER_COACHING: coaching_payload,
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -40,6 +40,8 @@ def test_contract_constants():
         "driver.command",
         "command.rejected",
         "diagnostic.dtc",
+        "diagnostic.prediction",
+        "driver.coaching",
     )
     assert list(events.ENVELOPE_FIELDS) == [
         "schema_version", "event_id", "event_type", "vehicle_id", "run_id", "seq",
