@@ -240,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     redactor = install_secret_filter()
     # numba's compiler logs every bytecode step at DEBUG (a million lines per compile)
     logging.getLogger("numba").setLevel(logging.INFO)
+    # py4j's DEBUG is the Python-JVM wire protocol, one line per call: every poll of a
+    # streaming query, nothing a user debugs a pipeline with (Spark's own log is in a file)
+    logging.getLogger("py4j").setLevel(logging.INFO)
     if not args.verbose:
         logging.getLogger("kafka").setLevel(logging.WARNING)
         logging.getLogger("py4j").setLevel(logging.WARNING)
