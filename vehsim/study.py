@@ -338,8 +338,8 @@ def plot_tornado(
 ):
     """Tornado plot of :func:`one_at_a_time`: one panel per cycle, the widest swing on top.
 
-    Bars start at the baseline value; the low level's bar is blue, the high level's orange, each
-    labelled with its level and unit.
+    Bars start at the baseline value; each factor's low level is the lower (blue) bar, its high
+    level the upper (orange) one, each labelled with its level and unit.
     """
     from vehsim.plots import _pyplot
 
@@ -349,34 +349,38 @@ def plot_tornado(
     label = metric_label or f"{metric} [{METRICS.get(metric, '-')}]"
     n = max(oat.groupby("cycle").size())
     fig, axes = plt.subplots(
-        1, len(cycles), figsize=(6 * len(cycles), 1.2 + 0.6 * n), constrained_layout=True
+        1, len(cycles), figsize=(6.5 * len(cycles), 1.6 + 0.8 * n), constrained_layout=True
     )
     axes = np.atleast_1d(axes)
     for ax, cycle in zip(axes, cycles, strict=True):
         part = oat[oat["cycle"] == cycle].sort_values("swing")
         base = float(part["baseline_value"].iloc[0])
         y = np.arange(len(part))
-        for level, color in (("low", "tab:blue"), ("high", "tab:orange")):
+        for level, offset, color in (("low", -0.2, "tab:blue"), ("high", 0.2, "tab:orange")):
             values = part[f"{level}_value"].to_numpy(dtype=float)
-            ax.barh(y, values - base, left=base, color=color, alpha=0.85, label=f"{level} level")
-            for k, (value, setting, unit) in enumerate(
-                zip(values, part[level], part["unit"], strict=True)
-            ):
-                text = f"{setting:g}" if isinstance(setting, (int, float)) else str(setting)
+            ax.barh(y + offset, values - base, 0.4, left=base, color=color, label=f"{level} level")
+            settings = zip(values, part[level], part["unit"], strict=True)
+            for k, (value, setting, unit) in enumerate(settings):
+                text = f"{setting:.3g}" if isinstance(setting, (int, float)) else str(setting)
+                unit_text = "" if unit in ("", "-") else f" {unit}"
                 ax.annotate(
-                    f" {text} {unit} ".replace(" - ", " "),
-                    (value, y[k]),
+                    f" {text}{unit_text} ",
+                    (value, y[k] + offset),
                     ha="left" if value >= base else "right",
                     va="center",
                     fontsize="small",
                 )
         ax.axvline(base, color="0.2", lw=1)
-        ax.set_yticks(y, [factor_label(f) for f in part["factor"]])
+        ax.set_yticks(
+            y,
+            [f"{f}\n[{u}]" if u else f for f, u in zip(part["factor"], part["unit"], strict=True)],
+        )
         ax.set_xlabel(label)
         ax.set_title(f"{cycle}: baseline {base:.3g} {METRICS.get(metric, '')}")
-        ax.margins(x=0.25)
+        ax.margins(x=0.3)
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(loc="lower right", fontsize="small")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize="small")
     if path is not None:
         fig.savefig(path, dpi=110)
         plt.close(fig)
