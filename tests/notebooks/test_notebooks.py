@@ -28,7 +28,7 @@ def _params():
 
 
 def test_there_are_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"dashboard", "drive_live", "drive_cycles"}
+    assert {p.stem for p in NOTEBOOKS} >= {"dashboard", "drive_live", "drive_cycles", "sensitivity"}
 
 
 @pytest.mark.parametrize("path", list(_params()))
