@@ -1,49 +1,53 @@
-"""Silver → Gold: per-minute aggregates, trips and ML features. Pure DataFrame transforms.
+"""Silver → Gold: per-minute aggregates, trips and ML features. DataFrame transforms.
+
+The features are defined once, in :mod:`vehsim.features` (pure NumPy/pandas), and Gold runs
+those same functions on Spark's executors: :func:`minutes` hands every vehicle run's Silver rows,
+whole and in ``seq`` order, to :func:`vehsim.features.window_sums` and
+:func:`vehsim.features.span_features` through ``mapInArrow`` (Arrow batches in, Arrow batches
+out, no per-row Python). The experiments' simulated table calls the same functions on simulated
+telemetry, so a feature name means the same thing in both (``docs/nomenclature.md``).
 
 Every quantity that accumulates (fuel, distance, wear, time) is first turned into a per-event
-increment: the difference to the previous event of the same vehicle and run (by ``seq``), so
-the increment of the interval *ending* at an event belongs to that event's window. Summing the
-increments of every window of a run therefore gives exactly the run's totals, whatever the
-windowing. The definitions are documented in ``docs/lakehouse.md``.
+increment, the difference to the previous event of the same vehicle and run (by ``seq``); the
+increment of the interval *ending* at an event belongs to that event's window. Summing the
+windows of a run therefore gives exactly the run's totals, and :func:`trips` merges them the way
+:func:`vehsim.features.merge_spans` does. The definitions are in ``docs/lakehouse.md``.
 
 Event time is the simulation's clock (``sim_clock_utc``: run start + simulated time) when events
-carry it, else ``emitted_at`` (UTC); windows are one minute long, aligned to the minute.
+carry it, else ``emitted_at`` (UTC); windows are one minute long, aligned to the minute. Every
+time column of Gold (``window_*``, a trip's ``start_at``/``end_at``) is on that clock, the clock
+``duration_s`` (simulated seconds) also measures, so a sped-up run's trip lasts as long from
+``start_at`` to ``end_at`` as its ``duration_s`` says.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from collections.abc import Iterator, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from vehsim import events
+from vehsim import features as fx
 from vehsim_pipelines.schemas import parse_utc
 
 #: Length of a Gold window [s].
-WINDOW_S = 60
-#: Harsh acceleration threshold, 0.3 g [m/s²] (a common telematics/insurance threshold).
-HARSH_ACCEL_MPS2 = 2.94
-#: Harsh braking threshold, -0.4 g [m/s²].
-HARSH_BRAKE_MPS2 = -3.92
-#: Coolant temperature below which a running engine counts as cold [°C].
-COLD_COOLANT_C = 70.0
-#: Below this speed the vehicle counts as stopped [km/h].
-STOPPED_KPH = 1.0
+WINDOW_S = fx.WINDOW_S
 #: Minimum distance for a consumption or per-distance wear figure to be reported [km].
-MIN_DISTANCE_KM = 0.1
-#: Minimum duration for a feature row to be a valid training example [s].
-MIN_DURATION_S = 30.0
-#: Harsh events per 100 km separating the calm / moderate / aggressive driving styles.
-STYLE_LIMITS_PER_100KM = (5.0, 20.0)
+MIN_DISTANCE_KM = fx.MIN_DISTANCE_KM
 
 #: Key of ``gold/vehicle_minute`` and ``gold/features``.
 WINDOW_KEYS = ("vehicle_id", "run_id", "window_start")
 #: Key of ``gold/trips``.
 TRIP_KEYS = ("vehicle_id", "run_id")
 
-_WEAR_FIELDS = ("engine_wear_pct", "gearbox_wear_pct", "brake_pad_wear_pct", "tyre_wear_pct")
+_WEAR_FIELDS = fx.WEAR_FIELDS
 
 #: The ``silver/telemetry`` columns the Gold transforms read. The Gold job reads only these:
-#: the window shuffle then moves a third less data than whole Silver rows would.
+#: the shuffle that brings each vehicle run together then moves a third less data.
 INPUT_COLUMNS = (
     *TRIP_KEYS,
     "seq",
@@ -69,20 +73,27 @@ INPUT_COLUMNS = (
     "driver_mode",
     "bronze_version",
 )
+#: What the per-run pass sends to Python: the samples the features read, on their event time.
+_SAMPLE_COLUMNS = (
+    *TRIP_KEYS,
+    "seq",
+    "event_time",
+    "window_start",
+    *fx.NUMERIC_SAMPLE_COLUMNS,
+    "engine_on",
+    "vehicle_model",
+    "driver_mode",
+)
+
+
+def gear_column(gear: int) -> str:
+    """Name of the time-in-gear column of ``gear`` (-1 reverse ``r``, 0 neutral ``n``)."""
+    return fx.gear_time_column(gear)
 
 
 def _gears() -> range:
     low, high = events.PAYLOAD_RANGES["gear"]
     return range(int(low), int(high) + 1)
-
-
-def _gear_label(gear: int) -> str:
-    return {-1: "r", 0: "n"}.get(gear, str(gear))
-
-
-def gear_column(gear: int) -> str:
-    """Name of the time-in-gear column of ``gear`` (-1 reverse ``r``, 0 neutral ``n``)."""
-    return f"time_gear_{_gear_label(gear)}_s"
 
 
 def event_time(telemetry: DataFrame) -> Column:
@@ -99,127 +110,173 @@ def window_start(telemetry: DataFrame) -> Column:
     return F.date_trunc("minute", event_time(telemetry))
 
 
-def with_increments(telemetry: DataFrame) -> DataFrame:
-    """Add per-event increments (``dt_s``, ``fuel_l``, ``distance_km``, wear, ...) and flags.
+# --- the per-run pass (vehsim.features on the executors) -----------------------------------------
+_STRING_COLUMNS = ("vehicle_id", "run_id", "vehicle_model", "driver_mode", "driver_profile")
+_TIME_COLUMNS = ("window_start", "window_end", "start_at", "end_at")
+_INTEGER_COLUMNS = (
+    "events",
+    "harsh_accel_count",
+    "harsh_brake_count",
+    "stop_count",
+    "harsh_event_count",
+)
+
+
+def _minute_columns() -> list[str]:
+    """Columns of :func:`minutes`: keys, aggregates, labels and the span features."""
+    aggregates = [*fx.AGGREGATES, *fx.TIME_AGGREGATES]
+    vehicle = (*fx.VEHICLE_FEATURES, "power_to_mass_w_per_kg")
+    span = [
+        n
+        for n in dict.fromkeys((*fx.FEATURES, *fx.RATIOS, *fx.TARGETS))
+        if n not in aggregates and n not in vehicle
+    ]
+    return [
+        *WINDOW_KEYS,
+        "window_end",
+        *aggregates,
+        "vehicle_model",
+        "driver_mode",
+        "driver_profile",
+        *span,
+    ]
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    if name in _STRING_COLUMNS:
+        return pa.string()
+    if name in _TIME_COLUMNS:
+        return pa.timestamp("us", tz="UTC")
+    if name in _INTEGER_COLUMNS:
+        return pa.int64()
+    if name == "is_valid_example":
+        return pa.bool_()
+    return pa.float64()
+
+
+#: Arrow schema of the rows the per-run pass returns.
+MINUTE_SCHEMA = pa.schema([(name, _arrow_type(name)) for name in _minute_columns()])
+_SPARK_TYPES = {
+    pa.string(): "string",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+    pa.int64(): "bigint",
+    pa.bool_(): "boolean",
+    pa.float64(): "double",
+}
+#: Rows the per-run pass hands to pandas at once (whole runs; a longer run goes alone).
+CHUNK_ROWS = 200_000
+
+
+def _spark_schema(schema: pa.Schema) -> str:
+    return ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in schema)
+
+
+def _naive_utc(table: pa.Table) -> pa.Table:
+    """Timestamps as zone-less UTC (pandas then keeps them as datetime64, not objects)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.timestamp("us")))
+    return table
+
+
+def window_rows(samples: pd.DataFrame) -> pd.DataFrame:
+    """The per-run pass on one chunk of whole runs: :func:`vehsim.features.window_sums` and
+    :func:`vehsim.features.span_features` (no vehicle dimension), in :data:`MINUTE_SCHEMA`'s
+    columns. Pure pandas: tests call it directly."""
+    frame = fx.span_features(fx.window_sums(samples))
+    return frame[MINUTE_SCHEMA.names]
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.RecordBatch:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for field in MINUTE_SCHEMA:
+        column = table.column(field.name)
+        if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(column.type):
+            column = pc.cast(pc.cast(column, pa.timestamp("us")), field.type)
+        columns.append(pc.cast(column, field.type))
+    return pa.RecordBatch.from_arrays([c.combine_chunks() for c in columns], schema=MINUTE_SCHEMA)
+
+
+def _runs_in_chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` body: batches of runs sorted by run and ``seq`` -> minute rows.
+
+    Batches accumulate until :data:`CHUNK_ROWS`; the complete runs go through
+    :func:`window_rows`, the last (possibly unfinished) run waits for the next chunk. Memory is
+    bounded by a chunk or the longest run, whichever is larger.
+    """
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+
+    def run_code(table: pa.Table) -> pa.Array:
+        joined = pc.binary_join_element_wise(
+            table.column("vehicle_id"), table.column("run_id"), "\x00"
+        )
+        return joined.combine_chunks()
+
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows < CHUNK_ROWS:
+            continue
+        table = pa.Table.from_batches(pending)
+        codes = run_code(table)
+        # the rows of the last run (a suffix: runs are sorted) wait for the next chunk
+        start = pc.index(codes, codes[len(codes) - 1]).as_py()
+        if start <= 0:
+            continue  # one run so far: wait for its end
+        done, rest = table.slice(0, start), table.slice(start)
+        yield from _process(done)
+        pending = rest.to_batches()
+        rows = rest.num_rows
+    if pending:
+        yield from _process(pa.Table.from_batches(pending))
+
+
+def _process(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    if table.num_rows == 0:
+        return
+    frame = _naive_utc(table).to_pandas()
+    yield _to_arrow(window_rows(frame))
+
+
+def minutes(telemetry: DataFrame) -> DataFrame:
+    """One row per vehicle, run and minute: every aggregate and window feature Gold needs.
 
     Args:
-        telemetry: ``silver/telemetry`` rows (any subset of whole runs).
+        telemetry: ``silver/telemetry`` rows (:data:`INPUT_COLUMNS`) of whole vehicle runs.
 
     Returns:
-        The input plus: ``window_start``, ``dt_s``, ``d_fuel_l``, ``d_distance_km``,
-        ``d_<wear>`` for every wear field, ``d_oil_life_used_pct``, ``prev_gear``, ``accel_est_mps2``,
-        ``harsh_accel``/``harsh_brake`` (1 on the first event of an episode), ``idle``,
-        ``cold``, ``stop`` (1 where the vehicle comes to a halt).
+        The columns of :data:`MINUTE_SCHEMA`: the window key, ``window_end``, the aggregates of
+        :data:`vehsim.features.AGGREGATES` (sums, so windows merge into trips) and
+        ``start_at``/``end_at`` (first and last event time), ``vehicle_model``,
+        ``driver_mode`` (most frequent in the window), ``driver_profile`` (most frequent in the
+        run), and the span features and targets of :mod:`vehsim.features`.
     """
-    w = Window.partitionBy("vehicle_id", "run_id").orderBy("seq")
-
-    def increment(col: str) -> Column:
-        return F.greatest(F.col(col) - F.lag(col).over(w), F.lit(0.0))
-
-    dt_s = F.coalesce(increment("sim_time_s"), F.lit(0.0))
-    df = telemetry.withColumn("dt_s", dt_s)
-    speed_mps = F.col("vehicle_speed_kph") / 3.6
-    derived_accel = (speed_mps - F.lag(speed_mps).over(w)) / F.col("dt_s")
-    df = df.withColumn(
-        "accel_est_mps2",
-        F.coalesce(F.col("accel_mps2"), F.when(F.col("dt_s") > 0, derived_accel), F.lit(0.0)),
-    )
-    harsh_accel = F.col("accel_est_mps2") >= HARSH_ACCEL_MPS2
-    harsh_brake = F.col("accel_est_mps2") <= HARSH_BRAKE_MPS2
-    stopped = F.col("vehicle_speed_kph") < STOPPED_KPH
-    df = df.select(
-        "*",
+    samples = telemetry.select(
+        *[c for c in INPUT_COLUMNS if c in telemetry.columns and c != "sim_clock_utc"],
+        event_time(telemetry).alias("event_time"),
         window_start(telemetry).alias("window_start"),
-        F.coalesce(increment("fuel_used_l"), F.lit(0.0)).alias("d_fuel_l"),
-        F.coalesce(increment("odometer_km"), F.lit(0.0)).alias("d_distance_km"),
-        *[F.coalesce(increment(f), F.lit(0.0)).alias(f"d_{f}") for f in _WEAR_FIELDS],
-        F.coalesce(
-            F.greatest(F.lag("oil_life_pct").over(w) - F.col("oil_life_pct"), F.lit(0.0)),
-            F.lit(0.0),
-        ).alias("d_oil_life_used_pct"),
-        F.coalesce(
-            F.greatest(speed_mps * speed_mps - F.lag(speed_mps * speed_mps).over(w), F.lit(0.0)),
-            F.lit(0.0),
-        ).alias("d_pke_m2ps2"),
-        F.coalesce(F.lag("gear").over(w), F.col("gear")).alias("prev_gear"),
-        _rising(harsh_accel, w).alias("harsh_accel"),
-        _rising(harsh_brake, w).alias("harsh_brake"),
-        (F.col("engine_on") & stopped).cast("int").alias("idle"),
-        (F.col("engine_on") & (F.col("coolant_temp_c") < COLD_COOLANT_C)).cast("int").alias("cold"),
-        (stopped & ~F.coalesce(F.lag(stopped).over(w), F.lit(True))).cast("int").alias("stop"),
-    )
-    return df
+    ).select(*_SAMPLE_COLUMNS)
+    # Each run whole in one partition, in seq order: the per-run pass streams through it.
+    ordered = samples.repartition(*TRIP_KEYS).sortWithinPartitions(*TRIP_KEYS, "seq")
+    return ordered.mapInArrow(_runs_in_chunks, _spark_schema(MINUTE_SCHEMA))
 
 
-def _rising(flag: Column, w: Window) -> Column:
-    """1 on the first event of each run of consecutive true ``flag`` values, else 0."""
-    return (flag & ~F.coalesce(F.lag(flag).over(w), F.lit(False))).cast("int")
-
-
-def _ratio(num: Column, den: Column, scale: float, min_den: float) -> Column:
-    return F.when(den >= min_den, num / den * scale)
-
-
-def minute_aggregates(increments: DataFrame) -> DataFrame:
-    """One row per vehicle, run and minute with every aggregate Gold needs.
-
-    Args:
-        increments: Output of :func:`with_increments`.
-    """
-    dt = F.col("dt_s")
-    gear_times = [
-        F.sum(F.when(F.col("prev_gear") == g, dt).otherwise(0.0)).alias(gear_column(g))
-        for g in _gears()
-    ]
-    agg = increments.groupBy(*WINDOW_KEYS).agg(
-        F.count(F.lit(1)).alias("events"),
-        F.min("emitted_at").alias("start_at"),
-        F.max("emitted_at").alias("end_at"),
-        F.min("sim_time_s").alias("sim_time_start_s"),
-        F.max("sim_time_s").alias("sim_time_end_s"),
-        F.sum(dt).alias("duration_s"),
-        F.avg("engine_rpm").alias("engine_rpm_mean"),
-        F.max("engine_rpm").alias("engine_rpm_max"),
-        F.avg("vehicle_speed_kph").alias("speed_kph_mean"),
-        F.max("vehicle_speed_kph").alias("speed_kph_max"),
-        F.stddev_pop("vehicle_speed_kph").alias("speed_kph_std"),
-        F.max("coolant_temp_c").alias("coolant_temp_c_max"),
-        F.avg("coolant_temp_c").alias("coolant_temp_c_mean"),
-        F.max("oil_temp_c").alias("oil_temp_c_max"),
-        F.sum("d_fuel_l").alias("fuel_used_l"),
-        F.sum("d_distance_km").alias("distance_km"),
-        F.sum("harsh_accel").alias("harsh_accel_count"),
-        F.sum("harsh_brake").alias("harsh_brake_count"),
-        *gear_times,
-        *[F.sum(f"d_{f}").alias(f"{f}_delta") for f in _WEAR_FIELDS],
-        F.sum("d_oil_life_used_pct").alias("oil_life_used_pct"),
-        F.avg("throttle_pct").alias("throttle_pct_mean"),
-        F.avg("brake_pct").alias("brake_pct_mean"),
-        F.avg("road_grade_pct").alias("road_grade_pct_mean"),
-        F.avg(F.abs("road_grade_pct")).alias("road_grade_abs_pct_mean"),
-        F.avg("ambient_temp_c").alias("ambient_temp_c_mean"),
-        F.min("ambient_temp_c").alias("ambient_temp_c_min"),
-        F.avg(F.greatest("accel_est_mps2", F.lit(0.0))).alias("accel_pos_mps2_mean"),
-        F.stddev_pop("accel_est_mps2").alias("accel_mps2_std"),
-        F.sum(F.col("idle") * dt).alias("idle_s"),
-        F.sum(F.col("cold") * dt).alias("cold_s"),
-        F.sum(F.col("engine_on").cast("int") * dt).alias("engine_on_s"),
-        F.sum("stop").alias("stop_count"),
-        F.sum("d_pke_m2ps2").alias("pke_sum_m2ps2"),
-        F.avg((F.col("engine_rpm") > 3000).cast("double")).alias("high_rpm_share"),
-        F.min("odometer_km").alias("odometer_km_start"),
-        F.min("engine_wear_pct").alias("engine_wear_pct_start"),
-        # per window, so the id's pattern is matched once a minute, not once an event
-        vehicle_model(F.max("vehicle_model"), F.max("vehicle_id")).alias("vehicle_model"),
-        F.mode("driver_mode").alias("driver_mode"),
-    )
-    return agg.withColumn(
-        "window_end", F.col("window_start") + F.expr(f"INTERVAL {WINDOW_S} SECONDS")
-    )
+def _ratio(name: str) -> Column:
+    """Spark form of the ratio feature ``name`` of :data:`vehsim.features.RATIOS`."""
+    spec = fx.RATIOS[name]
+    numerator = F.col(spec.numerators[0])
+    for extra in spec.numerators[1:]:
+        numerator = numerator + F.col(extra)
+    denominator = F.col(spec.denominator)
+    return F.when(denominator >= spec.min_denominator, numerator / denominator * spec.scale)
 
 
 def vehicle_minute(minutes: DataFrame) -> DataFrame:
-    """``gold/vehicle_minute``: the per-minute report columns of :func:`minute_aggregates`."""
+    """``gold/vehicle_minute``: the per-minute report (user units) from :func:`minutes`."""
     return minutes.select(
         *WINDOW_KEYS,
         "window_end",
@@ -235,9 +292,7 @@ def vehicle_minute(minutes: DataFrame) -> DataFrame:
         "oil_temp_c_max",
         "fuel_used_l",
         "distance_km",
-        _ratio(F.col("fuel_used_l"), F.col("distance_km"), 100.0, MIN_DISTANCE_KM).alias(
-            "fuel_l_per_100km"
-        ),
+        "fuel_l_per_100km",
         "harsh_accel_count",
         "harsh_brake_count",
         *[gear_column(g) for g in _gears()],
@@ -246,28 +301,26 @@ def vehicle_minute(minutes: DataFrame) -> DataFrame:
     )
 
 
-def vehicle_model(model: Column, vehicle_id: Column) -> Column:
-    """The payload's ``vehicle_model``, else the vehicle id without its ``-NNN`` fleet suffix."""
-    return F.coalesce(model, F.nullif(F.regexp_extract(vehicle_id, r"^(.+)-[0-9]+$", 1), F.lit("")))
-
-
 #: Columns of the vehicle dimension :func:`features` joins on ``vehicle_model``.
-VEHICLE_COLUMNS = ("mass_kg", "displacement_l", "rated_power_w")
+VEHICLE_COLUMNS = fx.VEHICLE_FEATURES
+#: Span features and targets of ``gold/features`` and ``gold/trips`` (vehicle ones aside).
+SPAN_FEATURES = tuple(
+    n for n in fx.FEATURES if n not in (*fx.VEHICLE_FEATURES, "power_to_mass_w_per_kg")
+)
+TARGET_COLUMNS = tuple(fx.TARGETS)
 
 
 def features(minutes: DataFrame, vehicles: DataFrame | None = None) -> DataFrame:
-    """``gold/features``: one ML example per vehicle, run and minute (definitions in docs).
+    """``gold/features``: one ML example per vehicle, run and minute (window grain).
 
-    Inputs describe how the car was driven, in what conditions, and the car itself; targets
-    are the fuel consumption and wear rates of the same window.
+    The features and targets are those of :mod:`vehsim.features` for a one-minute span;
+    ``mass_kg``, ``displacement_l`` and ``rated_power_w`` come from the vehicle dimension.
 
     Args:
-        minutes: Output of :func:`minute_aggregates`.
+        minutes: Output of :func:`minutes`.
         vehicles: Optional vehicle dimension: ``vehicle_model`` and :data:`VEHICLE_COLUMNS`
             (null features for models it does not list).
     """
-    duration = F.col("duration_s")
-    distance = F.col("distance_km")
     if vehicles is None:
         vehicles = minutes.sparkSession.createDataFrame(
             [], "vehicle_model string, mass_kg double, displacement_l double, rated_power_w double"
@@ -275,128 +328,109 @@ def features(minutes: DataFrame, vehicles: DataFrame | None = None) -> DataFrame
     minutes = minutes.join(
         F.broadcast(vehicles.select("vehicle_model", *VEHICLE_COLUMNS)), "vehicle_model", "left"
     )
-    gear_share = [
-        _ratio(F.col(gear_column(g)), duration, 1.0, 1e-9).alias(f"gear_{_gear_label(g)}_frac")
-        for g in _gears()
-    ]
-    per_100km = [
-        _ratio(F.col(f"{f}_delta"), distance, 100.0, MIN_DISTANCE_KM).alias(f"{f}_per_100km")
-        for f in _WEAR_FIELDS
-    ]
     return minutes.select(
         *WINDOW_KEYS,
         "window_end",
         F.col("vehicle_model").alias("vehicle"),
         "driver_mode",
         "events",
-        "duration_s",
-        "distance_km",
-        _ratio(distance * 1000.0, duration, 1.0, 1e-9).alias("mean_speed_mps"),
-        (F.col("speed_kph_max") / 3.6).alias("max_speed_mps"),
-        (F.col("speed_kph_std") / 3.6).alias("speed_std_mps"),
-        _ratio(F.col("stop_count"), distance, 1.0, MIN_DISTANCE_KM).alias("stops_per_km"),
-        _ratio(F.col("idle_s"), duration, 1.0, 1e-9).alias("idle_frac"),
-        _ratio(F.col("pke_sum_m2ps2"), distance * 1000.0, 1.0, MIN_DISTANCE_KM * 1000.0).alias(
-            "pke_mps2"
-        ),
-        "accel_pos_mps2_mean",
-        "accel_mps2_std",
-        "throttle_pct_mean",
-        "brake_pct_mean",
-        "engine_rpm_mean",
-        "high_rpm_share",
-        (F.col("harsh_accel_count") + F.col("harsh_brake_count")).alias("harsh_event_count"),
-        F.col("ambient_temp_c_mean").alias("ambient_temp_c"),
-        "coolant_temp_c_mean",
-        _ratio(F.col("cold_s"), duration, 1.0, 1e-9).alias("cold_frac"),
-        F.when(F.col("cold_s") >= 0.5 * duration, 1.0).otherwise(0.0).alias("cold_start"),
-        "road_grade_pct_mean",
-        "road_grade_abs_pct_mean",
-        "odometer_km_start",
-        "engine_wear_pct_start",
-        *gear_share,
+        *SPAN_FEATURES,
         *VEHICLE_COLUMNS,
-        (F.col("rated_power_w") / F.col("mass_kg")).alias("power_to_mass_w_per_kg"),
-        # targets
-        "fuel_used_l",
-        _ratio(F.col("fuel_used_l"), distance, 100.0, MIN_DISTANCE_KM).alias("fuel_l_per_100km"),
-        _ratio(F.col("fuel_used_l"), duration, 3600.0, 1e-9).alias("fuel_rate_lph_mean"),
-        *per_100km,
-        _ratio(F.col("engine_wear_pct_delta"), duration, 3600.0, 1e-9).alias(
-            "engine_wear_pct_per_h"
-        ),
-        _ratio(F.col("oil_life_used_pct"), duration, 3600.0, 1e-9).alias("oil_life_used_pct_per_h"),
-        ((distance >= MIN_DISTANCE_KM) & (duration >= MIN_DURATION_S)).alias("is_valid_example"),
+        _ratio("power_to_mass_w_per_kg").alias("power_to_mass_w_per_kg"),
+        *TARGET_COLUMNS,
     )
 
 
-def trips(minutes: DataFrame, telemetry: DataFrame) -> DataFrame:
+def _merged(name: str, how: str) -> Column:
+    """Spark form of :data:`vehsim.features.MERGE_HOW`: windows into a trip."""
+    if how == "first":
+        return F.min_by(name, "sim_time_start_s").alias(name)
+    return {"sum": F.sum, "max": F.max, "min": F.min}[how](name).alias(name)
+
+
+#: Columns of ``gold/trips`` besides the span features (report columns, in user units).
+TRIP_REPORT_COLUMNS = (
+    *TRIP_KEYS,
+    "start_at",
+    "end_at",
+    "events",
+    "duration_s",
+    "distance_km",
+    "fuel_used_l",
+    "fuel_l_per_100km",
+    "speed_kph_mean",
+    "speed_kph_max",
+    "cold_engine_frac",
+    "idle_frac",
+    "harsh_accel_count",
+    "harsh_brake_count",
+    "harsh_events_per_100km",
+    *[f"{f}_delta" for f in _WEAR_FIELDS],
+    "oil_life_used_pct",
+    "ambient_temp_c_min",
+    "vehicle_model",
+    "driver_profile",
+    "driving_style",
+)
+_TRIP_SCHEMA_NAMES = (
+    *TRIP_REPORT_COLUMNS,
+    *[n for n in (*SPAN_FEATURES, *TARGET_COLUMNS) if n not in TRIP_REPORT_COLUMNS],
+)
+
+
+def _trip_type(name: str) -> pa.DataType:
+    if name in ("driving_style",):
+        return pa.string()
+    return _arrow_type(name)
+
+
+TRIP_SCHEMA = pa.schema([(n, _trip_type(n)) for n in _TRIP_SCHEMA_NAMES])
+
+
+def trip_rows(merged: pd.DataFrame) -> pd.DataFrame:
+    """Trip features from merged window aggregates: :func:`vehsim.features.span_features` at
+    drive grain, plus the report columns. Pure pandas: tests call it directly."""
+    frame = fx.span_features(merged)
+    frame["driving_style"] = fx.driving_style(frame["harsh_events_per_100km"].to_numpy())
+    return frame[TRIP_SCHEMA.names]
+
+
+def _trip_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        frame = trip_rows(_naive_utc(pa.Table.from_batches([batch])).to_pandas())
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        columns = []
+        for field in TRIP_SCHEMA:
+            column = table.column(field.name)
+            if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(column.type):
+                column = pc.cast(column, pa.timestamp("us"))
+            columns.append(pc.cast(column, field.type).combine_chunks())
+        yield pa.RecordBatch.from_arrays(columns, schema=TRIP_SCHEMA)
+
+
+def trips(minutes: DataFrame, telemetry: DataFrame | None = None) -> DataFrame:
     """``gold/trips``: one row per vehicle and run (a run of the runtime is one trip).
 
-    Totals are sums of the run's minute aggregates (every increment belongs to exactly one
-    window, so they equal sums over its events); the driver profile is the most frequent one
-    over the run's events.
+    The run's windows merged as :func:`vehsim.features.merge_spans` does (every increment
+    belongs to exactly one window, so the sums are the run's totals), then the drive-grain
+    features of :func:`vehsim.features.span_features`. ``start_at``/``end_at`` are the first and
+    last event time on the simulation's clock.
 
     Args:
-        minutes: Output of :func:`minute_aggregates` for whole runs (every window of them).
-        telemetry: The Silver rows of the same runs (``driver_mode`` is read).
+        minutes: Output of :func:`minutes` for whole runs (every window of them).
+        telemetry: Unused (the run's driver profile comes with its windows); kept so that
+            callers passing the Silver rows keep working.
     """
-    agg = minutes.groupBy(*TRIP_KEYS).agg(
-        F.min("start_at").alias("start_at"),
-        F.max("end_at").alias("end_at"),
-        F.sum("events").alias("events"),
-        F.sum("duration_s").alias("duration_s"),
-        F.sum("distance_km").alias("distance_km"),
-        F.sum("fuel_used_l").alias("fuel_used_l"),
-        F.max("speed_kph_max").alias("speed_kph_max"),
-        F.sum("cold_s").alias("cold_s"),
-        F.sum("idle_s").alias("idle_s"),
-        F.sum("engine_on_s").alias("engine_on_s"),
-        F.sum("harsh_accel_count").alias("harsh_accel_count"),
-        F.sum("harsh_brake_count").alias("harsh_brake_count"),
-        *[F.sum(f"{f}_delta").alias(f"{f}_delta") for f in _WEAR_FIELDS],
-        F.sum("oil_life_used_pct").alias("oil_life_used_pct"),
-        F.min("ambient_temp_c_min").alias("ambient_temp_c_min"),
+    del telemetry
+    specs: Mapping[str, fx.Aggregate] = {**fx.AGGREGATES, **fx.TIME_AGGREGATES}
+    merged = minutes.groupBy(*TRIP_KEYS).agg(
+        *[_merged(name, fx.MERGE_HOW[spec.how]) for name, spec in specs.items()],
         F.max("vehicle_model").alias("vehicle_model"),
+        F.max("driver_profile").alias("driver_profile"),
     )
-    profiles = telemetry.groupBy(*TRIP_KEYS).agg(F.mode("driver_mode").alias("driver_profile"))
-    agg = agg.join(profiles, list(TRIP_KEYS), "left")
-    harsh_per_100km = _ratio(
-        F.col("harsh_accel_count") + F.col("harsh_brake_count"),
-        F.col("distance_km"),
-        100.0,
-        MIN_DISTANCE_KM,
-    )
-    calm, moderate = STYLE_LIMITS_PER_100KM
-    return agg.select(
-        *TRIP_KEYS,
-        "start_at",
-        "end_at",
-        "events",
-        "duration_s",
-        "distance_km",
-        "fuel_used_l",
-        _ratio(F.col("fuel_used_l"), F.col("distance_km"), 100.0, MIN_DISTANCE_KM).alias(
-            "fuel_l_per_100km"
-        ),
-        _ratio(F.col("distance_km"), F.col("duration_s"), 3600.0, 1e-9).alias("speed_kph_mean"),
-        "speed_kph_max",
-        _ratio(F.col("cold_s"), F.col("engine_on_s"), 1.0, 1e-9).alias("cold_start_share"),
-        _ratio(F.col("idle_s"), F.col("duration_s"), 1.0, 1e-9).alias("idle_share"),
-        "harsh_accel_count",
-        "harsh_brake_count",
-        harsh_per_100km.alias("harsh_events_per_100km"),
-        *[f"{f}_delta" for f in _WEAR_FIELDS],
-        "oil_life_used_pct",
-        "ambient_temp_c_min",
-        "vehicle_model",
-        "driver_profile",
-        F.when(harsh_per_100km.isNull(), F.lit(None))
-        .when(harsh_per_100km < calm, F.lit("calm"))
-        .when(harsh_per_100km < moderate, F.lit("moderate"))
-        .otherwise(F.lit("aggressive"))
-        .alias("driving_style"),
-    )
+    return merged.mapInArrow(_trip_batches, _spark_schema(TRIP_SCHEMA))
 
 
 def open_windows(minutes: DataFrame, cutoffs: DataFrame) -> DataFrame:
@@ -411,3 +445,17 @@ def open_windows(minutes: DataFrame, cutoffs: DataFrame) -> DataFrame:
     return joined.where(F.col("cutoff").isNull() | (F.col("window_end") > F.col("cutoff"))).drop(
         "cutoff"
     )
+
+
+__all__ = [
+    "INPUT_COLUMNS",
+    "TRIP_KEYS",
+    "WINDOW_KEYS",
+    "event_time",
+    "features",
+    "minutes",
+    "open_windows",
+    "trips",
+    "vehicle_minute",
+    "window_start",
+]

@@ -80,6 +80,7 @@ def test_gold_totals_equal_recomputation_from_silver_and_features_are_usable(spa
         "distance_km",
         "stops_per_km",
         "idle_frac",
+        "standing_frac",
         "pke_mps2",
         "ambient_temp_c",
         "cold_start",
@@ -117,7 +118,7 @@ def test_vehicle_minute_values_by_hand(spark):
     from vehsim_pipelines import silver
 
     tel = silver.telemetry_rows(silver.valid_events(silver.parse_events(frame)))
-    minutes = gold.minute_aggregates(gold.with_increments(tel))
+    minutes = gold.minutes(tel)
     first = gold.vehicle_minute(minutes).orderBy("window_start").collect()[0]
     # events 0..59 fall in the first minute; increments 1..59 belong to it (0 has none)
     assert first["events"] == 60
