@@ -406,10 +406,8 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
                 .join(pairs, list(gold.TRIP_KEYS), "left_semi")
             )
             # Every Gold table derives from the minute aggregates (one row per vehicle-minute),
-            # so only they are cached; the per-event window pass runs once.
-            all_minutes = gold.minute_aggregates(gold.with_increments(telemetry)).persist(
-                StorageLevel.MEMORY_AND_DISK
-            )
+            # so only they are cached; the per-run pass runs once.
+            all_minutes = gold.minutes(telemetry).persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(all_minutes)
             run.silver_rows = int(all_minutes.agg(F.sum("events")).first()[0] or 0)
             say(f"gold: {run.vehicle_runs} vehicle run(s), {run.silver_rows:,} Silver rows")
@@ -420,7 +418,7 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
                     .groupBy(*gold.TRIP_KEYS)
                     .agg(
                         (
-                            F.max("emitted_at")
+                            F.max(gold.event_time(telemetry))
                             - F.expr(f"make_interval(0,0,0,0,0,0,{watermark_s})")
                         ).alias("cutoff")
                     )
