@@ -3,8 +3,9 @@
 A study is a table of runs, one row per run and one column per factor. Factors are:
 
 - ``vehicle`` (a shipped vehicle's name), ``cycle`` (a cycle's name), ``start`` (``cold`` or
-  ``hot``), ``driver`` (``eco``, ``normal``, ``aggressive``: the driving profile's shift style
-  while following the cycle; missing or ``None``: the vehicle's calibrated shift style);
+  ``hot``), ``driver`` (a driving profile's name, as the ``profile`` command takes it: that
+  profile's style while following the cycle; missing or ``None``: the vehicle's calibrated
+  shift style);
 - the environment: ``ambient_temp_c`` [°C], ``solar_load_wpm2`` [W/m²], ``altitude_m`` [m],
   ``wind_mps`` [m/s, head wind positive], ``grade_frac`` [rise/run, replacing the cycle's grade];
 - ``payload_kg`` [kg]: mass added to the vehicle, with rolling resistance (the coast-down A term)
@@ -34,12 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vehsim.commands import parse_command
 from vehsim.cycles import load_cycle
 from vehsim.energy import energy_audit
-from vehsim.errors import ParameterError, VehsimError
+from vehsim.errors import CommandError, ParameterError, VehsimError
 from vehsim.layout import S
 from vehsim.params import SCALAR_FIELDS, VehicleParams, load_vehicle
-from vehsim.physics.driver import PROFILE_NAMES
 from vehsim.simulator import (
     ENGINE_TEMPERATURE_COLUMNS,
     HOT_START_TEMP_C,
@@ -208,10 +209,11 @@ def run_study(
             raise ParameterError(
                 f"study factor start must be 'cold' or 'hot', got {row['start']!r}"
             )
-        if not _is_missing(row["driver"]) and row["driver"] not in PROFILE_NAMES:
-            raise ParameterError(
-                f"study factor driver must be one of {list(PROFILE_NAMES)} or None, got {row['driver']!r}"
-            )
+        if not _is_missing(row["driver"]):
+            try:  # the profile command's own check, so the names stay in one place
+                parse_command({"type": "profile", "value": row["driver"]})
+            except CommandError as exc:
+                raise ParameterError(f"study factor driver: {exc}") from exc
 
     def column(name: str) -> np.ndarray:
         return np.array([float(row[name]) for row in rows])
