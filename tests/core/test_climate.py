@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import vehsim
 from vehsim.errors import ParameterError
@@ -35,6 +37,22 @@ def test_no_cooling_no_load_and_the_load_grows_with_heat_and_sun():
     assert climate_power_w(SC03_AMBIENT_C, 0.0, climate) < sunny
     # A compact car's A/C at SC03 conditions draws 1-4 kW (Farrington and Rugh, NREL 2000).
     assert 1_000.0 < sunny < 4_000.0
+
+
+@given(
+    ambient_c=st.floats(-40.0, 55.0),
+    solar_wpm2=st.floats(0.0, 1500.0),
+    warmer_k=st.floats(0.0, 20.0),
+    sunnier_wpm2=st.floats(0.0, 500.0),
+)
+def test_the_load_is_never_negative_and_grows_with_heat_and_sun(
+    ambient_c, solar_wpm2, warmer_k, sunnier_wpm2
+):
+    climate = load_climate_control()
+    power = float(climate_power_w(ambient_c, solar_wpm2, climate))
+    assert 0.0 <= power < 10_000.0
+    assert float(climate_power_w(ambient_c + warmer_k, solar_wpm2, climate)) >= power
+    assert float(climate_power_w(ambient_c, solar_wpm2 + sunnier_wpm2, climate)) >= power
 
 
 def test_climate_file_errors_name_the_field():
