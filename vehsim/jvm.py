@@ -19,6 +19,7 @@ This module starts no JVM and imports neither Spark nor Kafka: it only finds fil
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -89,8 +90,6 @@ def cached_jars(name: str, root: Path | None = None) -> list[Path] | None:
 
 def pyspark_jars_dir() -> Path | None:
     """pyspark's bundled ``jars/`` folder, found without importing pyspark (None if absent)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("pyspark")
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from tqdm import tqdm
+
 T = TypeVar("T")
 
 #: Wall time of the first compile of the kernel on a laptop (Numba, all physics inlined) [s].
@@ -38,7 +40,7 @@ def kernel_cache_dir() -> Path | None:
     """
     if os.environ.get("VEHSIM_NO_JIT") == "1":
         return None
-    from vehsim.physics._jit import cache_dir
+    from vehsim.physics._jit import cache_dir  # loads Numba: only when asked
 
     return cache_dir()
 
@@ -74,15 +76,11 @@ def progress(
     """``items`` wrapped in a tqdm bar on stderr when :func:`interactive`, else unchanged."""
     if not interactive(quiet):
         return items
-    from tqdm import tqdm
-
     return tqdm(items, total=total, desc=desc, unit="step", leave=False, file=sys.stderr)
 
 
 def progress_bar(total: int, *, desc: str = "", unit: str = "step", quiet: bool = False):
     """A tqdm bar to ``update()`` by hand; disabled (a no-op object) when not interactive."""
-    from tqdm import tqdm
-
     return tqdm(
         total=total,
         desc=desc,
@@ -97,7 +95,7 @@ def announce_font_cache(quiet: bool = False) -> bool:
     """Say that matplotlib builds its font cache (first plot on a machine, ~10 s); True if said."""
     if quiet:
         return False
-    import matplotlib
+    import matplotlib  # ~0.3 s: loaded only when a plot is about to be drawn
 
     if any(Path(matplotlib.get_cachedir()).glob("fontlist-*.json")):
         return False

@@ -49,7 +49,7 @@ def serve_simulator(
 def serve_live(vehicle_id: str, *, port: int = 0, settings=None, bootstrap: str | None = None):
     """An OBD-II port for one car of a live run (``vehsim drive``) followed on Kafka, serving
     from a background thread."""
-    from vehsim.obd.live import LiveView
+    from vehsim.obd.live import LiveView  # the Kafka side loads only for a live car
 
     view = LiveView(vehicle_id, settings, bootstrap=bootstrap).start()
     return ObdPort(view, port).start()

@@ -6,6 +6,9 @@ import argparse
 import signal
 import sys
 
+from vehsim.config import load_settings
+from vehsim.errors import ConfigError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,8 +30,7 @@ def register(subparsers) -> None:
 
 
 def _obd(args: argparse.Namespace) -> int:
-    from vehsim.config import load_settings
-    from vehsim.errors import ConfigError
+    # here, not at the top: every `vehsim` command loads this plug-in to build its help
     from vehsim.obd.live import LiveView
     from vehsim.obd.server import ObdPort
 

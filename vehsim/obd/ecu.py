@@ -29,6 +29,7 @@ from vehsim.obd.j1979 import (
     SERVICE_STORED_CODES,
     SERVICE_VEHICLE_INFO,
 )
+from vehsim.telemetry import raw_payload
 
 #: Mode 09 PIDs answered: 02 VIN, 0A ECU name (00 is the bitmap).
 VEHICLE_INFO_PIDS = (0x02, 0x0A)
@@ -175,8 +176,6 @@ class SimulatorView:
         lock: threading.Lock | None = None,
         clear: Callable[[], None] | None = None,
     ):
-        from vehsim.telemetry import raw_payload
-
         if not 0 <= index < sim.n_vehicles:
             raise IndexError(f"vehicle index {index} out of range (0 to {sim.n_vehicles - 1})")
         self.sim = sim

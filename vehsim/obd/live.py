@@ -22,6 +22,9 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import COMMAND_REJECTED, DIAGNOSTIC_DTC, DRIVER_COMMAND, SIMULATION_RAW
+from vehsim.stream.broker import resolve_bootstrap
+from vehsim.stream.commands import CommandSender
+from vehsim.stream.follow import TelemetryFollower
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +58,6 @@ class LiveView:
     def __init__(
         self, vehicle_id: str, settings: Settings | None = None, *, bootstrap: str | None = None
     ):
-        from vehsim.stream.broker import resolve_bootstrap
-        from vehsim.stream.follow import TelemetryFollower
-
         self.vehicle_id = vehicle_id
         self.settings = settings or load_settings()
         self.bootstrap = bootstrap or resolve_bootstrap(self.settings)
@@ -110,8 +110,6 @@ class LiveView:
             return None if self._clearing is not None else self._frame
 
     def clear_codes(self) -> None:
-        from vehsim.stream.commands import CommandSender
-
         with self._lock:
             if self._sender is None:
                 self._sender = CommandSender(self.settings, bootstrap=self.bootstrap)

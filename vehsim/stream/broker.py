@@ -39,6 +39,7 @@ from pathlib import Path
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import BrokerError, ConfigError
+from vehsim.jvm import ensure_jars, jars_root
 from vehsim.stream.broker_record import (
     BrokerRecord,
     pid_alive,
@@ -48,6 +49,9 @@ from vehsim.stream.broker_record import (
     write_record,
 )
 from vehsim.stream.kafka_config import client_config
+
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
 
 __all__ = [
     "BrokerLayout",
@@ -569,8 +573,6 @@ class EmbeddedBroker:
         ).rstrip()
 
     def _jars_dir(self) -> Path:
-        from vehsim.jvm import ensure_jars, jars_root
-
         root = jars_root()
         jars = ensure_jars(_BROKER_JARS, root=root)
         if not jars:

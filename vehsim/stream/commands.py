@@ -37,7 +37,11 @@ from vehsim.events import (
     make_command,
     value_excerpt,
 )
+from vehsim.stream.kafka_config import client_config
 from vehsim.stream.reader import LiveTopicReader
+
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +225,6 @@ class CommandSender:
 
     def __init__(self, settings: Settings | None = None, *, bootstrap: str | None = None):
         from kafka import KafkaProducer
-
-        from vehsim.stream.kafka_config import client_config
 
         self.settings = settings or load_settings()
         self.topic = self.settings.commands_topic

@@ -18,13 +18,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import SIMULATION_RAW
+from vehsim.stream.kafka_config import client_config
+from vehsim.stream.offsets import end_offsets
 from vehsim.stream.reader import LiveTopicReader
+
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +141,7 @@ def read_topic(
     Raises:
         TimeoutError: the records up to the end offsets could not be read in ``timeout_s``.
     """
-    import time
-
     from kafka import KafkaConsumer, TopicPartition
-
-    from vehsim.stream.kafka_config import client_config
-    from vehsim.stream.offsets import end_offsets
 
     settings = settings or load_settings()
     topic = topic or settings.telemetry_topic

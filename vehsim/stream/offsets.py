@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
+
 if TYPE_CHECKING:
     from kafka import KafkaConsumer, TopicPartition
 

@@ -44,7 +44,13 @@ from typing import Any
 
 from vehsim.config import Settings, load_settings
 from vehsim.events import encode_event, utc_now_iso
+from vehsim.stream.broker import ensure_topics, resolve_bootstrap, tcp_reachable
+from vehsim.stream.kafka_config import client_config
+from vehsim.stream.offsets import end_offsets
 from vehsim.stream.spool import Spool, SpoolRecord, orphaned_spools
+
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +98,6 @@ class PublisherStats:
 
 def producer_config(settings: Settings, bootstrap: str | None = None, **overrides) -> dict:
     """kafka-python ``KafkaProducer`` settings the runtime uses (and the benchmark compares)."""
-    from vehsim.stream.kafka_config import client_config
-
     config = client_config(settings, bootstrap)
     request_timeout_ms = config.get("request_timeout_ms", 5_000)
     linger_ms = overrides.get("linger_ms", 20)
@@ -150,8 +154,6 @@ class EventPublisher:
         self.settings = settings or load_settings()
         self.run_id = run_id
         if bootstrap is None:
-            from vehsim.stream.broker import resolve_bootstrap
-
             bootstrap = resolve_bootstrap(self.settings)
         self.bootstrap = bootstrap
         self.topic = topic or self.settings.telemetry_topic
@@ -507,8 +509,6 @@ class EventPublisher:
         self._state = state
 
     def _broker_reachable(self) -> bool:
-        from vehsim.stream.broker import tcp_reachable
-
         return tcp_reachable(self.bootstrap)
 
     def _report_connect_failure(self, exc: BaseException) -> None:
@@ -540,9 +540,6 @@ class EventPublisher:
 
     def _try_reconnect(self) -> None:
         from kafka import KafkaAdminClient, KafkaProducer
-
-        from vehsim.stream.broker import ensure_topics
-        from vehsim.stream.kafka_config import client_config
 
         self._next_probe = time.monotonic() + self.retry_interval_s
         if not self._broker_reachable():
@@ -606,9 +603,6 @@ class EventPublisher:
         """
         from kafka import KafkaConsumer, TopicPartition
         from kafka.errors import TopicAuthorizationFailedError
-
-        from vehsim.stream.kafka_config import client_config
-        from vehsim.stream.offsets import end_offsets
 
         consumer = KafkaConsumer(
             **client_config(self.settings, self.bootstrap),

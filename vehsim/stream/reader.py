@@ -14,6 +14,12 @@ import threading
 from typing import Any
 
 from vehsim.config import Settings, load_settings
+from vehsim.stream.broker import resolve_bootstrap
+from vehsim.stream.kafka_config import client_config
+from vehsim.stream.offsets import end_offsets
+
+# kafka-python (the [stream] extra) is imported inside the functions that use it, so that
+# `import vehsim` and the offline commands work without it.
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,6 @@ class LiveTopicReader:
     ):
         self.settings = settings or load_settings()
         if bootstrap is None:
-            from vehsim.stream.broker import resolve_bootstrap
-
             bootstrap = resolve_bootstrap(self.settings)
         self.bootstrap = bootstrap
         self.topic = topic
@@ -97,9 +101,6 @@ class LiveTopicReader:
 
     def _consume(self) -> None:
         from kafka import KafkaConsumer, TopicPartition
-
-        from vehsim.stream.kafka_config import client_config
-        from vehsim.stream.offsets import end_offsets
 
         consumer = KafkaConsumer(
             **client_config(self.settings, self.bootstrap),

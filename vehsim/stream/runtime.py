@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import vehsim
 from vehsim.config import Settings, load_settings
 from vehsim.errors import CommandError, ConfigError
 from vehsim.events import (
@@ -52,7 +53,11 @@ from vehsim.events import (
     value_excerpt,
 )
 from vehsim.faults import FaultSpec
-from vehsim.stream.commands import IncomingCommand, decode_command
+from vehsim.labels import append_labels, fault_label
+from vehsim.layout import S
+from vehsim.stream.broker import resolve_bootstrap, tcp_reachable
+from vehsim.stream.commands import CommandListener, IncomingCommand, decode_command
+from vehsim.stream.producer import EventPublisher
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +220,6 @@ class DriveRuntime:
         progress: Callable[[DriveProgress], None] | None = None,
         progress_interval_s: float = 1.0,
     ):
-        import vehsim
-
         self.config = config
         self.settings = settings or load_settings()
         self.run_id = run_id or str(uuid.uuid4())
@@ -237,19 +240,13 @@ class DriveRuntime:
                 self.sim.inject_fault(i, spec)
         self._raw_payload = vehsim.telemetry.raw_payload
         if bootstrap is None and (publisher is None or listen):
-            from vehsim.stream.broker import resolve_bootstrap
-
             bootstrap = resolve_bootstrap(self.settings)
         self.bootstrap = bootstrap
         if publisher is None:
-            from vehsim.stream.producer import EventPublisher
-
             publisher = EventPublisher(self.settings, run_id=self.run_id, bootstrap=bootstrap)
         self.publisher = publisher
         self.listener = None
         if listen:
-            from vehsim.stream.commands import CommandListener
-
             self.listener = CommandListener(self.settings, bootstrap=bootstrap)
         self.progress = progress
         self.progress_interval_s = progress_interval_s
@@ -317,8 +314,6 @@ class DriveRuntime:
         speedup = self.config.speedup
         self.publisher.start()
         if self.listener is not None:
-            from vehsim.stream.broker import tcp_reachable
-
             # Wait (briefly) to be positioned on the commands topic, unless Kafka is away.
             self.listener.start(wait_s=10.0 if tcp_reachable(self.bootstrap) else 0.0)
         self._wall0 = time.monotonic()
@@ -417,7 +412,6 @@ class DriveRuntime:
         """
         if not items:
             return
-        from vehsim.labels import append_labels, fault_label
 
         try:
             labels = [
@@ -437,8 +431,6 @@ class DriveRuntime:
         """Labels of an applied ``inject_fault`` / ``clear_fault``: the fault from its onset,
         or severity 0 from now for each fault ``had`` (per target, before the command) that
         the clear repaired."""
-        from vehsim.layout import S
-
         items: list[tuple[int, FaultSpec]] = []
         for i in targets:
             now_s = float(self.sim.state[i, S["time_s"]])
@@ -498,8 +490,6 @@ class DriveRuntime:
                 )
 
     def _apply_one(self, incoming: IncomingCommand) -> None:
-        import vehsim
-
         vehicle_id = incoming.vehicle_id
         if vehicle_id is None or vehicle_id == BROADCAST_VEHICLE_ID:
             targets = list(range(len(self.vehicle_ids)))
@@ -612,8 +602,6 @@ class DriveRuntime:
 
 def fleet(n: int, vehicle: str | None = None) -> list[str]:
     """Vehicle names for ``n`` cars: ``vehicle`` repeated, or every known vehicle in turn."""
-    import vehsim
-
     if n < 1:
         raise ConfigError(f"the number of vehicles must be >= 1, got {n}")
     if vehicle is not None:
