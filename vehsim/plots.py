@@ -13,6 +13,7 @@ from vehsim.units import mps_to_kph
 
 
 def _pyplot():
+    # matplotlib (~0.3 s) loads with the first plot, and picks a backend that draws off-screen
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):

@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 
+from vehsim.errors import ConfigError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -56,12 +58,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: every `vehsim` command loads this plug-in to build its help
     from vehsim.ui.mode import detect_mode
     from vehsim.ui.server import DEFAULT_MAX_KERNELS, DashboardServer
 
     if args.port is not None and not 1 <= args.port <= 65535:
-        from vehsim.errors import ConfigError
-
         raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
     mode = detect_mode()
     server = DashboardServer(

@@ -540,7 +540,7 @@ class Dashboard:
 
     def history_frame(self):
         """The chart's history as a pandas DataFrame: ``sim_time_s`` and one column per lane."""
-        import pandas as pd
+        import pandas as pd  # the dashboard's kernel never needs it unless asked for a table
 
         rows = [{"sim_time_s": t, **values} for t, values in self.chart.history]
         columns = ["sim_time_s", *(s["key"] for s in self.chart.series)]

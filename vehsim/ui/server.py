@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vehsim.errors import VehsimError
+from vehsim.stream.broker import free_port
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,6 @@ class DashboardServer:
         allow_hosts: Iterable[str] = (),
         max_kernels: int = DEFAULT_MAX_KERNELS,
     ):
-        from vehsim.stream.broker import free_port
-
         try:
             self.policy = host_policy(ip, allow_hosts)
         except ValueError:
@@ -293,6 +292,7 @@ class DashboardServer:
 # In the Voila process ---------------------------------------------------------------------------
 def _capped_kernel_manager_class():
     """``CappedKernelManager``: Jupyter's kernel manager with a limit on running kernels."""
+    # Jupyter Server, tornado and Voila (the [ui] extra) load only in the Voila process
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
     from tornado import web
     from traitlets import Integer
