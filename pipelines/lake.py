@@ -185,6 +185,8 @@ def append(df, catalog: Catalog, table: Table, app_id: str, version: int) -> Non
         .mode("append")
         .option("txnAppId", app_id)
         .option("txnVersion", version)
+        # a column added to a table's schema (schemas.py) is added to a lake written before
+        .option("mergeSchema", "true")
     )
     if table.partition_by:
         writer = writer.partitionBy(*table.partition_by)
