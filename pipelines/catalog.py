@@ -89,12 +89,18 @@ GOLD_FEATURES = Table(
     key=("vehicle_id", "run_id", "window_start"),
     description="ML features and targets per vehicle, run and minute",
 )
+GOLD_DIAGNOSTICS = Table(
+    "gold",
+    "diagnostics",
+    key=("vehicle_id", "code"),
+    description="Per vehicle and trouble code: first and last seen, status, freeze frame",
+)
 GOLD_RUNS = Table("ops", "gold_runs", key=("run_id",), description="One row per Gold range")
 
 #: Silver tables in commit order; ``DQ_RUNS`` (written last) marks a range as complete.
 SILVER_TABLES = (SILVER_TELEMETRY, SILVER_EVENTS, SILVER_QUARANTINE)
 #: Gold tables in commit order; ``GOLD_RUNS`` (written last) marks a range as complete.
-GOLD_TABLES = (GOLD_VEHICLE_MINUTE, GOLD_TRIPS, GOLD_FEATURES)
+GOLD_TABLES = (GOLD_VEHICLE_MINUTE, GOLD_TRIPS, GOLD_FEATURES, GOLD_DIAGNOSTICS)
 ALL_TABLES = (BRONZE_EVENTS, *SILVER_TABLES, DQ_RUNS, *GOLD_TABLES, GOLD_RUNS)
 _BY_ID = {t.id: t for t in ALL_TABLES}
 

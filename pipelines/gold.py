@@ -1,4 +1,4 @@
-"""Silver → Gold: per-minute aggregates, trips and ML features. DataFrame transforms.
+"""Silver → Gold: per-minute aggregates, trips, ML features and diagnostics. DataFrame transforms.
 
 The features are defined once, in :mod:`vehsim.features` (pure NumPy/pandas), and Gold runs
 those same functions on Spark's executors: :func:`minutes` hands every vehicle run's Silver rows,
@@ -43,6 +43,8 @@ MIN_DISTANCE_KM = fx.MIN_DISTANCE_KM
 WINDOW_KEYS = ("vehicle_id", "run_id", "window_start")
 #: Key of ``gold/trips``.
 TRIP_KEYS = ("vehicle_id", "run_id")
+#: Key of ``gold/diagnostics``.
+DIAGNOSTIC_KEYS = ("vehicle_id", "code")
 
 _WEAR_FIELDS = fx.WEAR_FIELDS
 
@@ -433,6 +435,84 @@ def trips(minutes: DataFrame, telemetry: DataFrame | None = None) -> DataFrame:
     return merged.mapInArrow(_trip_batches, _spark_schema(TRIP_SCHEMA))
 
 
+# --- diagnostics ------------------------------------------------------------------------------
+#: The ``silver/events`` columns :func:`diagnostics` reads.
+DTC_INPUT_COLUMNS = (
+    "vehicle_id",
+    "run_id",
+    "seq",
+    "event_type",
+    "sim_time_s",
+    "emitted_at",
+    "sim_clock_utc",
+    "dtc_code",
+    "dtc_description",
+    "dtc_status",
+    "mil_on",
+    "dtc_sim_time_s",
+    "freeze_frame",
+)
+
+
+def dtc_events(events_rows: DataFrame) -> DataFrame:
+    """The ``diagnostic.dtc`` rows of ``silver/events`` that name a code."""
+    return events_rows.where(
+        (F.col("event_type") == events.DIAGNOSTIC_DTC) & F.col("dtc_code").isNotNull()
+    )
+
+
+def diagnostics(dtc: DataFrame) -> DataFrame:
+    """``gold/diagnostics``: one row per vehicle and trouble code, over every run.
+
+    Args:
+        dtc: ``silver/events`` rows (:data:`DTC_INPUT_COLUMNS`) of ``diagnostic.dtc`` events: every
+            such row of the (vehicle, code) pairs to report, so the row is complete.
+
+    Returns:
+        ``vehicle_id``, ``code``, ``description``; ``status`` and ``mil_on`` after the latest
+        change; ``first_seen_at``/``last_seen_at`` (event time of the first and latest change,
+        the simulation's clock when the event carries it, as every Gold time), with the run and
+        simulated time of each (``first_seen_run_id``, ``first_seen_sim_time_s``, ...);
+        ``first_confirmed_at`` and ``confirmed_count`` (changes to ``confirmed``);
+        ``freeze_frame`` (JSON text of the latest freeze frame stored with the code) and
+        ``freeze_frame_at``; ``events`` (status changes seen).
+    """
+    when = event_time(dtc)
+    sim_s = F.coalesce(F.col("dtc_sim_time_s").cast("double"), F.col("sim_time_s"))
+    rows = dtc_events(dtc).select(
+        "vehicle_id",
+        F.col("dtc_code").alias("code"),
+        F.col("dtc_description").alias("description"),
+        F.col("dtc_status").alias("status"),
+        (F.lower(F.col("mil_on")) == F.lit("true")).alias("mil_on"),
+        "run_id",
+        sim_s.alias("sim_s"),
+        when.alias("at"),
+        F.col("freeze_frame"),
+        # a total order of a code's changes: event time, then the run's own order
+        F.struct(when.alias("at"), "run_id", "seq").alias("_order"),
+    )
+    has_frame = F.col("freeze_frame").isNotNull() & (F.col("freeze_frame") != F.lit("null"))
+    framed = F.when(has_frame, F.col("_order"))
+    confirmed = F.col("status") == F.lit("confirmed")
+    return rows.groupBy(*DIAGNOSTIC_KEYS).agg(
+        F.max_by("description", "_order").alias("description"),
+        F.max_by("status", "_order").alias("status"),
+        F.max_by("mil_on", "_order").alias("mil_on"),
+        F.min("at").alias("first_seen_at"),
+        F.min_by("run_id", "_order").alias("first_seen_run_id"),
+        F.min_by("sim_s", "_order").alias("first_seen_sim_time_s"),
+        F.max("at").alias("last_seen_at"),
+        F.max_by("run_id", "_order").alias("last_seen_run_id"),
+        F.max_by("sim_s", "_order").alias("last_seen_sim_time_s"),
+        F.min(F.when(confirmed, F.col("at"))).alias("first_confirmed_at"),
+        F.sum(confirmed.cast("long")).alias("confirmed_count"),
+        F.max_by(F.when(has_frame, F.col("freeze_frame")), framed).alias("freeze_frame"),
+        F.max_by(F.when(has_frame, F.col("at")), framed).alias("freeze_frame_at"),
+        F.count(F.lit(1)).alias("events"),
+    )
+
+
 def open_windows(minutes: DataFrame, cutoffs: DataFrame) -> DataFrame:
     """Windows a late event may still change: those ending after their run's cutoff.
 
@@ -448,6 +528,10 @@ def open_windows(minutes: DataFrame, cutoffs: DataFrame) -> DataFrame:
 
 
 __all__ = [
+    "DIAGNOSTIC_KEYS",
+    "DTC_INPUT_COLUMNS",
+    "diagnostics",
+    "dtc_events",
     "INPUT_COLUMNS",
     "TRIP_KEYS",
     "WINDOW_KEYS",

@@ -38,6 +38,15 @@ EVENT_PAYLOAD_COLUMNS: Mapping[str, str] = {
     "reason": "rejected_reason",
     "message": "rejected_message",
     "raw": "rejected_raw",
+    # diagnostic.dtc (vehsim.events.DTC_FIELDS)
+    "code": "dtc_code",
+    "description": "dtc_description",
+    "status": "dtc_status",
+    "mil_on": "mil_on",
+    "sim_time_s": "dtc_sim_time_s",
+    "freeze_frame": "freeze_frame",
+    # the simulation's clock, when an event of another type carries it as telemetry does
+    "sim_clock_utc": "sim_clock_utc",
 }
 
 
@@ -60,6 +69,9 @@ def other_payload_fields() -> dict[str, type]:
         events.REJECTION_FIELDS,
     ):
         merged.update(fields)
+    # diagnostic.dtc: parsed as text (Silver keeps other events' payloads as text), so a field of
+    # the same name with another type in some other event type cannot spoil its parse
+    merged.update({n: (t if t is str else object) for n, t in events.DTC_FIELDS.items()})
     return merged
 
 

@@ -15,6 +15,7 @@ pytest.importorskip("deltalake", reason="needs the [spark] extra")
 
 from lakehouse_data import BronzeWriter, bad_event_corpus, telemetry_event  # noqa: E402
 
+from vehsim import events  # noqa: E402
 from vehsim_pipelines import catalog, jobs, lake  # noqa: E402
 
 #: Table features delta-rs (deltalake 1.x) reads and writes; anything else would lock readers out.
@@ -43,8 +44,24 @@ def test_every_table_of_a_full_run_reads_the_same_through_deltalake_and_spark(sp
         for v in ("compact-sedan-000", "pickup-v8-001")
         for s in range(0, 130)
     ]
+    code = events.make_event(  # a trouble code, so gold/diagnostics has a row too
+        events.DIAGNOSTIC_DTC,
+        "compact-sedan-000",
+        "run-compact-sedan-000",
+        10_000,
+        100.0,
+        {
+            "code": "P0128",
+            "description": "d",
+            "status": "pending",
+            "mil_on": False,
+            "sim_time_s": 100.0,
+            "freeze_frame": None,
+        },
+        emitted_at="2026-11-27T12:01:40Z",
+    )
     bronze.append([i.value for i in bad_event_corpus()])
-    bronze.append_events(fleet[:200])
+    bronze.append_events([*fleet[:200], code])
     jobs.run_silver(spark, settings, progress=None)
     jobs.run_gold(spark, settings, progress=None)
     bronze.append_events(fleet[150:])  # overlaps the first increment: duplicates, MERGE updates
