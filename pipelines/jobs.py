@@ -449,6 +449,18 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
             cat.GOLD_TRIPS.id: run.trip_rows,
             cat.GOLD_FEATURES.id: run.feature_rows,
         }
+        other = None
+        if lake.table_version(lakehouse, cat.SILVER_EVENTS) is not None:
+            other = lake.read(spark, lakehouse, cat.SILVER_EVENTS)
+        if other is not None and "dtc_code" in other.columns:
+            # trouble codes: every change, up to this range, of the (vehicle, code) pairs it has
+            dtc = gold.dtc_events(other).where(F.col("bronze_version") <= upto)
+            codes = dtc.where(F.col("bronze_version") > after).select("vehicle_id", "dtc_code")
+            codes = codes.distinct()
+            counts[cat.GOLD_DIAGNOSTICS.id] = codes.count()
+            outputs[cat.GOLD_DIAGNOSTICS.id] = gold.diagnostics(
+                dtc.join(codes, ["vehicle_id", "dtc_code"], "left_semi")
+            )
         if run.late_events_dropped:
             say(f"gold: {run.late_events_dropped:,} event(s) arrived after their window closed")
         for table in cat.GOLD_TABLES:
