@@ -102,7 +102,18 @@ SILVER_TABLES = (SILVER_TELEMETRY, SILVER_EVENTS, SILVER_QUARANTINE)
 #: Gold tables in commit order; ``GOLD_RUNS`` (written last) marks a range as complete.
 GOLD_TABLES = (GOLD_VEHICLE_MINUTE, GOLD_TRIPS, GOLD_FEATURES, GOLD_DIAGNOSTICS)
 ALL_TABLES = (BRONZE_EVENTS, *SILVER_TABLES, DQ_RUNS, *GOLD_TABLES, GOLD_RUNS)
-_BY_ID = {t.id: t for t in ALL_TABLES}
+
+# Ground truth from the simulation side (``vehsim.labels``), loaded by ``vehsim pipeline labels``
+# (``pipelines/labels.py``) for experiments only: no Silver or Gold job reads it, so it is not
+# in ALL_TABLES.
+LABELS_FAULTS = Table(
+    "labels",
+    "fault_labels",
+    key=("run_id", "vehicle_id", "fault", "onset_s", "recorded_at"),
+    description="Which fault each simulated vehicle had, how strong, from when: experiments only",
+)
+LABEL_TABLES = (LABELS_FAULTS,)
+_BY_ID = {t.id: t for t in (*ALL_TABLES, *LABEL_TABLES)}
 
 
 def table(table_id: str) -> Table:
