@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from vehsim_pipelines.labels import add_labels, load_labels
+
 
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
     """``--master``, ``--remote`` and ``--conf`` for any stage that starts Spark."""
@@ -272,7 +274,8 @@ def add_silver(sub: argparse._SubParsersAction) -> None:
 def add_gold(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "gold",
-        help="aggregate new Silver rows into gold/vehicle_minute, gold/trips, gold/features",
+        help="aggregate new Silver rows into gold/vehicle_minute, gold/trips, gold/features, "
+        "gold/diagnostics",
         description="Upsert (MERGE) the Gold tables for every vehicle run with new Silver rows.",
     )
     _add_watermark(parser)
@@ -285,9 +288,9 @@ def add_all(sub: argparse._SubParsersAction) -> None:
         "all",
         help="bronze catch-up (available now), then silver and gold; prints a summary",
         description=(
-            "Ingest what is in Kafka now into Bronze, then run Silver and Gold, and print the "
-            "row counts of every table and a few headline figures. --skip-bronze works without "
-            "a broker."
+            "Ingest what is in Kafka now into Bronze, then run Silver and Gold, load the "
+            "simulation's fault labels (labels/fault_labels), and print the row counts of every "
+            "table and a few headline figures. --skip-bronze works without a broker."
         ),
     )
     parser.add_argument(
@@ -379,6 +382,8 @@ def run_all_command(args: argparse.Namespace) -> int:
         ]
     finally:
         spark.stop()
+    # ground truth into its own area of the lake (delta-rs; no job above reads it)
+    result["labels"] = load_labels(settings, _say).as_dict()
     _print_summary(result, settings)
     return 0
 
@@ -418,6 +423,7 @@ STAGES: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "silver": add_silver,
     "gold": add_gold,
     "all": add_all,
+    "labels": add_labels,
 }
 
 
