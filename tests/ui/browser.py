@@ -26,8 +26,10 @@ def launch(playwright):
     )
 
 
-def offline_only(page, blocked: list[str]) -> None:
-    """Refuse every request that does not go to the dashboard on 127.0.0.1 (record it)."""
+def offline_only(page, blocked: list[str], failed: list[str] | None = None) -> None:
+    """Refuse every request that does not go to the dashboard on 127.0.0.1 (record it in
+    ``blocked``); record in ``failed`` every request that failed (blocked ones included) or
+    was answered with an HTTP error."""
 
     def route(r):
         url = r.request.url
@@ -38,6 +40,16 @@ def offline_only(page, blocked: list[str]) -> None:
             r.abort()
 
     page.route("**/*", route)
+    if failed is not None:
+        page.on("requestfailed", lambda request: failed.append(f"failed: {request.url}"))
+        page.on(
+            "response",
+            lambda response: (
+                failed.append(f"HTTP {response.status}: {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
 
 
 def gauge(page, name: str) -> float:

@@ -18,6 +18,9 @@ The page drives a car, so the server guards it (see ``docs/ui.md``, "Security"):
 - **At most** ``max_kernels`` kernels: a page view beyond that gets 503 instead of another
   ~66 MiB kernel.
 - **No tracebacks** in the browser (``show_tracebacks`` off); they go to the server's log.
+
+The page is rendered with the ``vehsim`` Voila template (``vehsim/ui/jupyter/voila/templates``),
+Voila's lab template without its links to a CDN, so the page fetches nothing from another host.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ from vehsim.stream.broker import free_port
 log = logging.getLogger(__name__)
 
 DASHBOARD_NOTEBOOK = Path("notebooks") / "dashboard.ipynb"
+#: The Jupyter data directory holding the ``vehsim`` Voila template (put first on
+#: ``JUPYTER_PATH`` in the Voila process).
+JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "jupyter"
+#: Voila template of the dashboard page: Voila's ``lab`` with nothing fetched from a CDN.
+VOILA_TEMPLATE = "vehsim"
 LOOPBACK = "127.0.0.1"
 #: Kernels (page views) served at once by default; each costs ~66 MiB.
 DEFAULT_MAX_KERNELS = 8
@@ -149,6 +157,7 @@ def voila_command(
         f"--Voila.ip={ip}",
         "--Voila.port_retries=0",
         "--show_tracebacks=False",
+        f"--template={VOILA_TEMPLATE}",
         "--theme=dark",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout_s}",
         f"--MappingKernelManager.cull_interval={cull_interval_s}",
@@ -353,6 +362,10 @@ def _serve(argv: list[str]) -> None:
     """
     policy = json.loads(os.environ.pop(_HOSTS_ENV, "null")) or host_policy(LOOPBACK)
     token = os.environ.pop(_TOKEN_ENV, "")
+    # Voila looks its templates up on the Jupyter data path when it starts (below).
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(JUPYTER_DATA_DIR), os.environ.get("JUPYTER_PATH")) if p
+    )
     _install_host_check(policy)
     from voila.app import main as voila_main
 
