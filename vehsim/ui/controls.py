@@ -114,6 +114,20 @@ class Controls:
         if isinstance(gear, int | float):
             self._gear = int(gear)
 
+    def disable(self) -> None:
+        """Grey out every control: the dashboard no longer drives a car."""
+        for control in (
+            self.start,
+            self.stop,
+            self.throttle,
+            self.brake,
+            self.gear_mode,
+            self.gear_down,
+            self.gear_up,
+            self.profile,
+        ):
+            control.disabled = True
+
     def configure(self, max_gear: int, stepped_gears: bool) -> None:
         """Fit the gearbox controls to another car."""
         self.max_gear = max_gear

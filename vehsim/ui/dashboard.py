@@ -4,6 +4,12 @@ The dashboard never blocks the kernel. A task on the kernel's asyncio loop polls
 about 30 times a second and pushes the latest reading into the widgets; the control panel's
 callbacks only hand commands to the source. The task idles while no view of the dashboard is
 on screen (views send heartbeats), so a closed browser tab lets Voila cull the kernel.
+
+Where it is displayed, the dashboard also leaves a still picture of itself
+(:mod:`vehsim.ui.snapshot`, ``image/svg+xml`` beside the widget view): what an exported notebook
+shows, since a page without a kernel cannot run the widgets. :meth:`Dashboard.stop` redraws that
+picture in every output that shows the dashboard, and leaves the live views visibly stopped: a
+STOPPED badge and every control disabled.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from vehsim.ui.readings import (
     wear_rows,
     wear_time_scale,
 )
+from vehsim.ui.snapshot import DialSpec, Snapshot, dashboard_svg, format_value
 from vehsim.ui.sources import ClusterHints, LocalSource, Sample, TelemetrySource
 from vehsim.ui.trip import TripComputer
 from vehsim.ui.widgets import (
@@ -74,6 +81,10 @@ def chart_series(max_gear: int = 6) -> list[dict[str, Any]]:
 
 #: The lanes for a six-speed car (the dashboard fits the gear lane to the car it shows).
 CHART_SERIES = chart_series()
+
+
+#: The still picture's MIME type (an SVG document).
+SNAPSHOT_MIMETYPE = "image/svg+xml"
 
 
 def rpm_scale_max(redline_rpm: float) -> float:
@@ -258,6 +269,8 @@ class Dashboard:
         self._last_heartbeat_s = float("-inf")
         self._task: asyncio.Task | None = None
         self._shown_vehicle: tuple[str, Any] | None = None
+        self._displays: list[Any] = []  # IPython display handles of the outputs showing it
+        self.stopped = False
         self.updates = 0
 
         self.status = StatusBar(title=title, mode=source.mode, mode_detail=source.describe())
@@ -347,7 +360,63 @@ class Dashboard:
 
     # -- notebook display -------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The widget view, and the still picture for front ends without widgets."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle[SNAPSHOT_MIMETYPE] = dashboard_svg(self.snapshot())
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        # Shown through a display handle, so that stop() can redraw the picture in place.
+        from IPython.display import display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        if handle is not None:
+            self._displays.append(handle)
+
+    def snapshot(self) -> Snapshot:
+        """What the still picture shows: title bar, dials, readouts and the chart's history."""
+        values = self.reading.values
+        consumption = format_value(values.get("consumption"), DISPLAY_DECIMALS["consumption"])
+        figures = self.trip.figures
+        readouts = [
+            ("Consumption", consumption, str(values.get("consumption_unit", ""))),
+            ("Throttle", format_value(values.get("throttle_pct"), 0), "%"),
+        ]
+        if figures is not None:
+            readouts.append(("Trip", format_value(figures.distance_km, 2), "km"))
+        gear = values.get("gear")
+        return Snapshot(
+            title=self.status.title,
+            subtitle=self.status.message,
+            badge="STOPPED" if self.stopped else self.source.mode.upper(),
+            sim_time_s=self.status.sim_time_s,
+            dials=[
+                DialSpec(
+                    key=d.key,
+                    label=d.label,
+                    unit=d.unit,
+                    min=d.min,
+                    max=d.max,
+                    major_step=d.major_step,
+                    decimals=d.decimals,
+                    zones=[tuple(z) for z in d.zones],
+                    tick_label_scale=d.tick_label_scale,
+                    radius_px=0.35 * d.size_px,
+                )
+                for d in (
+                    self.cluster.coolant,
+                    self.cluster.rpm,
+                    self.cluster.speed,
+                    self.cluster.fuel,
+                )
+            ],
+            values=dict(values),
+            gear_text=str(gear) if isinstance(gear, int) and gear > 0 else "N",
+            readouts=readouts,
+            lanes=list(self.chart.series),
+            history=self.chart.history,
+            window_s=self.chart.window_s,
+        )
 
     # -- commands ---------------------------------------------------------------------------
     def command(self, command: Mapping[str, Any]) -> None:
@@ -355,7 +424,9 @@ class Dashboard:
 
         Raises:
             CommandError: the command is malformed or out of range (nothing is sent).
+            VehsimError: the dashboard is stopped.
         """
+        self._check_running()
         self.source.send(command)
         self.controls.reflect(command)
         self._note_gear_mode(command)
@@ -528,6 +599,7 @@ class Dashboard:
         """
         if not isinstance(self.source, LocalSource):
             raise VehsimError("run_for needs local mode; in connected mode the car runs elsewhere")
+        self._check_running()
         remaining = duration_s
         while remaining > 1e-9:
             step = min(sample_every_s, remaining)
@@ -567,11 +639,34 @@ class Dashboard:
         self._task = loop.create_task(self._run())
 
     def stop(self) -> None:
-        """Stop updating and release the source (broker connections, threads)."""
+        """Stop updating and release the source (broker connections, threads).
+
+        The views stay on screen, visibly stopped: the badge says STOPPED, every control is
+        disabled, and the still picture in every output showing the dashboard is redrawn with
+        the last reading. Stopping twice does nothing more.
+        """
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        if self.stopped:
+            return
+        self.stopped = True
         self.source.close()
+        self.chart.flush()
+        self.controls.disable()
+        self.picker.disabled = True
+        self.trip_reset.disabled = True
+        self.status.running = False
+        self.status.message = (
+            "stopped: this dashboard no longer drives a car; run it again to drive"
+        )
+        self.widget.add_class("vehsim-stopped")
+        for handle in self._displays:
+            handle.update(self._repr_mimebundle_(), raw=True)
+
+    def _check_running(self) -> None:
+        if self.stopped:
+            raise VehsimError("the dashboard is stopped; create a new Dashboard to drive again")
 
     async def _run(self) -> None:
         period_s = 1.0 / self.rate_hz

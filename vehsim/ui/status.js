@@ -1,4 +1,4 @@
-// Title bar: vehicle, mode badge (local / connected), simulated clock and a status line.
+// Title bar: vehicle, mode badge (local / connected, or stopped), simulated clock and a status line.
 // While it is on screen it sends a heartbeat, so the kernel only animates a watched dashboard.
 const HEARTBEAT_MS = 1000;
 
@@ -24,7 +24,8 @@ function render({ model, el }) {
   function update() {
     title.textContent = model.get("title");
     subtitle.textContent = model.get("message");
-    const mode = model.get("mode");
+    const running = model.get("running");
+    const mode = running ? model.get("mode") : "stopped";
     badge.textContent = mode.toUpperCase();
     badge.title = model.get("mode_detail");
     badge.className = `vehsim-mode-badge vehsim-mode-${mode}`;
@@ -35,7 +36,8 @@ function render({ model, el }) {
     clock.textContent = `${m}:${s}`;
   }
   update();
-  const events = "change:title change:message change:mode change:mode_detail change:sim_time_s";
+  const events =
+    "change:title change:message change:mode change:mode_detail change:sim_time_s change:running";
   model.on(events, update);
   const beat = () => model.send({ type: "heartbeat" });
   beat();

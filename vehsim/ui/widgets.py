@@ -143,7 +143,10 @@ class WarningLights(anywidget.AnyWidget):
 
 
 class StatusBar(anywidget.AnyWidget):
-    """Title, mode badge and simulated clock. Its views send heartbeats while on screen."""
+    """Title, mode badge and simulated clock. Its views send heartbeats while on screen.
+
+    ``running`` false (a stopped dashboard) turns the badge into STOPPED.
+    """
 
     _esm = _HERE / "status.js"
     _css = _CSS
@@ -153,6 +156,7 @@ class StatusBar(anywidget.AnyWidget):
     mode = traitlets.Unicode("local").tag(sync=True)
     mode_detail = traitlets.Unicode("").tag(sync=True)
     sim_time_s = traitlets.Float(0.0).tag(sync=True)
+    running = traitlets.Bool(True).tag(sync=True)
 
 
 class RollingChart(anywidget.AnyWidget):
