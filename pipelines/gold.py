@@ -175,6 +175,7 @@ def _spark_schema(schema: pa.Schema) -> str:
 
 def _naive_utc(table: pa.Table) -> pa.Table:
     """Timestamps as zone-less UTC (pandas then keeps them as datetime64, not objects)."""
+    table = table.replace_schema_metadata(None)  # no pandas metadata to restore a zone from
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
             table = table.set_column(i, field.name, pc.cast(table.column(i), pa.timestamp("us")))
@@ -210,11 +211,12 @@ def _runs_in_chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
     pending: list[pa.RecordBatch] = []
     rows = 0
 
-    def run_code(table: pa.Table) -> pa.Array:
-        joined = pc.binary_join_element_wise(
-            table.column("vehicle_id"), table.column("run_id"), "\x00"
-        )
-        return joined.combine_chunks()
+    def last_run_start(table: pa.Table) -> int:
+        """Row where the table's last run begins (runs are sorted, so it is a suffix)."""
+        vehicle, run = table.column("vehicle_id"), table.column("run_id")
+        last = table.num_rows - 1
+        same = pc.and_(pc.equal(vehicle, vehicle[last]), pc.equal(run, run[last]))
+        return pc.index(same, True).as_py()
 
     for batch in batches:
         if batch.num_rows == 0:
@@ -224,9 +226,8 @@ def _runs_in_chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
         if rows < CHUNK_ROWS:
             continue
         table = pa.Table.from_batches(pending)
-        codes = run_code(table)
-        # the rows of the last run (a suffix: runs are sorted) wait for the next chunk
-        start = pc.index(codes, codes[len(codes) - 1]).as_py()
+        # the rows of the last run wait for the next chunk
+        start = last_run_start(table)
         if start <= 0:
             continue  # one run so far: wait for its end
         done, rest = table.slice(0, start), table.slice(start)

@@ -117,6 +117,13 @@ def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _plain(column: pd.Series) -> pd.Series:
+    """Zone-aware times as zone-less UTC (NumPy datetime64); other columns as they are."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.dt.tz_convert("UTC").dt.tz_localize(None)
+    return column
+
+
 def _previous(values: np.ndarray, first: np.ndarray, fill) -> np.ndarray:
     """The previous sample's value within the drive; ``fill`` on a drive's first sample."""
     out = np.empty_like(values)
@@ -188,7 +195,7 @@ def _sample_columns(samples: pd.DataFrame) -> dict[str, np.ndarray]:
 
     out: dict[str, Any] = {k: samples[k].to_numpy()[order] for k in keys}
     out["_drive"] = drive
-    out.update({c: samples[c].to_numpy()[order] for c in _CARRIED if c in samples.columns})
+    out.update({c: _plain(samples[c]).to_numpy()[order] for c in _CARRIED if c in samples.columns})
     out.update({c: numeric(c) for c in NUMERIC_SAMPLE_COLUMNS})
     if "engine_on" in samples.columns:
         engine_on = samples["engine_on"].fillna(False).to_numpy(dtype=bool)[order]
