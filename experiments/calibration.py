@@ -14,6 +14,7 @@ into every fold). Every evaluation is one fleet run: all cars of a fold in one k
 
     python experiments/calibration.py [max_evals] [prior|shipped]          # all 45 cars
     python experiments/calibration.py --cv [max_evals] [k] [results.csv]   # k-fold CV
+    (either with --fix=section.key=value to hold a parameter instead of fitting it)
 """
 
 from __future__ import annotations
@@ -90,11 +91,19 @@ def _logistic(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _apply(base: dict, x: Sequence[float]) -> dict:
+def _apply(base: dict, x: Sequence[float], fitted=FITTED) -> dict:
     models = copy.deepcopy(base)
-    for (section, key, lo, hi), value in zip(FITTED, x, strict=True):
+    for (section, key, lo, hi), value in zip(fitted, x, strict=True):
         models[section][key] = float(np.clip(value, lo, hi))
     return models
+
+
+def _with_fixed(fixed: dict[tuple[str, str], float] | None) -> tuple[dict, tuple]:
+    """The generic models with ``fixed`` parameters set, and the parameters left to fit."""
+    base = copy.deepcopy(testcar.generic_models())
+    for (section, key), value in (fixed or {}).items():
+        base[section][key] = float(value)
+    return base, tuple(p for p in FITTED if (p[0], p[1]) not in (fixed or {}))
 
 
 def evaluate(frame: pd.DataFrame, models: dict) -> pd.DataFrame:
@@ -126,30 +135,32 @@ def calibrate(
     max_evals: int = 300,
     progress: Callable[[int, float], None] | None = None,
     start: str = "prior",
+    fixed: dict[tuple[str, str], float] | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Fit the global parameters with Nelder-Mead; return the models and their results.
 
     ``start``: ``"prior"`` (:data:`PRIOR`, what cross-validation uses) or ``"shipped"`` (the
-    values in generic_models.yaml, to refine them).
+    values in generic_models.yaml, to refine them). ``fixed``: parameters of :data:`FITTED` held
+    at a given value instead of fitted.
     """
     from scipy.optimize import minimize
 
-    base = testcar.generic_models()
+    base, fitted = _with_fixed(fixed)
     if start == "prior":
-        x0 = np.array([PRIOR[(s, k)] for s, k, *_ in FITTED], dtype=float)
+        x0 = np.array([PRIOR[(s, k)] for s, k, *_ in fitted], dtype=float)
     else:
-        x0 = np.array([base[s][k] for s, k, *_ in FITTED], dtype=float)
-    scale = np.array([hi - lo for *_, lo, hi in FITTED])
+        x0 = np.array([base[s][k] for s, k, *_ in fitted], dtype=float)
+    scale = np.array([hi - lo for *_, lo, hi in fitted])
     count = [0]
 
     def f(z):
         count[0] += 1
-        value = objective(evaluate(frame, _apply(base, x0 + z * scale)))
+        value = objective(evaluate(frame, _apply(base, x0 + z * scale, fitted)))
         if progress:
             progress(count[0], value)
         return value
 
-    n = len(FITTED)
+    n = len(fitted)
     simplex = np.vstack([np.zeros(n), 0.12 * np.eye(n)])  # steps of 12% of each range
     res = minimize(
         f,
@@ -157,7 +168,7 @@ def calibrate(
         method="Nelder-Mead",
         options={"maxfev": max_evals, "initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3},
     )
-    models = _apply(base, x0 + res.x * scale)
+    models = _apply(base, x0 + res.x * scale, fitted)
     return models, evaluate(frame, models)
 
 
@@ -172,8 +183,9 @@ def cross_validate(
     max_evals: int = 300,
     k: int = CV_FOLDS,
     progress: Callable[[int, int, float], None] | None = None,
+    fixed: dict[tuple[str, str], float] | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """k-fold cross-validation of :func:`calibrate` (from :data:`PRIOR`).
+    """k-fold cross-validation of :func:`calibrate` (from :data:`PRIOR`, ``fixed`` held).
 
     Returns the held-out results (one row per car, predicted by the models of the fold that did
     not see it, in the frame's order, with a ``fold`` column) and each fold's fitted values.
@@ -185,6 +197,7 @@ def cross_validate(
             train,
             max_evals,
             progress=None if progress is None else (lambda n, v, f=fold: progress(f, n, v)),
+            fixed=fixed,
         )
         results = evaluate(frame.iloc[held_out], models)
         results.index = frame.index[held_out]
@@ -198,7 +211,13 @@ def _log(text: str) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
+    args = [a for a in sys.argv[1:] if not a.startswith("--fix=")]
+    # --fix=section.key=value holds a parameter of FITTED at a value (repeatable)
+    fixed = {
+        tuple(a[len("--fix=") :].split("=")[0].split(".", 1)): float(a.split("=")[-1])
+        for a in sys.argv[1:]
+        if a.startswith("--fix=")
+    }
     frame = testcar.calibration_frame()
     if args[:1] == ["--cv"]:
         evals = int(args[1]) if len(args) > 1 else 300
@@ -211,6 +230,7 @@ if __name__ == "__main__":
             progress=lambda f, n, v: (
                 _log(f"fold {f}: eval {n}: objective {v:.3f}") if n % 25 == 0 else None
             ),
+            fixed=fixed,
         )
         results.to_csv(out, index=False)
         print(json.dumps({"cross_validated": summary(results), "folds": fitted}))
@@ -220,6 +240,7 @@ if __name__ == "__main__":
             max_evals=int(args[0]) if args else 200,
             progress=lambda n, v: _log(f"eval {n}: objective {v:.3f}") if n % 10 == 0 else None,
             start=args[1] if len(args) > 1 else "shipped",
+            fixed=fixed,
         )
         print(json.dumps({s + "." + k: models[s][k] for s, k, *_ in FITTED}, indent=1))
         print(json.dumps(summary(results)))
