@@ -103,6 +103,31 @@ SILVER_TABLES = (SILVER_TELEMETRY, SILVER_EVENTS, SILVER_QUARANTINE)
 GOLD_TABLES = (GOLD_VEHICLE_MINUTE, GOLD_TRIPS, GOLD_FEATURES, GOLD_DIAGNOSTICS)
 ALL_TABLES = (BRONZE_EVENTS, *SILVER_TABLES, DQ_RUNS, *GOLD_TABLES, GOLD_RUNS)
 
+# Training data sets written by ``vehsim sweep`` (``pipelines/sweep.py``), not by the refinement
+# jobs, so not in ALL_TABLES. Each sweep's rows carry its ``sweep_id``.
+SWEEP_DRIVES = Table(
+    "sweep",
+    "drives",
+    key=("sweep_id", "drive_id"),
+    partition_by=("sweep_id",),
+    description="One row per simulated drive: conditions, summary and the trouble codes it set",
+)
+SWEEP_WINDOWS = Table(
+    "sweep",
+    "windows",
+    key=("sweep_id", "drive_id", "window_index"),
+    partition_by=("sweep_id",),
+    description="Telemetry features per drive and one-minute window of simulated time",
+)
+SWEEP_LABELS = Table(
+    "sweep",
+    "labels",
+    key=("sweep_id", "drive_id"),
+    partition_by=("sweep_id",),
+    description="Ground truth per drive (fault, severity, onset, driver profile): experiments only",
+)
+SWEEP_TABLES = (SWEEP_WINDOWS, SWEEP_DRIVES, SWEEP_LABELS)
+
 # Ground truth from the simulation side (``vehsim.labels``), loaded by ``vehsim pipeline labels``
 # (``pipelines/labels.py``) for experiments only: no Silver or Gold job reads it, so it is not
 # in ALL_TABLES.
@@ -113,7 +138,7 @@ LABELS_FAULTS = Table(
     description="Which fault each simulated vehicle had, how strong, from when: experiments only",
 )
 LABEL_TABLES = (LABELS_FAULTS,)
-_BY_ID = {t.id: t for t in (*ALL_TABLES, *LABEL_TABLES)}
+_BY_ID = {t.id: t for t in (*ALL_TABLES, *SWEEP_TABLES, *LABEL_TABLES)}
 
 
 def table(table_id: str) -> Table:

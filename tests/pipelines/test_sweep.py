@@ -1,0 +1,241 @@
+"""Sweeps: the YAML contract, the plan, determinism in any slicing, and the Spark job's rows
+bit-identical to the in-process fleet on local Spark and on a standalone cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from spark_services import lake_env, spark_cluster  # noqa: F401 (spark_cluster: a fixture)
+from spark_services import vehsim as run_vehsim
+
+import vehsim
+from vehsim.config import load_settings
+from vehsim.errors import ConfigError
+from vehsim.faults import FaultSpec
+from vehsim_pipelines.sweep import (
+    DIAGNOSTIC_FEATURES,
+    SPAN_COLUMNS,
+    SweepConfig,
+    config_from_mapping,
+    labels_table,
+    load_sweep_config,
+    plan_drives,
+    rng_states,
+    simulate_drives,
+    simulate_sweep,
+    slice_bounds,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = REPO / "pipelines" / "sweeps" / "smoke.yaml"
+DIAGNOSTICS = REPO / "pipelines" / "sweeps" / "diagnostics.yaml"
+
+
+def _small(**changes) -> SweepConfig:
+    doc = {
+        "name": "unit",
+        "vehicles": ["compact-sedan", "pickup-v8", "sports-coupe"],
+        "cycles": ["hwfet"],
+        "profiles": ["eco", "aggressive"],
+        "profile_duration_s": 240,
+        "ambient_temps_c": [30],
+        "faults": ["misfire_cylinder_1", "vacuum_leak", "speed_sensor_dropout"],
+        "severities": [1.0],
+        "onsets_s": [30],
+        "healthy": 1,
+        "window_stride_s": 30,
+    }
+    doc.update(changes)
+    return config_from_mapping(doc)
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_shipped_sweeps_load_and_the_diagnostics_sweep_has_1000_drives():
+    assert load_sweep_config(DIAGNOSTICS).n_drives() == 1000
+    assert load_sweep_config(SMOKE).n_drives() == 12
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"vehicles": ["hovercraft"]}, "vehicles: unknown ['hovercraft']"),
+        ({"faults": ["flat_battery"]}, "faults: unknown ['flat_battery']"),
+        ({"severities": [1.5]}, "severities: 1.5  is outside 0 to 1"),
+        ({"profiles": ["sleepy"]}, "profiles: unknown ['sleepy']; allowed: eco, normal"),
+        ({"ambient_temps_c": [80]}, "ambient_temps_c: 80 °C is outside -40 to 55 °C"),
+        ({"dt_s": 0.3}, "dt_s: must divide 1 s"),
+        ({"cycles": [], "profiles": []}, "list at least one of cycles or profiles"),
+        ({"assignment": "lottery"}, "assignment: must be one of grid, random"),
+        ({"window_stride_s": 0}, "window_stride_s: must be a whole number from 1 to 60"),
+        ({"colour": "red"}, "unknown key(s) ['colour']"),
+        ({"severities": "high"}, "severities: 'high' is not a number"),
+    ],
+)
+def test_bad_sweep_configs_name_the_field(change, message):
+    with pytest.raises(ConfigError) as info:
+        _small(**change)
+    assert message in str(info.value)
+
+
+def test_a_bad_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_sweep_config(path)
+    with pytest.raises(ConfigError, match="cannot read the sweep config"):
+        load_sweep_config(tmp_path / "missing.yaml")
+
+
+def test_bad_config_exits_2_naming_the_field(tmp_path, capsys):
+    from vehsim.cli import main
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: x\nvehicles: [hovercraft]\n")
+    assert main(["sweep", "--config", str(path)]) == 2
+    assert "vehicles: unknown ['hovercraft']" in capsys.readouterr().err
+
+
+# --- plan and determinism --------------------------------------------------------------------
+
+
+def test_plan_is_the_cross_product_and_labels_hold_the_truth():
+    cfg = _small()
+    plan = plan_drives(cfg)
+    assert len(plan) == cfg.n_drives() == 3 * (3 + 1) * 3 * 1
+    assert list(plan["drive_id"]) == list(range(len(plan)))
+    # Every vehicle meets every fault condition under every driver.
+    combos = plan.groupby(["vehicle", "driver"])["fault"].apply(lambda s: sorted(map(str, s)))
+    assert all(len(v) == 4 for v in combos)
+    # A run is the conditions: every vehicle and fault condition of them share it.
+    assert plan["run_id"].nunique() == 3
+    labels = labels_table(cfg, plan).to_pandas()
+    assert set(labels["driver_profile"].dropna()) == set(cfg.profiles) and len(cfg.profiles) == 2
+    assert labels["fault"].isna().sum() == 3 * 3  # one healthy drive per vehicle and driver
+
+
+def test_random_assignment_is_the_fleet_apis_seeded_draw():
+    from vehsim.faults import random_faults
+
+    cfg = _small(assignment="random", faults=[], faulty_frac=0.6, max_onset_s=100)
+    plan = plan_drives(cfg)
+    draws = random_faults(len(plan), cfg.seed, 0.6, vehsim.faults.FAULT_NAMES, 100)
+    assert [d[0].name if d else None for d in draws] == [
+        None if pd.isna(f) else f for f in plan["fault"]
+    ]
+
+
+def test_each_drive_gets_the_generator_a_whole_fleet_simulator_would_give_it():
+    cfg = _small()
+    sim = vehsim.Simulator([vehsim.load_vehicle("compact-sedan")] * 7, seed=cfg.seed)
+    assert np.array_equal(sim.rng, rng_states(cfg.seed, 7))
+    assert np.array_equal(rng_states(cfg.seed, 40)[:7], rng_states(cfg.seed, 7))
+
+
+def test_a_drive_gives_the_same_rows_in_any_slice():
+    cfg = _small()
+    plan = plan_drives(cfg)
+    windows, drives = simulate_drives(cfg, plan)
+    for lo, hi in [(0, 1), (5, 9), (len(plan) - 1, len(plan))]:
+        w, d = simulate_drives(cfg, plan.iloc[lo:hi])
+        expected = windows.filter(pc.is_in(windows["drive_id"], pa.array(range(lo, hi))))
+        assert w.equals(expected) and d.equals(drives.slice(lo, hi - lo)), (lo, hi)
+    assert slice_bounds(10, 3, 0) == (0, 3) and slice_bounds(10, 3, 2) == (6, 10)
+
+
+def test_drive_summaries_equal_the_fleet_api():
+    """Cycle drives: ``vehsim.simulate_fleet`` with the same vehicles, faults and seed gives the
+    summary and the trouble codes of every drive."""
+    cfg = _small(profiles=[])
+    plan = plan_drives(cfg)
+    _, drives = simulate_drives(cfg, plan)
+    faults = [
+        [] if pd.isna(f) else [FaultSpec(f, s, o)]
+        for f, s, o in zip(plan["fault"], plan["severity"], plan["onset_s"], strict=True)
+    ]
+    fleet = vehsim.simulate_fleet(
+        [vehsim.load_vehicle(v) for v in plan["vehicle"]],
+        "hwfet",
+        dt_s=cfg.dt_s,
+        seed=cfg.seed,
+        ambient_temp_c=30.0,
+        start="cold",
+        faults=faults,
+    )
+    ours = drives.to_pandas()
+    for column in ("distance_km", "fuel_l", "final_coolant_temp_c", "brake_pad_wear_pct_delta"):
+        assert ours[column].tolist() == fleet[column].tolist(), column
+    assert [list(c) for c in ours["dtc_confirmed"]] == list(fleet["dtc_confirmed"])
+    assert ours["mil_on"].tolist() == fleet["mil_on"].tolist()
+
+
+def test_windows_carry_the_features_of_vehsim_features_and_the_diagnostics():
+    cfg = _small(vehicles=["compact-sedan"], profiles=[], faults=["misfire_cylinder_1"])
+    windows, drives = simulate_drives(cfg, plan_drives(cfg))
+    frame = windows.to_pandas()
+    assert {"mean_speed_mps", "harsh_events_per_100km", "fuel_l_per_100km"} <= set(SPAN_COLUMNS)
+    assert set(DIAGNOSTIC_FEATURES) <= set(frame.columns)
+    # 60 s windows every 30 s: (start, end] with 60 samples each.
+    assert (frame["window_end_s"] - frame["window_start_s"]).round(6).eq(60).all()
+    assert frame["events"].eq(60).all()
+    assert np.diff(frame.loc[frame.drive_id == 0, "window_end_s"]).round(6).tolist()[0] == 30
+    misfiring = frame[(frame.drive_id == 0) & (frame.window_start_s >= 30)]
+    healthy = frame[frame.drive_id == 1]
+    assert misfiring["misfires_per_1000_rev"].min() > 10 * healthy["misfires_per_1000_rev"].max()
+    assert drives.to_pandas().loc[0, "first_code"] == "P0301"
+
+
+# --- on Spark -------------------------------------------------------------------------------
+
+
+def _assert_same(expected, actual) -> None:
+    for name in ("windows", "drives", "labels"):
+        want, got = getattr(expected, name), getattr(actual, name)
+        assert got.num_rows == want.num_rows > 0, name
+        assert got.equals(want), f"{name}: rows differ from the in-process fleet's"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_sweep_on_local_spark_equals_the_in_process_fleet(spark, tmp_path):
+    from vehsim_pipelines.sweep import read_sweep, run_sweep
+
+    settings = load_settings({"VEHSIM_HOME": str(tmp_path / "home")})
+    cfg = load_sweep_config(SMOKE)
+    seen = []
+    summary = run_sweep(spark, settings, cfg, n_slices=5, progress=lambda d, n: seen.append(d))
+    assert summary["drives"] == 12 and summary["slices"] == 5 and not summary["skipped"]
+    assert seen[-1] == 5
+    _assert_same(simulate_sweep(cfg), read_sweep(settings, cfg.sweep_id))
+    versions = {k: v["version"] for k, v in summary["tables"].items()}
+    again = run_sweep(spark, settings, cfg, n_slices=3)
+    assert sorted(again["skipped"]) == ["sweep/drives", "sweep/windows"]
+    assert {k: v["version"] for k, v in again["tables"].items()} == versions
+    assert json.dumps(again)  # the summary is JSON
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_sweep_command_on_local_and_on_a_standalone_cluster_equals_the_in_process_fleet(
+    tmp_path,
+    spark_cluster,  # noqa: F811
+):
+    from vehsim_pipelines.sweep import read_sweep
+
+    cfg = load_sweep_config(SMOKE)
+    expected = simulate_sweep(cfg)
+    base = load_settings({"VEHSIM_HOME": str(tmp_path / "unused")})
+    for master, home in (("local[*]", "local"), (spark_cluster.master_url, "cluster")):
+        env = lake_env(base, tmp_path / home)
+        done = run_vehsim(["sweep", "--config", str(SMOKE), "--master", master, "-q"], env)
+        summary = json.loads(done.stdout)
+        assert summary["sweep_id"] == cfg.sweep_id and summary["drives"] == 12
+        _assert_same(expected, read_sweep(load_settings(env), cfg.sweep_id))
