@@ -143,11 +143,13 @@ def plot_validation(
         err = results[f"{key}_error_pct"].abs()
         if label is not None and label in results and n_named > 0:
             for i in err.nlargest(n_named).index:
+                right_half = epa[i] > 0.5 * (lo + hi)  # name it on the side with room
                 ax.annotate(
                     f"{results.at[i, label]} ({results.at[i, f'{key}_error_pct']:+.0f} %)",
                     (epa[i], pred[i]),
-                    xytext=(4, -10),
+                    xytext=(-5 if right_half else 5, -10),
                     textcoords="offset points",
+                    ha="right" if right_half else "left",
                     fontsize="x-small",
                     color="0.2",
                 )

@@ -4,32 +4,15 @@ another host (``vehsim.ui.export``). The executed notebooks are checked the same
 
 from __future__ import annotations
 
-import base64
-import re
-
 import pytest
 
 from vehsim.ui.dashboard import Dashboard
-from vehsim.ui.export import export_html, widget_outputs
+from vehsim.ui.export import export_html, external_fetches, svg_images, widget_outputs
 
 from .fakes import fake_source
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbconvert")
-
-#: Attributes through which a page makes the browser fetch something.
-FETCHING = re.compile(r"""<(?:script|img|link|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*["']([^"']+)""", re.I)  # fmt: skip
-SVG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([^"]+)"')
-
-
-def external_fetches(html: str) -> list[str]:
-    """URLs the page would fetch from another host (data: URIs and relative paths are local)."""
-    return [url for url in FETCHING.findall(html) if re.match(r"(?i)(https?:)?//", url)]
-
-
-def widget_pictures(html: str) -> list[str]:
-    """The SVG documents embedded as images in the page."""
-    return [base64.b64decode(b).decode() for b in SVG_IMAGE.findall(html)]
 
 
 def _notebook_with_dashboards(n: int):
@@ -62,7 +45,7 @@ def test_every_widget_leaves_a_picture_and_the_page_loads_nothing_from_elsewhere
     out = tmp_path / "drive.html"
     html = export_html(nb, out)
     assert out.read_text(encoding="utf-8") == html
-    pictures = widget_pictures(html)
+    pictures = svg_images(html)
     assert len(pictures) == len(widget_outputs(nb)) == 2
     for picture in pictures:
         assert 'class="vehsim-snapshot"' in picture and "STOPPED" in picture
@@ -74,7 +57,7 @@ def test_every_widget_leaves_a_picture_and_the_page_loads_nothing_from_elsewhere
 def test_a_saved_notebook_exports_from_its_path(tmp_path):
     path = tmp_path / "saved.ipynb"
     nbformat.write(_notebook_with_dashboards(1), path)
-    assert len(widget_pictures(export_html(path))) == 1
+    assert len(svg_images(export_html(path))) == 1
 
 
 def test_a_missing_notebook_is_named():

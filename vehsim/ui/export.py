@@ -17,7 +17,9 @@ The same page from the command line::
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,14 @@ TEMPLATE = "vehsim-offline"
 TEMPLATE_DIR = JUPYTER_DATA_DIR / "nbconvert" / "templates"
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
+#: Elements and attributes through which a page makes the browser fetch something.
+_FETCHING = re.compile(
+    r"""<(?:script|img|link|iframe|source|video|audio|embed|object)\b[^>]*?"""
+    r"""\b(?:src|href|data)\s*=\s*["']([^"']+)""",
+    re.IGNORECASE,
+)
+_SVG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([^"]+)"')
+
 
 def widget_outputs(nb: Any) -> list[dict]:
     """The outputs of ``nb`` that show a widget (carry a widget view)."""
@@ -39,6 +49,17 @@ def widget_outputs(nb: Any) -> list[dict]:
         for output in cell.get("outputs", [])
         if WIDGET_VIEW_MIMETYPE in output.get("data", {})
     ]
+
+
+def external_fetches(html: str) -> list[str]:
+    """The URLs a page would fetch from another host (scripts, styles, images, frames); links
+    a reader may follow are not fetches, ``data:`` URIs and relative paths are local."""
+    return [url for url in _FETCHING.findall(html) if re.match(r"(?i)(https?:)?//", url)]
+
+
+def svg_images(html: str) -> list[str]:
+    """The SVG documents a page embeds as images (the widgets' still pictures among them)."""
+    return [base64.b64decode(data).decode("utf-8") for data in _SVG_IMAGE.findall(html)]
 
 
 def export_html(notebook: str | Path | Any, out: str | Path | None = None) -> str:
@@ -72,4 +93,11 @@ def export_html(notebook: str | Path | Any, out: str | Path | None = None) -> st
     return html
 
 
-__all__ = ["TEMPLATE", "TEMPLATE_DIR", "export_html", "widget_outputs"]
+__all__ = [
+    "TEMPLATE",
+    "TEMPLATE_DIR",
+    "export_html",
+    "external_fetches",
+    "svg_images",
+    "widget_outputs",
+]
