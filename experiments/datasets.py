@@ -184,7 +184,7 @@ def simulated_samples(
     initial = sim.state.copy()
     every = max(int(round(1.0 / SAMPLE_RATE_HZ / dt_s)), 1)
     records = sim.run_steps(int(round(cycle.duration_s / dt_s)), every)
-    records = np.concatenate([initial[None, :, : records.shape[2]], records])
+    records = np.concatenate([initial[None], records])
     return fx.samples_from_records(records, STATE_COLUMNS, vehicle_ids, run_id, ambient_temp_c)
 
 
@@ -236,7 +236,6 @@ def simulate_dataset(
             progress(f"simulated {k}/{len(combos)}: {cycle_name} at {temp_c:g} °C, {start} start")
     columns = ["vehicle", "cycle", "payload_kg", "start", *FEATURES, *TARGETS]
     frame = pd.concat(frames, ignore_index=True)[columns]
-    # the drive's set ambient (the samples' mean is the same value, up to rounding)
     return Dataset(
         frame=frame,
         source="simulated",
