@@ -54,6 +54,7 @@ def _diagnostics(settings) -> dict:
     return {(r["vehicle_id"], r["code"]): r for r in rows}
 
 
+@pytest.mark.slow  # two Silver + Gold rounds and a third that finds nothing
 def test_codes_land_in_silver_and_gold_keeps_one_row_per_vehicle_and_code(spark, settings):
     car, other = "compact-sedan-000", "pickup-v8-001"
     bronze = BronzeWriter(settings.table_uri("bronze", "events"))
