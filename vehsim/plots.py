@@ -6,7 +6,8 @@ panel, baselines drawn, points named.
 - :func:`plot_heatmap`: a table of one result (fleet × cycle), annotated, and each cell against
   its column's median;
 - :func:`plot_cold_start`: cold-start fuel penalty against warm-up time;
-- :func:`plot_predicted_vs_actual`: held-out predictions of models, with residuals by group.
+- :func:`plot_predicted_vs_actual`: held-out predictions of models, with residuals by group;
+- :func:`plot_lanes`: recorded quantities over time, one panel (and unit) per quantity.
 """
 
 from __future__ import annotations
@@ -310,4 +311,38 @@ def plot_predicted_vs_actual(
     axes[1].set_title(f"Residuals by {group} (held out: never seen in training)")
     for ax in axes:
         ax.grid(alpha=0.3)
+    return _done(fig, path)
+
+
+def plot_lanes(
+    frame: pd.DataFrame,
+    lanes: Sequence[dict],
+    time: str = "sim_time_s",
+    title: str = "",
+    path: str | Path | None = None,
+):
+    """Quantities of ``frame`` over ``time``, one panel per lane: quantities of different units
+    never share an axis. ``lanes`` are ``{"key", "label", "unit"}`` entries (e.g. the
+    dashboard's ``chart.series``); a lane ``frame`` lacks is left out, ``"step": True`` draws
+    steps (a gear)."""
+    plt = _pyplot()
+    lanes = [lane for lane in lanes if lane["key"] in frame]
+    if not lanes:
+        raise ValueError(f"none of the lanes is a column of the frame ({list(frame.columns)})")
+    fig, axes = plt.subplots(
+        len(lanes), 1, figsize=(10, 1.3 + 1.35 * len(lanes)), sharex=True,
+        constrained_layout=True, squeeze=False,
+    )  # fmt: skip
+    for ax, lane in zip(axes[:, 0], lanes, strict=True):
+        colour = lane.get("color", "tab:blue")
+        if lane.get("step"):
+            ax.step(frame[time], frame[lane["key"]], where="post", color=colour, lw=1.2)
+        else:
+            ax.plot(frame[time], frame[lane["key"]], color=colour, lw=1.2)
+        unit = lane.get("unit") or "-"
+        ax.set_ylabel(f"{lane['label']} [{unit}]")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("simulated time [s]" if time == "sim_time_s" else time)
+    if title:
+        fig.suptitle(title)
     return _done(fig, path)

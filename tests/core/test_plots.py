@@ -20,6 +20,7 @@ from vehsim.cycles import Cycle
 from vehsim.plots import (
     plot_cold_start,
     plot_heatmap,
+    plot_lanes,
     plot_predicted_vs_actual,
     plot_run,
     plot_validation,
@@ -127,6 +128,23 @@ def test_predicted_vs_actual_shows_each_model_and_residuals_by_group():
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend[0] == "1:1" and legend[1].startswith("ridge (RMSE ")
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["car-a", "car-b"]
+
+
+def test_lanes_get_a_panel_and_a_unit_each():
+    frame = pd.DataFrame(
+        {"sim_time_s": [0.0, 1.0, 2.0], "vehicle_speed_kph": [0, 5, 9], "gear": [0, 1, 2]}
+    )
+    lanes = [
+        {"key": "vehicle_speed_kph", "label": "Speed", "unit": "km/h"},
+        {"key": "gear", "label": "Gear", "unit": "", "step": True},
+        {"key": "throttle_pct", "label": "Throttle", "unit": "%"},  # not recorded: left out
+    ]
+    fig = plot_lanes(frame, lanes)
+    assert_units_on_every_axis(fig)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Speed [km/h]", "Gear [-]"]
+    assert fig.axes[-1].get_xlabel() == "simulated time [s]"
+    with pytest.raises(ValueError, match="none of the lanes"):
+        plot_lanes(frame, lanes[2:])
 
 
 @pytest.fixture(autouse=True)
