@@ -22,7 +22,9 @@ but warns on stderr, in the summary (``data_warning``) and as a run tag, and nam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -354,7 +356,8 @@ def run_experiment(
     else:
         os.environ["MLFLOW_TRACKING_URI"] = previous_uri
     client = MlflowClient(settings.mlflow_tracking_uri)
-    experiment_id = _experiment_id(client, config.experiment, settings)
+    with _mlflow_notices(say):  # the first use creates the database and says so
+        experiment_id = _experiment_id(client, config.experiment, settings)
     tags = reproducibility_tags(config, data)
     tags["vehsim.data_table"] = table
     tags["vehsim.data_rows"] = str(len(frame))
@@ -405,17 +408,18 @@ def run_experiment(
                 f"{spec.kind}: R² {metrics['test_r2']:.3f}, RMSE {metrics['test_rmse']:.3g}",
             )
             mlflow.log_figure(fig, "predicted_vs_actual.png")
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=infer_signature(X_train, model.predict(X_train)),
-                input_example=X_train.head(3),
-                registered_model_name=config.registered_model_name,
-                # The types of the model just trained here: skops needs them named to load it.
-                skops_trusted_types=get_untrusted_types(data=dumps(model)),
-                # Pinned from this environment: skips MLflow's slow import-tracing inference.
-                pip_requirements=_pip_requirements(),
-            )
+            with _mlflow_notices(say):  # "Successfully registered model ..."
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=infer_signature(X_train, model.predict(X_train)),
+                    input_example=X_train.head(3),
+                    registered_model_name=config.registered_model_name,
+                    # The types of the model just trained here: skops needs them named to load it.
+                    skops_trusted_types=get_untrusted_types(data=dumps(model)),
+                    # Pinned from this environment: skips MLflow's slow import-tracing inference.
+                    pip_requirements=_pip_requirements(),
+                )
         version = str(info.registered_model_version)
         runs.append(
             {
@@ -468,6 +472,21 @@ def run_experiment(
         "champion": champion,
         "champion_decision": decision.as_dict(),
     }
+
+
+@contextlib.contextmanager
+def _mlflow_notices(say: Callable[[str], None]):
+    """MLflow's own notices (creating its database, registering a model version) go to ``say``
+    with the experiment's progress instead of straight to stderr, where a notebook shows them
+    as errors. (MLflow writes them to whatever ``sys.stderr`` is at the time.)"""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            yield
+    finally:  # said even when MLflow failed: its notices may tell why
+        for line in captured.getvalue().splitlines():
+            if line.strip():
+                say(f"mlflow: {line.strip()}")
 
 
 def _record_decision(client, run_id: str, decision) -> None:
