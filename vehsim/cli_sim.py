@@ -16,6 +16,61 @@ from vehsim.errors import ParameterError
 from vehsim.output import add_output_options, dumps, format_pairs, format_rows, output_format
 
 
+class DeprecatedAlias(argparse.Action):
+    """An option's old spelling: still accepted, with a warning on stderr naming the new one.
+
+    ``parser.add_argument("--ambient-c", dest="ambient_temp_c", type=float,
+    action=DeprecatedAlias, new="--ambient-temp-c")``.
+    """
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: {option_string} is deprecated and will go; use {self.new}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_ambient_option(p: argparse.ArgumentParser, default: float | None = 20.0) -> None:
+    """``--ambient-temp-c`` (every command's spelling), and the old ``--ambient-c``; a default
+    of ``None`` lets the command tell "not given" (it then uses 20 °C)."""
+    p.add_argument(
+        "--ambient-temp-c",
+        dest="ambient_temp_c",
+        type=float,
+        default=default,
+        metavar="C",
+        help=f"ambient temperature [°C] (default {20.0 if default is None else default:g})",
+    )
+    p.add_argument(
+        "--ambient-c", dest="ambient_temp_c", type=float, action=DeprecatedAlias,
+        new="--ambient-temp-c",
+    )  # fmt: skip
+
+
+def add_state_options(p: argparse.ArgumentParser) -> None:
+    """``--state FILE`` and ``--wear-scale K`` (``vehsim simulate``, ``vehsim drive``)."""
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="the car's lasting state (odometer, wear, oil life, fuel level; JSON, "
+        "vehsim.vehicle_state): start from FILE if it exists, write the end state to it",
+    )
+    p.add_argument(
+        "--wear-scale",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="wear advances K times faster than the rest of the physics (default 1)",
+    )
+
+
 def shipped_vehicles() -> list[str]:
     """Names of the shipped vehicle files, read without loading the simulation (help text)."""
     folder = resources.files("vehsim").joinpath("data", "vehicles")
@@ -52,8 +107,9 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dt-s", type=float, default=0.01, help="step [s] (default 0.01)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ambient-c", type=float, default=20.0, help="ambient temperature [°C]")
+    add_ambient_option(p)
     p.add_argument("--start", choices=("cold", "hot"), default="cold")
+    add_state_options(p)
     p.add_argument("--out", type=Path, help="write 1 Hz telemetry to this Parquet file")
     p.add_argument(
         "--plot", type=Path, help="write a PNG: speed vs target, fuel rate, coolant temperature"
@@ -83,10 +139,10 @@ def _run_scenario(args) -> int:
     from vehsim.progress import announce_kernel_compile
     from vehsim.scenario import load_scenario, run_scenario
 
-    if args.cycle or args.fault or args.out or args.plot:
+    if args.cycle or args.fault or args.out or args.plot or args.state:
         raise ParameterError(
-            "--scenario holds the vehicles, driver and faults: drop --cycle, --fault, --out and "
-            "--plot (or put the faults in the scenario file)"
+            "--scenario holds the vehicles, driver and faults: drop --cycle, --fault, --out, "
+            "--plot and --state (or put the faults in the scenario file)"
         )
     scenario = load_scenario(args.scenario)
     announce_kernel_compile(args.quiet)
@@ -109,15 +165,21 @@ def run_simulate(args) -> int:
     params = _vehicle(args)
     cycle = vehsim.load_cycle(args.cycle)
     announce_kernel_compile(args.quiet)
+    state = args.state if args.state and args.state.exists() else None
     result = vehsim.simulate(
         params,
         cycle,
         dt_s=args.dt_s,
         seed=args.seed,
-        ambient_temp_c=args.ambient_c,
+        ambient_temp_c=args.ambient_temp_c,
         start=args.start,
         faults=faults,
+        state=state,
+        wear_time_scale=args.wear_scale,
     )
+    if args.state:
+        result.vehicle_state.save(args.state)
+        result.summary["state_file"] = str(args.state)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result.to_parquet(args.out)

@@ -11,7 +11,8 @@ throttle       0 to 100 [%]                accelerator pedal position
 brake          0 to 100 [%]                brake pedal position
 gear_mode      "auto" or "manual"          automatic shifting, or hold ``gear``
 gear           1 to number of gears        gear to hold in manual mode
-profile        "eco", "normal", "aggressive"  driving style of the profile driver
+profile        "eco", "normal", "sport"    driver profile: the profile driver's style and
+                                           the pedal feel (old name "aggressive": sport)
 inject_fault   {"name", "severity" 0..1,   inject a fault (``vehsim.faults``); onset_s
                "onset_s" >= 0} or           counts from the moment the command applies
                "NAME[:SEVERITY[@ONSET_S]]"
@@ -29,7 +30,7 @@ from typing import Any
 
 from vehsim.errors import CommandError, ParameterError
 from vehsim.faults import FAULT_NAMES, FaultSpec, fault_spec_from_mapping
-from vehsim.physics.driver import PROFILE_NAMES
+from vehsim.physics.driver import PROFILE_ALIASES, PROFILE_NAMES
 
 COMMAND_TYPES = (
     "start_engine",
@@ -192,7 +193,7 @@ def parse_command(obj: Mapping[str, Any]) -> Command:
                 reason="unknown_fault",
             )
         return Command(kind, value)
-    if not isinstance(value, str) or value not in PROFILE_NAMES:
+    if not isinstance(value, str) or value not in (*PROFILE_NAMES, *PROFILE_ALIASES):
         raise CommandError(
             f"profile: value must be one of {list(PROFILE_NAMES)}, got {_show(value)}",
             field="value",

@@ -103,7 +103,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     # The driver's pedals, the engine's answer, and the car's motion over the step.
     force_needed = wheel.mass_eff_kg * target.accel_mps2 + road.road_n + road.grade_n
     throttle, brake = driver.pedals_stage(
-        state, inputs, target, mode.running, force_needed, wheel, road
+        state, inputs, params, target, mode.running, force_needed, wheel, road, dt_s
     )
     output = engine.output_stage(state, params, mode, capability, coupling, throttle, dt_s)
     drive_force = driveline.drive_force_stage(
@@ -124,6 +124,7 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
     )
     wear.wear_stage(
         state,
+        inputs,
         params,
         vehicle,
         mode.running,

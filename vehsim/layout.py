@@ -72,6 +72,12 @@ STATE_COLUMNS: tuple[str, ...] = (
     "misfire_count",  # combustion events missed (a crankshaft-speed misfire detector's count)
     "gearbox_input_rpm",  # the driveline's speed at the gearbox input
     "driveline_locked",  # 1 when converter or clutch is locked (no commanded slip)
+    # Driver feel (physics/driver.py) and shift hysteresis (physics/gearbox.py):
+    "pedal_frac",  # accelerator pedal position (throttle_frac is the torque demand it maps to)
+    "redline_liftoff",  # 1 while the driver has lifted off at the red line
+    "shift_dir",  # direction of the last shift: +1 up, -1 down, 0 none yet
+    "since_shift_s",  # time since the last shift
+    "shift_pedal_frac",  # the shift logic's pedal at the last shift
 ) + variant_state_columns()  # state of submodel variants (physics/options.py)
 
 #: Energy flows since the start [J], for the energy audit (``vehsim.energy``): the engine's
@@ -102,13 +108,24 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "brake_cmd_frac",
     "gear_mode",  # 0 automatic shifting, 1 manual (gear_cmd)
     "gear_cmd",
-    "profile",  # 0 eco, 1 normal, 2 aggressive
+    "profile",  # 0 eco, 1 normal, 2 sport
     "shift_eco_bias",
     "ambient_temp_c",
     "air_density_ratio",
     "wind_mps",
     "grade_override_frac",  # NaN: use the cycle's grade
     "fuel_tank_initial_l",
+    # The driver profile's feel (vehsim.driver_profiles, data/driver_profiles.yaml): torque
+    # demand at 25/50/75 % pedal, pedal rates, the profile driver's deepest pedal, lift-off.
+    "pedal_map_25_frac",
+    "pedal_map_50_frac",
+    "pedal_map_75_frac",
+    "pedal_apply_frac_per_s",
+    "pedal_release_frac_per_s",
+    "pedal_max_frac",
+    "liftoff_redline_frac",
+    "liftoff_resume_frac",
+    "wear_time_scale",  # wear advances this many times faster than the rest (1: real time)
 )
 
 #: Scalar vehicle parameters (one row per vehicle), in the order of params.SCALAR_FIELDS, then

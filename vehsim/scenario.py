@@ -10,7 +10,7 @@ Example (``vehsim/data/scenario-overheating-in-traffic.yaml``)::
       - vehicle: compact-sedan          # a healthy twin (or just the name)
     driver: cycle                       # cycle or profile
     cycle: hwfet                        # with driver: cycle (a shipped name or a CSV path)
-    # profile: normal                   # with driver: profile (eco, normal, aggressive)
+    # profile: normal                   # with driver: profile (eco, normal, sport)
     # duration_s: 1800                  # with driver: profile [s]; a cycle's own otherwise
     ambient_c: 30
     start: hot                          # cold or hot
@@ -130,9 +130,9 @@ def parse_scenario(data: Any, origin: str = "scenario") -> Scenario:
                 f"{origin}: cycle (a name or CSV path) is required with driver: cycle"
             )
     else:
-        from vehsim.physics.driver import PROFILE_NAMES
+        from vehsim.physics.driver import PROFILE_ALIASES, PROFILE_NAMES
 
-        if profile not in PROFILE_NAMES:
+        if profile not in (*PROFILE_NAMES, *PROFILE_ALIASES):
             raise ParameterError(
                 f"{origin}: profile must be one of {list(PROFILE_NAMES)} with driver: profile, "
                 f"got {profile!r}"

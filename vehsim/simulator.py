@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from vehsim.diagnostics import (
     DtcChange,
     dtc_status_key,
 )
+from vehsim.driver_profiles import PROFILE_NAMES, load_driver_profiles, profile_index
 from vehsim.errors import CommandError, ParameterError
 from vehsim.faults import FAULT_NAMES, FaultSpec, onset_column, severity_column
 from vehsim.kernel import N_INPUT, N_PARAM, N_STATE, empty_records, run_fleet
@@ -48,15 +50,20 @@ from vehsim.layout import (
 )
 from vehsim.params import MAX_CURVE_POINTS, MAX_GEARS, VehicleParams
 from vehsim.physics.accessories import climate_power_w, load_climate_control
-from vehsim.physics.driver import PROFILE_NAMES, profile_eco_bias
+from vehsim.physics.driver import profile_eco_bias
 from vehsim.physics.environment import air_density_kgpm3
 from vehsim.physics.options import SUBMODELS, code_column, option_code
 from vehsim.units import l_per_100km_to_mpg
+from vehsim.vehicle_state import STATE_COLUMNS_SET, VehicleState, load_state
 
 STARTS = ("cold", "hot", "off")
 #: Engine temperatures of a hot start (after EPA's 10-minute soak the engine is still warm).
 HOT_START_TEMP_C = 85.0
 DEFAULT_SHIFT_ECO_BIAS = 0.6
+#: Largest wear time scale [-]: a year of daily driving in well under a minute of a demo.
+MAX_WEAR_TIME_SCALE = 1e6
+#: Names of the driver modes in telemetry (``driver_mode``): the cycle follower, else the profile.
+DRIVER_MODE_CYCLE = "cycle"
 #: State columns that hold an engine temperature: they start at ambient (cold) or warm (hot).
 ENGINE_TEMPERATURE_COLUMNS = tuple(c for c in STATE_COLUMNS if c.endswith("_temp_c"))
 
@@ -73,6 +80,10 @@ class Simulator:
             the climate control's load on the engine (``physics/accessories.py``).
         start: ``"cold"`` (engine starts at ambient temperature), ``"hot"`` (warm engine) or
             ``"off"`` (engine off at ambient temperature until a start command).
+        state: where the car starts (``vehsim.vehicle_state``): a :class:`VehicleState`, the
+            path of a state file, or one of either per vehicle; ``None``: a new car.
+        wear_time_scale: wear advances this many times faster than the rest of the physics
+            (scalar or one per vehicle; 1 is real time).
     """
 
     def __init__(
@@ -85,6 +96,8 @@ class Simulator:
         wind_mps: float | Sequence[float] = 0.0,
         start: str = "off",
         solar_load_wpm2: float | Sequence[float] = 0.0,
+        state: VehicleState | str | Path | Sequence[VehicleState | str | Path] | None = None,
+        wear_time_scale: float | Sequence[float] = 1.0,
     ):
         if not vehicles:
             raise ParameterError("a simulator needs at least one vehicle")
@@ -142,7 +155,7 @@ class Simulator:
         self.inputs[:, I["wind_mps"]] = per_vehicle(wind_mps, "wind_mps")
         self.inputs[:, I["grade_override_frac"]] = np.nan
         self.inputs[:, I["fuel_tank_initial_l"]] = self.params[:, P["fuel_tank_l"]]
-        self.inputs[:, I["profile"]] = 1
+        self._set_profile(slice(None), PROFILE_NAMES.index("normal"))
         self.inputs[:, I["shift_eco_bias"]] = [
             v.meta.get("shift_eco_bias", DEFAULT_SHIFT_ECO_BIAS) for v in self.vehicles
         ]
@@ -154,6 +167,13 @@ class Simulator:
             self.state[:, S[column]] = engine_temp
         self.state[:, S["gear"]] = 1.0
         self.state[:, S["oil_life_frac"]] = 1.0
+        self.set_wear_time_scale(slice(None), wear_time_scale)
+        if state is not None:
+            states = [state] * n if isinstance(state, (VehicleState, str, Path)) else list(state)
+            if len(states) != n:
+                raise ParameterError(f"state: need one per vehicle ({n}), got {len(states)}")
+            for i, one in enumerate(states):
+                self.restore_state(i, one)
         seeds = np.random.SeedSequence(self.seed).generate_state(n, dtype=np.uint64)
         self.rng = np.where(seeds == 0, np.uint64(0x9E3779B97F4A7C15), seeds).astype(np.uint64)
 
@@ -196,11 +216,22 @@ class Simulator:
             self._cycle_len[k] = len(c.speed_mps)
         return len(self._cycles) - 1
 
+    def _set_profile(self, i: int | slice, k: int) -> None:
+        """Driver profile ``k`` for vehicle(s) ``i``: the profile driver's plan, the shift
+        logic's eco bias and the pedal feel (data/driver_profiles.yaml) of profile and commands
+        drivers."""
+        rows = self.inputs[i]
+        rows[..., I["profile"]] = k
+        rows[..., I["shift_eco_bias"]] = profile_eco_bias(k)
+        for column, value in load_driver_profiles()[PROFILE_NAMES[k]].input_values().items():
+            rows[..., I[column]] = value
+
     def set_driver(self, i: int | slice, spec: str | Cycle) -> None:
         """Choose a vehicle's driver: ``"cycle:<name|path>"``, a :class:`Cycle`,
-        ``"profile:<eco|normal|aggressive>"`` or ``"commands"``.
+        ``"profile:<eco|normal|sport>"`` or ``"commands"``.
 
-        Cycle and profile drivers start the engine themselves.
+        Cycle and profile drivers start the engine themselves. A profile chosen here also gives
+        the pedal feel that a later ``commands`` driver keeps.
         """
         rows = self.inputs[i]
         if isinstance(spec, Cycle) or (isinstance(spec, str) and spec.startswith("cycle:")):
@@ -210,20 +241,15 @@ class Simulator:
             rows[..., I["engine_request"]] = 1.0
             self.state[i, S["driver_time_s"]] = 0.0
         elif isinstance(spec, str) and spec.startswith("profile:"):
-            name = spec.split(":", 1)[1]
-            if name not in PROFILE_NAMES:
-                raise ParameterError(
-                    f"driver profile must be one of {list(PROFILE_NAMES)}, got {name!r}"
-                )
+            k = profile_index(spec.split(":", 1)[1])
             rows[..., I["driver_mode"]] = DRIVER_PROFILE
-            rows[..., I["profile"]] = PROFILE_NAMES.index(name)
-            rows[..., I["shift_eco_bias"]] = profile_eco_bias(PROFILE_NAMES.index(name))
+            self._set_profile(i, k)
             rows[..., I["engine_request"]] = 1.0
         elif spec == "commands":
             rows[..., I["driver_mode"]] = DRIVER_COMMANDS
         else:
             raise ParameterError(
-                f"driver must be 'cycle:<name>', 'profile:<eco|normal|aggressive>' or 'commands', got {spec!r}"
+                f"driver must be 'cycle:<name>', 'profile:<eco|normal|sport>' or 'commands', got {spec!r}"
             )
 
     def set_environment(
@@ -237,6 +263,60 @@ class Simulator:
             if not (math.isfinite(wind_mps) and abs(wind_mps) <= 40):
                 raise ParameterError(f"wind_mps must be within -40 to 40 m/s, got {wind_mps!r}")
             self.inputs[i, I["wind_mps"]] = wind_mps
+
+    def set_wear_time_scale(self, i: int | slice, scale: float | Sequence[float]) -> None:
+        """Make wear of vehicle(s) ``i`` advance ``scale`` times faster than the rest of the
+        physics (1: real time; 0 freezes wear)."""
+        arr = np.asarray(scale, dtype=float)
+        if not np.all(np.isfinite(arr) & (arr >= 0.0) & (arr <= MAX_WEAR_TIME_SCALE)):
+            raise ParameterError(
+                f"wear_time_scale must be from 0 to {MAX_WEAR_TIME_SCALE:g}, got {scale!r}"
+            )
+        self.inputs[i, I["wear_time_scale"]] = arr
+
+    def restore_state(self, i: int, state: VehicleState | str | Path) -> None:
+        """Start vehicle ``i`` where ``state`` left a car: odometer, wear, oil life, fuel level.
+
+        ``state`` is a :class:`VehicleState` or the path of a state file; one saved from another
+        vehicle is refused. Values are set bit for bit as stored.
+        """
+        if not isinstance(state, VehicleState):
+            state = load_state(state)
+        vehicle = self.vehicles[i]
+        if state.vehicle is not None and state.vehicle != vehicle.name:
+            raise ParameterError(
+                f"the vehicle state was saved from {state.vehicle!r}, not from {vehicle.name!r}; "
+                "use a state file of this vehicle (or remove 'vehicle' from the file)"
+            )
+        tank_l = float(self.params[i, P["fuel_tank_l"]])
+        if state.fuel_level_l is not None and state.fuel_level_l > tank_l:
+            raise ParameterError(
+                f"vehicle state: fuel_level_l = {state.fuel_level_l:g} L is more than the "
+                f"{tank_l:g} L tank of {vehicle.name}"
+            )
+        for column in STATE_COLUMNS_SET:
+            self.state[i, S[column]] = getattr(state, column)
+        if state.fuel_level_l is not None:
+            # The kernel counts fuel used from the initial fill: the level becomes the fill.
+            self.state[i, S["fuel_used_g"]] = 0.0
+            self.inputs[i, I["fuel_tank_initial_l"]] = state.fuel_level_l
+
+    def vehicle_state(self, i: int) -> VehicleState:
+        """Vehicle ``i``'s lasting state now (to save with :meth:`VehicleState.save`)."""
+        row = self.state[i]
+        fuel_l = (
+            float(self.inputs[i, I["fuel_tank_initial_l"]])
+            - float(row[S["fuel_used_g"]]) / GASOLINE_DENSITY_GPL
+        )
+        return VehicleState(
+            **{column: float(row[S[column]]) for column in STATE_COLUMNS_SET},
+            fuel_level_l=max(fuel_l, 0.0),
+            vehicle=self.vehicles[i].name,
+        )
+
+    def save_state(self, i: int, path: str | Path) -> Path:
+        """Write vehicle ``i``'s lasting state to ``path`` (JSON, ``vehsim.vehicle_state``)."""
+        return self.vehicle_state(i).save(path)
 
     def apply(self, i: int, command: Command | dict[str, Any]) -> Command:
         """Apply a driver command to vehicle ``i`` at the next step; returns the validated command."""
@@ -277,9 +357,7 @@ class Simulator:
         elif cmd.type == "clear_dtc":
             self.clear_dtc(i)
         elif cmd.type == "profile":
-            k = PROFILE_NAMES.index(str(cmd.value))
-            row[I["profile"]] = k
-            row[I["shift_eco_bias"]] = profile_eco_bias(k)
+            self._set_profile(i, profile_index(str(cmd.value), warn=False))
         return cmd
 
     # --- faults ---------------------------------------------------------------------------------
@@ -377,7 +455,8 @@ class Simulator:
         return n_steps
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        """Current telemetry per vehicle (copies), SI names, plus ``engine_on``."""
+        """Current telemetry per vehicle (copies), SI names, plus ``engine_on``; the names
+        ``vehicle_model``, ``driver_mode`` and ``gear_mode`` are arrays of text."""
         out = {name: self.state[:, k].copy() for name, k in S.items()}
         out["engine_on"] = self.state[:, S["engine_state"]] >= 2
         out["ambient_temp_c"] = self.inputs[:, I["ambient_temp_c"]].copy()
@@ -397,7 +476,24 @@ class Simulator:
         out["engine_run_time_s"] = self.diagnostics.engine_run_time_s
         out["mil_distance_m"] = self.diagnostics.mil_distance_m.copy()
         out["engine_load_frac"] = self._engine_load_frac()
+        # Who and what: the vehicle's name, the driver (cycle follower or a profile's name),
+        # automatic or held gears, engine power, and the wear time scale.
+        out["vehicle_model"] = np.array([v.name for v in self.vehicles], dtype=object)
+        out["driver_mode"] = self._driver_mode_names()
+        out["gear_mode"] = np.where(self.inputs[:, I["gear_mode"]] > 0.5, "manual", "auto")
+        out["engine_power_w"] = (
+            self.state[:, S["engine_torque_nm"]] * self.state[:, S["engine_speed_rpm"]] * math.pi
+        ) / 30.0
+        out["wear_time_scale"] = self.inputs[:, I["wear_time_scale"]].copy()
         return out
+
+    def _driver_mode_names(self) -> np.ndarray:
+        """Per vehicle, ``"cycle"`` for the cycle follower, else the driver profile's name (the
+        profile driver's, or the pedal feel of a commands driver)."""
+        names = np.array(PROFILE_NAMES, dtype=object)[self.inputs[:, I["profile"]].astype(int)]
+        return np.where(
+            self.inputs[:, I["driver_mode"]] == DRIVER_CYCLE, DRIVER_MODE_CYCLE, names
+        ).astype(object)
 
     def _engine_load_frac(self) -> np.ndarray:
         """Calculated load value (SAE J1979 PID 04) per vehicle [-]: brake torque over the
@@ -415,10 +511,12 @@ class Simulator:
 
 @dataclass
 class Result:
-    """Outcome of an offline run: 1 Hz telemetry and a summary."""
+    """Outcome of an offline run: 1 Hz telemetry, a summary, and the car's lasting state at the
+    end (to start the next run from, ``vehsim.vehicle_state``)."""
 
     telemetry: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    vehicle_state: VehicleState | None = None
 
     def to_parquet(self, path) -> None:
         self.telemetry.to_parquet(path, index=False)
@@ -472,11 +570,16 @@ def simulate(
     altitude_m: float = 0.0,
     wind_mps: float = 0.0,
     faults: Sequence[FaultSpec] = (),
+    state: VehicleState | str | Path | None = None,
+    wear_time_scale: float = 1.0,
 ) -> Result:
     """Drive one vehicle over a cycle, as fast as possible; telemetry every ``record_every_s``.
 
     ``faults`` are injected from their onset (``vehsim.faults``); the on-board diagnostics run
     on every telemetry record, and the summary lists the faults and the codes they set.
+    ``state``: where the car starts (a :class:`VehicleState` or a state file; default a new
+    car); ``wear_time_scale``: wear advances this many times faster. The result's
+    ``vehicle_state`` is the car's state at the end.
     """
     if start == "off":
         raise ParameterError("simulate drives a cycle: start must be 'cold' or 'hot'")
@@ -489,6 +592,8 @@ def simulate(
         start=start,
         altitude_m=altitude_m,
         wind_mps=wind_mps,
+        state=state,
+        wear_time_scale=wear_time_scale,
     )
     sim.set_driver(0, cycle)
     for spec in faults:
@@ -504,10 +609,11 @@ def simulate(
         "dt_s": dt_s,
         "seed": seed,
         "start": start,
+        "wear_time_scale": float(wear_time_scale),
         **summarize(sim.state[0], initial, ambient_temp_c),
         **_diagnostic_summary(sim, 0),
     }
-    return Result(frame, summary)
+    return Result(frame, summary, sim.vehicle_state(0))
 
 
 def _diagnostic_summary(sim: Simulator, i: int) -> dict[str, Any]:

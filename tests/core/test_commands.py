@@ -43,7 +43,7 @@ def test_parse_command_accepts_only_valid_commands(kind, value):
     elif cmd.type == "gear_mode":
         assert cmd.value in ("auto", "manual")
     elif cmd.type == "profile":
-        assert cmd.value in ("eco", "normal", "aggressive")
+        assert cmd.value in ("eco", "normal", "sport", "aggressive")
 
 
 def test_messages_name_field_and_range():
@@ -79,7 +79,8 @@ def test_any_pedal_sequence_keeps_the_car_physical(params, script, grade):
         sim.advance(duration)
         snap = sim.snapshot()
         assert snap["speed_mps"][0] >= 0
-        assert all(math.isfinite(float(v[0])) for v in snap.values())
+        numbers = [v for v in snap.values() if v.dtype.kind in "biuf"]  # names aside
+        assert all(math.isfinite(float(v[0])) for v in numbers)
         for key in (
             "fuel_used_g",
             "odometer_m",

@@ -63,7 +63,7 @@ def profile_fleet_run() -> np.ndarray:
     vehicles = [vehsim.load_vehicle(v) for v in vehsim.list_vehicles()]
     fleet = [v for v in vehicles for _ in range(3)]
     sim = vehsim.Simulator(fleet, dt_s=0.05, seed=11, start="cold", ambient_temp_c=-7.0)
-    for i, profile in enumerate(("eco", "normal", "aggressive") * len(vehicles)):
+    for i, profile in enumerate(("eco", "normal", "sport") * len(vehicles)):
         sim.set_driver(i, f"profile:{profile}")
     sim.run_steps(18_000)
     return sim.state.copy()

@@ -11,6 +11,12 @@ exploration of Marsaglia's xorshift generators, scrambled", ACM TOMS 42(4), 2016
 with the same seed is bit-identical. Acceleration levels follow the distributions in
 Bokare and Maurya, "Acceleration-deceleration behaviour of various vehicle types",
 Transportation Research Procedia 25 (2017): gentle ~1 m/s², typical ~1.5-2, aggressive ~3.
+
+Driver feel (profile driver and commands alike; the cycle follower keeps the EPA trace instead):
+the pedal travels no faster than the profile's apply and release rates (pedal lag), maps to a
+torque demand through the profile's pedal map (progressive for eco, degressive for sport), and is
+lifted at the red line until the engine has fallen back. The profile driver presses no deeper
+than its profile's deepest pedal. Parameters and sources: ``vehsim/data/driver_profiles.yaml``.
 """
 
 import math
@@ -19,13 +25,13 @@ from collections import namedtuple
 import numpy as np
 
 from vehsim.constants import MPS_PER_MPH
+from vehsim.driver_profiles import PROFILE_ALIASES, PROFILE_NAMES  # noqa: F401 (re-exported)
 from vehsim.layout import DRIVER_COMMANDS, DRIVER_CYCLE, DRIVER_PROFILE
 from vehsim.physics._jit import jit
 
 PROFILE_ECO = 0
 PROFILE_NORMAL = 1
-PROFILE_AGGRESSIVE = 2
-PROFILE_NAMES = ("eco", "normal", "aggressive")
+PROFILE_SPORT = 2
 
 #: Per profile: accel [m/s²], decel [m/s²], cruise speed range [m/s], cruise time range [s],
 #: stop time range [s], upshift eco bias [-].
@@ -226,6 +232,60 @@ def target_stage(state, inputs, cycles, rng, i, dt_s):
     return DriverTarget(v_trace, a_want, grade)
 
 
+@jit
+def pedal_map_frac(pedal_frac, map_25, map_50, map_75):
+    """Torque demand [-] of a pedal position [-]: piecewise linear through the profile's map
+    (0 at no pedal, ``map_25``/``map_50``/``map_75`` at 25/50/75 %, 1 at full pedal)."""
+    p = min(max(pedal_frac, 0.0), 1.0)
+    if p < 0.25:
+        return p * 4.0 * map_25
+    if p < 0.5:
+        return map_25 + (p - 0.25) * 4.0 * (map_50 - map_25)
+    if p < 0.75:
+        return map_50 + (p - 0.5) * 4.0 * (map_75 - map_50)
+    return map_75 + (p - 0.75) * 4.0 * (1.0 - map_75)
+
+
+@jit
+def pedal_for_demand_frac(demand_frac, map_25, map_50, map_75):
+    """Pedal position [-] that gives torque demand ``demand_frac`` [-] (inverse of
+    :func:`pedal_map_frac`; the map increases strictly)."""
+    d = min(max(demand_frac, 0.0), 1.0)
+    if d < map_25:
+        return 0.25 * d / map_25
+    if d < map_50:
+        return 0.25 + 0.25 * (d - map_25) / (map_50 - map_25)
+    if d < map_75:
+        return 0.5 + 0.25 * (d - map_50) / (map_75 - map_50)
+    return 0.75 + 0.25 * (d - map_75) / (1.0 - map_75)
+
+
+@jit
+def rate_limited_frac(current_frac, target_frac, apply_per_s, release_per_s, dt_s):
+    """Pedal position after ``dt_s`` moving towards ``target_frac`` no faster than the apply
+    (pressing) or release (lifting) rate [1/s]."""
+    if target_frac > current_frac:
+        return min(target_frac, current_frac + apply_per_s * dt_s)
+    return max(target_frac, current_frac - release_per_s * dt_s)
+
+
+@jit(inline="always")
+def redline_liftoff_stage(state, inputs, params):
+    """Whether the driver keeps off the accelerator for the red line (and update that state).
+
+    Lifts off once the engine reaches ``liftoff_redline_frac`` of its maximum speed, presses
+    again below ``liftoff_resume_frac`` of it (the engine speed of the last step: the driver
+    reacts to what the rev counter shows).
+    """
+    rpm = state.engine_speed_rpm
+    if state.redline_liftoff > 0.5:
+        if rpm < inputs.liftoff_resume_frac * params.max_speed_rpm:
+            state.redline_liftoff = 0.0
+    elif rpm >= inputs.liftoff_redline_frac * params.max_speed_rpm:
+        state.redline_liftoff = 1.0
+    return state.redline_liftoff > 0.5
+
+
 @jit(inline="always")
 def holds_at_standstill(inputs, target):
     """Whether the driver keeps a standing car still (foot on the brake, no throttle wanted)."""
@@ -235,12 +295,16 @@ def holds_at_standstill(inputs, target):
 
 
 @jit(inline="always")
-def pedals_stage(state, inputs, target, running, force_needed_n, wheel, road):
-    """Driver stage 2: throttle and brake [-] for this step; writes them to the state.
+def pedals_stage(state, inputs, params, target, running, force_needed_n, wheel, road, dt_s):
+    """Driver stage 2: pedal, throttle (torque demand) and brake [-] for this step.
 
     Cycle and profile drivers invert the powertrain for ``force_needed_n`` (inertia, road load and
     grade; the gearbox spin loss is added on top), holding the brake at stops; the commands
-    driver passes the pedal commands through.
+    driver's pedals are the commands. The cycle follower's pedal is its demand; the profile and
+    commands drivers move the pedal through their profile's feel: the profile driver presses no
+    deeper than its deepest pedal, both lift off at the red line, the pedal follows at the
+    profile's rates, and the pedal map turns it into the torque demand. Writes ``pedal_frac``,
+    ``throttle_frac`` and ``brake_frac``.
     """
     mode = int(inputs.driver_mode)
     if mode == DRIVER_CYCLE or mode == DRIVER_PROFILE:
@@ -259,8 +323,27 @@ def pedals_stage(state, inputs, target, running, force_needed_n, wheel, road):
     else:
         throttle = inputs.throttle_cmd_frac
         brake = inputs.brake_cmd_frac
+    if mode == DRIVER_CYCLE:
+        pedal = throttle
+    else:
+        m25, m50, m75 = inputs.pedal_map_25_frac, inputs.pedal_map_50_frac, inputs.pedal_map_75_frac
+        if mode == DRIVER_PROFILE:
+            wanted = min(pedal_for_demand_frac(throttle, m25, m50, m75), inputs.pedal_max_frac)
+        else:
+            wanted = throttle  # a person's pedal command is a pedal position
+        if redline_liftoff_stage(state, inputs, params):
+            wanted = 0.0
+        pedal = rate_limited_frac(
+            state.pedal_frac,
+            wanted,
+            inputs.pedal_apply_frac_per_s,
+            inputs.pedal_release_frac_per_s,
+            dt_s,
+        )
+        throttle = pedal_map_frac(pedal, m25, m50, m75)
     if not running:
         throttle = min(throttle, 1.0)
+    state.pedal_frac = pedal
     state.throttle_frac = throttle
     state.brake_frac = brake
     return throttle, brake

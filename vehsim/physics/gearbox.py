@@ -45,6 +45,12 @@ DOWNSHIFT_ECO_BIAS_RPM = 100.0
 DOWNSHIFT_SPORT_RATED_FRAC = 0.55
 #: An upshift needs the next gear this far above the downshift line [rpm] (no hunting).
 UPSHIFT_MARGIN_RPM = 150.0
+#: Pedal band of the shift hysteresis [-]: a downshift (other than a kickdown or out of a lugging
+#: engine) needs the lower gear below the upshift line of a pedal this much lighter, so that the
+#: pedal a speed controller works within at a steady speed cannot carry the engine across both
+#: lines in turn (vehsim's choice: wider than the cycle follower's pedal swings at a steady
+#: speed on the EPA cycles).
+SHIFT_PEDAL_HYSTERESIS_FRAC = 0.25
 #: An upshift needs the next gear to deliver the wheel torque asked for with this reserve [-].
 UPSHIFT_TORQUE_RESERVE = 1.05
 #: Pedal beyond which an automatic kicks down [-], if the lower gear stays below this share of
@@ -58,6 +64,14 @@ DOWNSHIFT_MAX_SPEED_FRAC = 0.95
 REV_LIMIT_UPSHIFT_FRAC = 0.97
 #: Shortest time between two shifts of an automatic [s] (hunting guard).
 SHIFT_HOLD_S = 1.5
+#: Time after a shift during which an automatic keeps to it [s]: it does not undo the shift
+#: unless the driver kicks down or the engine would lug or reach its limit, and a lighter pedal
+#: does not bring the next upshift earlier (the upshift line stays at the pedal of the shift and
+#: the engine must exceed it by ``UPSHIFT_MARGIN_RPM``).
+#: A transmission controller's guard against shift busyness; vehsim's choice, as long as the
+#: steady-speed window (10 s within ±2 km/h) in which no car may shift more than once
+#: (tests/core/test_shift_hysteresis.py).
+SHIFT_SETTLE_S = 10.0
 #: Time constant of the pedal filter of the shift logic [s]: a transmission controller reacts to
 #: sustained pedal, not to every twitch of the driver's foot.
 SHIFT_PEDAL_TAU_S = 1.0
@@ -172,9 +186,64 @@ def _held_gear(state, inputs, params, vehicle):
 
 
 @jit(inline="always")
+def _upshift_allowed(state, inputs, params, vehicle, rpm_gear, rpm_next, throttle, torque_need):
+    """Whether the shift logic may go up from a gear turning at ``rpm_gear`` to the next one
+    (``rpm_next``), which must deliver ``torque_need`` [N m] with a reserve."""
+    if rpm_gear >= REV_LIMIT_UPSHIFT_FRAC * params.max_speed_rpm:
+        return True  # never against the rev limiter
+    pedal = state.throttle_filtered_frac
+    idle = params.idle_speed_rpm
+    settling = state.since_shift_s < SHIFT_SETTLE_S
+    if settling and state.shift_dir < 0.0:
+        return False  # no undoing a downshift while it is fresh
+    # While a shift settles, the next upshift keeps to the pedal of that shift and waits for the
+    # engine to be clearly above its line (hysteresis in speed as well as in pedal).
+    pedal_up = max(pedal, state.shift_pedal_frac) if settling else pedal
+    line = upshift_speed_rpm(pedal_up, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
+    if rpm_gear <= line + (UPSHIFT_MARGIN_RPM if settling else 0.0):
+        return False
+    down = downshift_speed_rpm(pedal_up, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
+    return (
+        rpm_next > down + UPSHIFT_MARGIN_RPM
+        and interp(rpm_next, vehicle.curve_rpm, vehicle.curve_nm, vehicle.n_curve)
+        > UPSHIFT_TORQUE_RESERVE * torque_need
+    )
+
+
+@jit(inline="always")
+def _downshift_allowed(state, inputs, params, rpm_now, rpm_dn, throttle):
+    """Whether the shift logic goes down from a gear turning at ``rpm_now`` to the one below
+    (``rpm_dn``): kickdown, a lugging engine, or a deeper pedal's downshift line."""
+    if rpm_dn >= DOWNSHIFT_MAX_SPEED_FRAC * params.max_speed_rpm:
+        return False
+    if (
+        throttle >= KICKDOWN_PEDAL_FRAC
+        and rpm_dn < KICKDOWN_MAX_RATED_FRAC * params.rated_speed_rpm
+    ):
+        return True  # kickdown
+    pedal = state.throttle_filtered_frac
+    idle = params.idle_speed_rpm
+    rated = params.rated_speed_rpm
+    bias = inputs.shift_eco_bias
+    if rpm_now < downshift_speed_rpm(0.0, idle, rated, bias):
+        return True  # below the lowest downshift line: the engine would lug
+    if state.shift_dir > 0.0 and state.since_shift_s < SHIFT_SETTLE_S:
+        return False  # no undoing an upshift while it is fresh
+    up_lighter = upshift_speed_rpm(max(pedal - SHIFT_PEDAL_HYSTERESIS_FRAC, 0.0), idle, rated, bias)
+    return rpm_now < downshift_speed_rpm(pedal, idle, rated, bias) and (
+        rpm_dn < up_lighter - UPSHIFT_MARGIN_RPM
+    )
+
+
+@jit(inline="always")
 def _scheduled_gear(state, inputs, params, vehicle, gear, throttle, max_torque_nm, speed_new_mps):
     """Shift schedule (automatics, and the driver of a manual in automatic gear mode).
 
+    Upshift and downshift lines in engine speed rise with the (filtered) pedal, with hysteresis
+    in both speed (``UPSHIFT_MARGIN_RPM``) and pedal (``SHIFT_PEDAL_HYSTERESIS_FRAC``); an
+    upshift may skip gears when the next ones qualify too; within ``SHIFT_SETTLE_S`` of a shift
+    the shift is not undone except to kick down, to leave the rev limiter or to stop lugging,
+    and lifting the pedal brings no further upshift.
     Returns the driveline's input speed at the end of the step [rpm] when the gear stays (so the
     next step need not recompute it), else -1.
     """
@@ -182,44 +251,36 @@ def _scheduled_gear(state, inputs, params, vehicle, gear, throttle, max_torque_n
     final_drive = params.final_drive_ratio
     radius = params.wheel_radius_m
     n_gears = int(params.n_gears)
-    idle = params.idle_speed_rpm
-    pedal = state.throttle_filtered_frac
     input_rpm_next = -1.0
+    new_gear = gear
     if speed_new_mps < FIRST_GEAR_SPEED_MPS:
-        gear = 1
+        new_gear = 1
     elif state.shift_hold_s <= 0.0:
         rpm_now = wheel_to_engine_rpm(speed_new_mps, ratios[gear - 1] * final_drive, radius)
         input_rpm_next = rpm_now  # unless the gear changes below
-        up = upshift_speed_rpm(pedal, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
-        down = downshift_speed_rpm(pedal, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
-        if gear < n_gears and rpm_now > up:
-            rpm_up = wheel_to_engine_rpm(speed_new_mps, ratios[gear] * final_drive, radius)
-            need = throttle * max_torque_nm * ratios[gear - 1] / ratios[gear]
-            at_limit = rpm_now >= REV_LIMIT_UPSHIFT_FRAC * params.max_speed_rpm
-            if at_limit or (
-                rpm_up > down + UPSHIFT_MARGIN_RPM
-                and interp(rpm_up, vehicle.curve_rpm, vehicle.curve_nm, vehicle.n_curve)
-                > UPSHIFT_TORQUE_RESERVE * need
+        rpm_gear = rpm_now
+        while new_gear < n_gears:
+            rpm_next = wheel_to_engine_rpm(speed_new_mps, ratios[new_gear] * final_drive, radius)
+            need = throttle * max_torque_nm * ratios[gear - 1] / ratios[new_gear]
+            if not _upshift_allowed(
+                state, inputs, params, vehicle, rpm_gear, rpm_next, throttle, need
             ):
-                gear += 1
-                input_rpm_next = -1.0
-                state.shift_timer_s = params.shift_duration_s
-                state.shift_hold_s = SHIFT_HOLD_S
-        if gear > 1 and state.shift_hold_s <= 0.0:
+                break
+            new_gear += 1
+            rpm_gear = rpm_next
+        if new_gear == gear and gear > 1:
             rpm_dn = wheel_to_engine_rpm(speed_new_mps, ratios[gear - 2] * final_drive, radius)
-            kick = (
-                throttle >= KICKDOWN_PEDAL_FRAC
-                and rpm_dn < KICKDOWN_MAX_RATED_FRAC * params.rated_speed_rpm
-            )
-            if (
-                rpm_now < down or kick
-            ) and rpm_dn < DOWNSHIFT_MAX_SPEED_FRAC * params.max_speed_rpm:
-                gear -= 1
-                input_rpm_next = -1.0
-                state.shift_timer_s = params.shift_duration_s
-                state.shift_hold_s = SHIFT_HOLD_S
-    state.gear = float(gear)
-    state.gear_ratio = ratios[gear - 1]
+            if _downshift_allowed(state, inputs, params, rpm_now, rpm_dn, throttle):
+                new_gear = gear - 1
+    if new_gear != gear:
+        input_rpm_next = -1.0
+        state.shift_timer_s = params.shift_duration_s
+        state.shift_hold_s = SHIFT_HOLD_S
+        state.shift_dir = 1.0 if new_gear > gear else -1.0
+        state.since_shift_s = 0.0
+        state.shift_pedal_frac = state.throttle_filtered_frac
+    state.gear = float(new_gear)
+    state.gear_ratio = ratios[new_gear - 1]
     return input_rpm_next
 
 
@@ -246,6 +307,7 @@ def gear_stage(
         state.shift_timer_s -= dt_s
     if state.shift_hold_s > 0.0:
         state.shift_hold_s -= dt_s
+    state.since_shift_s += dt_s
     state.throttle_filtered_frac += (throttle - state.throttle_filtered_frac) * min(
         dt_s / SHIFT_PEDAL_TAU_S, 1.0
     )

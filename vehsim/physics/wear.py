@@ -105,6 +105,7 @@ def oil_life_rate_per_s(engine_speed_rpm, oil_temp_c, oil_life_rev):
 @jit(inline="always")
 def wear_stage(
     state,
+    inputs,
     params,
     vehicle,
     running,
@@ -121,8 +122,11 @@ def wear_stage(
     Tyres wear with the larger of the drive and brake force coefficients; engine, gearbox and
     oil only while the engine turns. Every fraction is capped at 1 (oil life floored at 0).
     A dragging brake turns its force times speed into pad wear and brake heat; a soft tyre
-    wears faster (``physics/faults.py``).
+    wears faster (``physics/faults.py``). Every wear increment is multiplied by the vehicle's
+    wear time scale (``inputs.wear_time_scale``, 1 for real time): a demo can show in minutes
+    what takes a car years, while the rest of the physics keeps its pace.
     """
+    dt_wear_s = dt_s * inputs.wear_time_scale
     brake_power_w = motion.brake_power_w
     drag_n = dragging_brake_force_n(state, params)
     if drag_n > 0.0 and speed_mps > 0.0:
@@ -131,7 +135,7 @@ def wear_stage(
         state.brake_energy_j += drag_w * dt_s
     state.brake_pad_wear_frac = min(
         state.brake_pad_wear_frac
-        + brake_pad_wear_rate_per_s(brake_power_w, params.brake_pad_life_j) * dt_s,
+        + brake_pad_wear_rate_per_s(brake_power_w, params.brake_pad_life_j) * dt_wear_s,
         1.0,
     )
     soft = fault_level(
@@ -150,7 +154,7 @@ def wear_stage(
             params.tyre_slip_gain,
         )
         * (1.0 + SOFT_TYRE_EXTRA_WEAR * soft / TYRES if soft > 0.0 else 1.0)
-        * dt_s,
+        * dt_wear_s,
         1.0,
     )
     if running:
@@ -164,7 +168,7 @@ def wear_stage(
                 params.engine_life_rev,
                 params.engine_cold_gain,
             )
-            * dt_s,
+            * dt_wear_s,
             1.0,
         )
         state.gearbox_wear_frac = min(
@@ -174,12 +178,12 @@ def wear_stage(
                 out_torque_nm / vehicle.rated_torque_nm,
                 params.gearbox_life_rev,
             )
-            * dt_s,
+            * dt_wear_s,
             1.0,
         )
         state.oil_life_frac = max(
             state.oil_life_frac
             - oil_life_rate_per_s(coupling.engine_rpm, state.oil_temp_c, params.oil_life_rev)
-            * dt_s,
+            * dt_wear_s,
             0.0,
         )
