@@ -2,6 +2,11 @@
 
 Inside the simulation everything is SI (°C for temperatures); this is the one place where a
 snapshot becomes km/h, %, L/h and km for events, widgets and tables.
+
+``driver_mode`` is ``"cycle"`` for the cycle follower, else the driver profile (``"eco"``,
+``"normal"``, ``"sport"``) of the profile driver or of a person's pedal (commands); ``gear_mode``
+is ``"auto"`` or ``"manual"``; ``throttle_pct`` is the torque demand the pedal (``pedal_pct``)
+maps to through the profile's pedal map.
 """
 
 from __future__ import annotations
@@ -44,6 +49,14 @@ def raw_payload(snapshot: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
         "fuel_cutoff": bool(s["fuel_cutoff"] > 0.5),
         "fan_on": bool(s["fan_on"] > 0.5),
         "target_speed_kph": round(float(mps_to_kph(s["target_speed_mps"])), 3),
+        # Optional fields of the event schema (vehsim.events.OPTIONAL_RAW_PAYLOAD_FIELDS):
+        # Gold reads vehicle_model and driver_mode (gold/trips.driver_profile).
+        "vehicle_model": str(s["vehicle_model"]),
+        "driver_mode": str(s["driver_mode"]),
+        "gear_mode": str(s["gear_mode"]),
+        "engine_power_kw": round(float(s["engine_power_w"]) / 1e3, 3),
+        "pedal_pct": round(float(s["pedal_frac"]) * 100.0, 2),
+        "wear_time_scale": float(s["wear_time_scale"]),
         **_controller_fields(s),
     }
 
