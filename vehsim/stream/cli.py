@@ -97,6 +97,8 @@ DRIVE_UNDELIVERED = 1
 
 
 def register_drive(subparsers) -> None:
+    from vehsim.cli_sim import add_ambient_option, add_state_options
+
     parser = subparsers.add_parser(
         "drive",
         help="simulate cars live: telemetry events to Kafka, driver commands from Kafka",
@@ -150,7 +152,8 @@ def register_drive(subparsers) -> None:
     )
     parser.add_argument("--dt-s", type=float, default=DEFAULT_DT_S, help="physics step [s]")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ambient-temp-c", type=float, default=None, help="default 20 °C")
+    add_ambient_option(parser, default=None)
+    add_state_options(parser)
     parser.add_argument("--run-id", default=None, help="identifier of this run (default: new UUID)")
     parser.add_argument(
         "--id-prefix",
@@ -229,6 +232,12 @@ def _drive(args: argparse.Namespace) -> int:
     settings = load_settings()
     config = _drive_config(args)
     names = list(config.vehicles)
+    if args.state is not None and len(names) != 1:
+        from vehsim.errors import ConfigError
+
+        raise ConfigError(
+            f"--state holds one car's state: drive one vehicle with it, not {len(names)}"
+        )
 
     def progress(p) -> None:
         print(p.line(), file=sys.stderr, flush=True)
@@ -236,6 +245,9 @@ def _drive(args: argparse.Namespace) -> int:
     runtime = DriveRuntime(
         config, settings, run_id=args.run_id, progress=None if args.quiet else progress
     )
+    runtime.sim.set_wear_time_scale(slice(None), args.wear_scale)
+    if args.state is not None and args.state.exists():
+        runtime.sim.restore_state(0, args.state)
     interrupts = 0
 
     def on_signal(signum, _frame) -> None:
@@ -261,6 +273,8 @@ def _drive(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if args.state is not None:
+        runtime.sim.save_state(0, args.state)
     summary = {
         "run_id": final.run_id,
         "vehicle_ids": runtime.vehicle_ids,
