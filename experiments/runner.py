@@ -355,8 +355,8 @@ def run_experiment(
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = previous_uri
-    client = MlflowClient(settings.mlflow_tracking_uri)
-    with _mlflow_notices(say):  # the first use creates the database and says so
+    with _mlflow_notices(say):  # the first client of a new store creates its database
+        client = MlflowClient(settings.mlflow_tracking_uri)
         experiment_id = _experiment_id(client, config.experiment, settings)
     tags = reproducibility_tags(config, data)
     tags["vehsim.data_table"] = table
