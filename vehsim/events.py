@@ -501,7 +501,7 @@ def build_schema() -> dict[str, Any]:
     )
     rejection_payload["properties"]["reason"] = {"type": "string", "minLength": 1}
     rejection_payload["properties"]["message"] = {"type": "string", "minLength": 1}
-    dtc_payload = _payload_schema(DTC_FIELDS, {})
+    dtc_payload = _payload_schema(DTC_FIELDS, {"sim_clock_utc": str})
     dtc_payload["properties"]["code"] = {"type": "string", "pattern": DTC_CODE_PATTERN}
     dtc_payload["properties"]["status"] = {"enum": list(DTC_STATUSES)}
     dtc_payload["properties"]["sim_time_s"] = {"type": "number", "minimum": 0}

@@ -4,6 +4,7 @@ their rejections and the ground-truth labels (in-process, no broker)."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import numpy as np
@@ -78,6 +79,14 @@ def test_a_misfiring_car_publishes_its_codes_and_lights_the_mil_in_telemetry(set
         ("P0301", "confirmed"),
     ]
     assert dtc[1]["payload"]["mil_on"] is True and dtc[1]["payload"]["freeze_frame"]
+    # a code sits on the car's timeline: the simulation clock at the change, like telemetry's
+    raw = pub.of(events.SIMULATION_RAW, sick)
+    start = datetime.fromisoformat(raw[0]["payload"]["sim_clock_utc"]) - timedelta(
+        seconds=raw[0]["sim_time_s"]
+    )
+    for e in dtc:
+        at = datetime.fromisoformat(e["payload"]["sim_clock_utc"])
+        assert abs((at - start).total_seconds() - e["payload"]["sim_time_s"]) < 1e-3
     assert pub.of(events.DIAGNOSTIC_DTC, healthy) == []
     for e in pub.events:
         assert events.schema_errors(e) == [], e

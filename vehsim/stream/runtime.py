@@ -399,9 +399,11 @@ class DriveRuntime:
         """One ``diagnostic.dtc`` event per change of a code's status since the last tick."""
         emitted_at = utc_now_iso()
         for change in self.sim.drain_dtc_changes():
-            self._emit(
-                DIAGNOSTIC_DTC, self.vehicle_ids[change.vehicle], change.payload(), emitted_at
-            )
+            payload = change.payload()
+            # the simulation's clock at the change, as telemetry carries it: in a sped-up run
+            # the lake places a code on the car's timeline, not on the wall clock
+            payload["sim_clock_utc"] = utc_iso(self._clock0 + timedelta(seconds=change.time_s))
+            self._emit(DIAGNOSTIC_DTC, self.vehicle_ids[change.vehicle], payload, emitted_at)
 
     # -- ground-truth labels -----------------------------------------------------------------------
     def _write_labels(self, items: list[tuple[int, FaultSpec]], source: str) -> None:
