@@ -256,9 +256,8 @@ def reproducibility_tags(config: ExperimentConfig, data: Dataset) -> dict[str, s
 
 
 def _prediction_plot(y_true: np.ndarray, y_pred: np.ndarray, target: str, title: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # A Figure of its own, no pyplot: no backend to choose, so a notebook that runs an
+    # experiment keeps its inline plots.
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5, 5))
