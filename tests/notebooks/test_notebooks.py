@@ -6,6 +6,8 @@ fewer cars), so it runs in local mode and starts whatever else it needs itself t
 functions. A run must:
 
 - end without an error output;
+- show a figure for every cell that calls a ``plot_`` function (a library that switches the
+  backend to Agg makes them vanish silently);
 - write nothing on stderr (no red noise: Spark's and Kafka's logs go to files, warnings are
   dealt with, not shown);
 - export (``vehsim.ui.export``) to a page that fetches nothing from another host and shows a
@@ -17,6 +19,7 @@ The executed notebook and its page land in ``artifacts/notebooks/`` for review.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -93,6 +96,15 @@ def test_notebook_runs_headless(path: Path, tmp_path, monkeypatch):
         if o.get("output_type") == "stream" and o.get("name") == "stderr"
     ]
     assert not noise, "stderr output (red noise) in the notebook:\n" + "\n".join(noise)
+
+    blank = [
+        c.get("id")
+        for c in nb.cells
+        if c.cell_type == "code"
+        and re.search(r"\bplot_\w+\(", c.source)
+        and not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+    ]
+    assert not blank, f"cells that plot but show no figure: {blank}"
 
     html = export_html(nb, ARTIFACTS / f"{path.stem}.html")
     assert external_fetches(html) == []
