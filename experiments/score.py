@@ -321,18 +321,17 @@ _SAMPLE_COLUMNS = (*_REQUIRED_NUMBERS, *_OPTIONAL_NUMBERS, "engine_on")
 
 def samples_frame(windows: Sequence[Window]) -> pd.DataFrame:
     """The samples of ``windows`` as one telemetry frame, a window per ``window`` (its index)."""
-    rows = []
-    for k, window in enumerate(windows):
-        for s in window.samples:
-            row = {name: s.values.get(name) for name in _SAMPLE_COLUMNS}
-            row.update(
-                window=k,
-                vehicle_id=s.vehicle_id,
-                sim_time_s=s.sim_time_s,
-                vehicle_model=s.values.get("vehicle_model"),
-            )
-            rows.append(row)
-    return pd.DataFrame(rows)
+    samples = [s for w in windows for s in w.samples]
+    columns = {name: [s.values.get(name) for s in samples] for name in _SAMPLE_COLUMNS}
+    columns["vehicle_model"] = [s.values.get("vehicle_model") for s in samples]
+    return pd.DataFrame(
+        {
+            "window": np.repeat(np.arange(len(windows)), [len(w.samples) for w in windows]),
+            "vehicle_id": [s.vehicle_id for s in samples],
+            "sim_time_s": [s.sim_time_s for s in samples],
+            **columns,
+        }
+    )
 
 
 def window_features(samples: pd.DataFrame, vehicles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -668,10 +667,15 @@ class ChampionSet:
             return None
 
     def refresh(self) -> list[str]:
-        """Look every alias up and (re)load what moved; returns what changed, one line each."""
+        """Look every alias up and (re)load what moved; returns what changed, one line each.
+
+        ``models`` is replaced as a whole once everything is loaded, so a scorer reading it
+        from another thread sees the old set or the new one, never half of each.
+        """
         changes = []
+        models = dict(self.models)
         for role, name in self.names.items():
-            current = self.models.get(role)
+            current = models.get(role)
             try:
                 version = self.champion_version(name)
             except Exception as exc:  # the store is unreachable: keep what is loaded
@@ -680,7 +684,7 @@ class ChampionSet:
             if version is None:
                 self.problems[role] = f"no {name}@{CHAMPION_ALIAS}"
                 if current is not None:
-                    del self.models[role]
+                    del models[role]
                     changes.append(f"{role} model {name}: alias {CHAMPION_ALIAS} gone, not applied")
                 continue
             if current is not None and current.version == version:
@@ -691,7 +695,7 @@ class ChampionSet:
                 self.problems[role] = f"{name} version {version} not loaded: {exc}"
                 changes.append(self.problems[role])
                 continue
-            self.models[role] = model
+            models[role] = model
             self.problems.pop(role, None)
             moved = f"{current.version} -> {version}" if current else f"version {version}"
             changes.append(
@@ -699,7 +703,26 @@ class ChampionSet:
                 f"({len(model.inputs)} features)"
             )
             changes.extend(model.notes)
+        self.models = models
         return changes
+
+    def watch(self, stop: threading.Event, interval_s: float = RELOAD_CHECK_S) -> threading.Thread:
+        """Refresh every ``interval_s`` on a thread of its own until ``stop`` is set, so that
+        looking aliases up and loading a moved model never hold up live scoring; what changed
+        goes to ``say``."""
+
+        def loop() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    changes = self.refresh()
+                except Exception as exc:  # keep scoring with what is loaded
+                    changes = [f"model registry check failed: {exc}"]
+                for line in changes:
+                    self.say(line)
+
+        thread = threading.Thread(target=loop, name="vehsim-score-models", daemon=True)
+        thread.start()
+        return thread
 
 
 # --- 5. events ------------------------------------------------------------------------------------
@@ -1117,8 +1140,9 @@ def run_live(
     ).start()
     source.reader.start()
     next_progress = time.monotonic() + progress_every_s
-    next_reload = time.monotonic() + reload_check_s
     announced = False
+    watching = threading.Event()
+    watcher = scorer.champions.watch(watching, reload_check_s)
     try:
         while not stop.is_set():
             if not announced and source.reader.ready:
@@ -1131,16 +1155,14 @@ def run_live(
             for event in scorer.score():
                 publisher.publish(event)
             now = time.monotonic()
-            if now >= next_reload:
-                next_reload = now + reload_check_s
-                for line in scorer.champions.refresh():
-                    say(line)
-                scorer.drop_idle()
             if now >= next_progress:
                 next_progress = now + progress_every_s
+                scorer.drop_idle()
                 say(f"{scorer.stats.line()}; publisher {publisher.stats().state}")
     finally:
+        watching.set()
         source.reader.close()
+        watcher.join(timeout=5.0)
         final = publisher.close(timeout_s=30.0)
     summary = {"run_id": scorer.run_id, **scorer.stats.as_dict()}
     summary.update(published=final.published, acked=final.acked, spooled=final.pending)
