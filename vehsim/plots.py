@@ -319,12 +319,16 @@ def plot_lanes(
     lanes: Sequence[dict],
     time: str = "sim_time_s",
     title: str = "",
+    group: str | None = None,
+    labels: dict | None = None,
+    time_label: str = "simulated time [s]",
     path: str | Path | None = None,
 ):
-    """Quantities of ``frame`` over ``time``, one panel per lane: quantities of different units
+    """Quantities of ``frame`` over ``time`` (axis label ``time_label``), one panel per lane: quantities of different units
     never share an axis. ``lanes`` are ``{"key", "label", "unit"}`` entries (e.g. the
     dashboard's ``chart.series``); a lane ``frame`` lacks is left out, ``"step": True`` draws
-    steps (a gear)."""
+    steps (a gear). With ``group`` (e.g. ``vehicle_id``), one line per group in every panel,
+    named in the legend by ``labels[group value]`` (default: the value itself)."""
     plt = _pyplot()
     lanes = [lane for lane in lanes if lane["key"] in frame]
     if not lanes:
@@ -333,16 +337,23 @@ def plot_lanes(
         len(lanes), 1, figsize=(10, 1.3 + 1.35 * len(lanes)), sharex=True,
         constrained_layout=True, squeeze=False,
     )  # fmt: skip
+    groups = [(None, frame)] if group is None else list(frame.groupby(group, sort=True))
     for ax, lane in zip(axes[:, 0], lanes, strict=True):
-        colour = lane.get("color", "tab:blue")
-        if lane.get("step"):
-            ax.step(frame[time], frame[lane["key"]], where="post", color=colour, lw=1.2)
-        else:
-            ax.plot(frame[time], frame[lane["key"]], color=colour, lw=1.2)
+        for k, (name, rows) in enumerate(groups):
+            rows = rows.sort_values(time)
+            colour = lane.get("color", "tab:blue") if group is None else f"C{k}"
+            label = None if group is None else (labels or {}).get(name, str(name))
+            if lane.get("step"):
+                ax.step(rows[time], rows[lane["key"]], where="post", color=colour, lw=1.2,
+                        label=label)  # fmt: skip
+            else:
+                ax.plot(rows[time], rows[lane["key"]], color=colour, lw=1.2, label=label)
         unit = lane.get("unit") or "-"
         ax.set_ylabel(f"{lane['label']} [{unit}]")
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("simulated time [s]" if time == "sim_time_s" else time)
+    if group is not None:
+        axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    axes[-1, 0].set_xlabel(time_label)
     if title:
         fig.suptitle(title)
     return _done(fig, path)

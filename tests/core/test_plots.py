@@ -147,6 +147,21 @@ def test_lanes_get_a_panel_and_a_unit_each():
         plot_lanes(frame, lanes[2:])
 
 
+def test_lanes_by_group_draw_a_named_line_per_group():
+    frame = pd.DataFrame(
+        {
+            "sim_time_s": [0.0, 1.0, 0.0, 1.0],
+            "vehicle_id": ["a-000", "a-000", "b-001", "b-001"],
+            "speed_kph": [0.0, 5.0, 0.0, 7.0],
+        }
+    )
+    lanes = [{"key": "speed_kph", "label": "Speed", "unit": "km/h"}]
+    fig = plot_lanes(frame, lanes, group="vehicle_id", labels={"a-000": "a on UDDS"})
+    (ax,) = fig.axes
+    assert len(ax.lines) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a on UDDS", "b-001"]
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
