@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -563,7 +564,7 @@ def _simulated_events(faults: list[tuple[str, float] | None], seconds: float) ->
     return out
 
 
-def train_fault_model(seconds: float = 300.0):
+def train_fault_model(seconds: float = 240.0):
     """A small fault classifier trained on windows of simulated drives, healthy and misfiring,
     computed by :func:`vehsim_experiments.score.stream_features` (what live scoring computes)."""
     from sklearn.ensemble import RandomForestClassifier
@@ -582,7 +583,7 @@ def test_a_misfiring_car_is_diagnosed_live(kafka_broker, tmp_path, monkeypatch):
     """Acceptance: broker, ``vehsim drive --fault misfire_cylinder_1:0.8``, ``vehsim score`` -> a
     ``diagnostic.prediction`` event naming the fault; SIGTERM stops the scorer cleanly."""
     from vehsim.config import load_settings
-    from vehsim.stream.follow import read_topic
+    from vehsim.stream.follow import TelemetryFollower
 
     env = _env(
         tmp_path,
@@ -613,31 +614,37 @@ def test_a_misfiring_car_is_diagnosed_live(kafka_broker, tmp_path, monkeypatch):
         sc.DEFAULT_MODEL_NAMES[sc.FAULT], sc.CHAMPION_ALIAS, str(info.registered_model_version)
     )
 
+    found: list[dict] = []
+    diagnosed = threading.Event()
+
+    def keep(event: dict) -> None:
+        if event.get("event_type") == ev.DIAGNOSTIC_PREDICTION:
+            if event["payload"].get("fault") == MISFIRE:
+                found.append(event)
+                diagnosed.set()
+
+    follower = TelemetryFollower(settings, from_beginning=True, on_event=keep).start(wait_s=0)
     vehsim_cli = [sys.executable, "-m", "vehsim.cli"]
     scorer = subprocess.Popen(
         [*vehsim_cli, "score", "--from-beginning"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        # 2 Hz instead of the default 10: the scorer keeps one sample a second either way
         drive = subprocess.run(
             [*vehsim_cli, "drive", "--fault", f"{MISFIRE}:0.8", "--speedup", "max",
-             "--duration-s", "100", "--quiet"],
+             "--duration-s", "100", "--rate-hz", "2", "--quiet"],
             env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert drive.returncode == 0, drive.stderr
         run_id = json.loads(drive.stdout.strip().splitlines()[-1])["run_id"]
-        found, deadline = [], time.monotonic() + 120
-        while not found and time.monotonic() < deadline and scorer.poll() is None:
-            time.sleep(1.0)
-            found = [
-                e
-                for *_, value in read_topic(settings)
-                if (e := json.loads(value))["event_type"] == ev.DIAGNOSTIC_PREDICTION
-                and e["payload"]["fault"] == MISFIRE
-            ]
+        deadline = time.monotonic() + 120
+        while not diagnosed.wait(0.5) and time.monotonic() < deadline and scorer.poll() is None:
+            pass
         scorer.send_signal(signal.SIGTERM)
         out, err = scorer.communicate(timeout=60)
     finally:
+        follower.close()
         if scorer.poll() is None:
             scorer.kill()
     assert found, f"no diagnostic.prediction naming {MISFIRE}; scorer said:\n{err}"
