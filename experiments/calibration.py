@@ -143,7 +143,7 @@ def calibrate(
     values in generic_models.yaml, to refine them). ``fixed``: parameters of :data:`FITTED` held
     at a given value instead of fitted.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # ~0.5 s, and only a calibration needs it
 
     base, fitted = _with_fixed(fixed)
     if start == "prior":

@@ -56,7 +56,13 @@ import pyarrow as pa
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import RunFailure, VehsimError
+from vehsim.stream.broker import resolve_bootstrap
+from vehsim.stream.kafka_config import client_config
 from vehsim_pipelines.catalog import BRONZE_EVENTS, Catalog
+from vehsim_pipelines.session import build_spark
+
+# pyspark, deltalake and kafka-python load inside the functions that use them: the table
+# readers (original_value, ...) and `vehsim pipeline --help` import this module without them.
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +254,6 @@ def kafka_options(settings: Settings, bootstrap: str) -> dict[str, str]:
 
 def read_kafka(spark, settings: Settings, config: BronzeConfig):
     """The streaming DataFrame of the telemetry topic (Spark's Kafka columns)."""
-    from vehsim.stream.broker import resolve_bootstrap
-
     reader = (
         spark.readStream.format("kafka")
         .options(**kafka_options(settings, resolve_bootstrap(settings)))
@@ -394,8 +398,6 @@ def bronze_session(
 ):
     """The SparkSession for Bronze (``remote``: a Spark Connect URL, as in ``build_spark``;
     ``settings``: whose lake's credentials the session carries, default the environment's)."""
-    from vehsim_pipelines.session import build_spark
-
     return build_spark("vehsim-bronze", master=master, conf=conf, remote=remote, lake=settings)
 
 
@@ -565,8 +567,6 @@ class TopicProbe:
     def _client(self):
         from kafka import KafkaConsumer
 
-        from vehsim.stream.kafka_config import client_config
-
         if self._consumer is None:
             self._consumer = KafkaConsumer(
                 **client_config(self.settings), group_id=None, enable_auto_commit=False
@@ -592,8 +592,6 @@ class TopicProbe:
     def topic_id(self) -> str | None:
         """The topic's id (Kafka >= 2.8 brokers), None when the broker does not say."""
         from kafka import KafkaAdminClient
-
-        from vehsim.stream.kafka_config import client_config
 
         admin = KafkaAdminClient(**client_config(self.settings))
         try:

@@ -48,6 +48,7 @@ from pathlib import Path
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
 from vehsim.stream.broker_record import pid_alive
+from vehsim_pipelines.session import connect_server_command
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -187,7 +188,7 @@ def spark_home() -> Path:
     """The installed ``pyspark`` package folder, which is a Spark distribution (``bin/``,
     ``jars/``)."""
     try:
-        import pyspark
+        import pyspark  # the [spark] extra: a clear error below when it is missing
     except ImportError as exc:
         raise SparkServiceError("pyspark is not installed: pip install 'vehsim[spark]'") from exc
     return Path(pyspark.__file__).resolve().parent
@@ -546,8 +547,6 @@ class ConnectServer:
             SparkServiceError: a running server has another port; the port is taken; the
                 server exited or did not answer in time (the message names its log).
         """
-        from vehsim_pipelines.session import connect_server_command
-
         with _lock(self.layout, "connect"):
             running = self.status()
             if running is not None:
