@@ -15,6 +15,9 @@ from pathlib import Path
 from vehsim.errors import ParameterError
 from vehsim.output import add_output_options, dumps, format_pairs, format_rows, output_format
 
+# Every `vehsim` command loads this plug-in to build its help: the simulation (Numba, pandas)
+# and the Kafka client load inside the command functions below, not here.
+
 
 class DeprecatedAlias(argparse.Action):
     """An option's old spelling: still accepted, with a warning on stderr naming the new one.

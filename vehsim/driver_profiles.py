@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -192,8 +193,6 @@ def profile_index(name: str, origin: str = "driver profile", warn: bool = True) 
     if name in PROFILE_ALIASES:
         current = PROFILE_ALIASES[name]
         if warn:
-            import warnings
-
             warnings.warn(
                 f"{origin}: profile {name!r} is now called {current!r}; the old name will go",
                 DeprecationWarning,

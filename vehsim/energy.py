@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vehsim.cycles import Cycle, load_cycle
 from vehsim.layout import P, S
+from vehsim.params import VehicleParams, load_vehicle
+from vehsim.simulator import Simulator
 
 #: The losses of the chain, in order from the fuel to the road, with their plot labels.
 LOSSES: tuple[tuple[str, str], ...] = (
@@ -149,10 +152,6 @@ def audit_run(vehicle, cycle, dt_s: float = 0.1, **simulator_kwargs) -> dict[str
     :class:`vehsim.Cycle` or a cycle's name; other keywords go to :class:`vehsim.Simulator`
     (``ambient_temp_c``, ``start``, ``solar_load_wpm2`` ...).
     """
-    from vehsim.cycles import Cycle, load_cycle
-    from vehsim.params import VehicleParams, load_vehicle
-    from vehsim.simulator import Simulator
-
     params = vehicle if isinstance(vehicle, VehicleParams) else load_vehicle(vehicle)
     cycle = cycle if isinstance(cycle, Cycle) else load_cycle(cycle)
     simulator_kwargs.setdefault("start", "cold")

@@ -30,8 +30,11 @@ from typing import Any
 
 import yaml
 
+import vehsim
 from vehsim.errors import ParameterError
 from vehsim.faults import FaultSpec, fault_spec_from_mapping
+from vehsim.physics.driver import PROFILE_ALIASES, PROFILE_NAMES
+from vehsim.simulator import Simulator, _diagnostic_summary, summarize
 
 _TOP_FIELDS = {
     "name",
@@ -130,8 +133,6 @@ def parse_scenario(data: Any, origin: str = "scenario") -> Scenario:
                 f"{origin}: cycle (a name or CSV path) is required with driver: cycle"
             )
     else:
-        from vehsim.physics.driver import PROFILE_ALIASES, PROFILE_NAMES
-
         if profile not in (*PROFILE_NAMES, *PROFILE_ALIASES):
             raise ParameterError(
                 f"{origin}: profile must be one of {list(PROFILE_NAMES)} with driver: profile, "
@@ -178,9 +179,6 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def run_scenario(scenario: Scenario) -> list[dict[str, Any]]:
     """Run a scenario; one summary per vehicle (with ``faults`` and the codes set)."""
-    import vehsim
-    from vehsim.simulator import Simulator, _diagnostic_summary, summarize
-
     vehicles = [vehsim.load_vehicle(v.vehicle) for v in scenario.vehicles]
     sim = Simulator(
         vehicles,

@@ -394,6 +394,7 @@ def plot_tornado(
 
 def _salib():
     try:
+        # SALib (the [study] extra) only for a Sobol analysis
         from SALib.analyze import sobol as analyze
         from SALib.sample import sobol as sample
     except ImportError as exc:

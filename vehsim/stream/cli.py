@@ -10,7 +10,11 @@ import json
 import math
 import signal
 import sys
+from dataclasses import asdict
 from pathlib import Path
+
+# Every `vehsim` command loads this plug-in to build its help: the simulation (Numba, pandas)
+# and the Kafka client load inside the command functions below, not here.
 
 #: Physics step of ``vehsim drive`` unless given [s] (a scenario file's own ``dt_s`` wins).
 DEFAULT_DT_S = 0.01
@@ -68,8 +72,6 @@ def _broker(args: argparse.Namespace) -> int:
 
 
 def _say(args, record, text: str) -> None:
-    from dataclasses import asdict
-
     if args.json:
         print(json.dumps(asdict(record)))
     else:
