@@ -1050,6 +1050,32 @@ class Scorer:
         return seq
 
 
+def local_scorer(
+    tracking_uri: str | None = None,
+    names: Mapping[str, str] | None = None,
+    say: Callable[[str], None] | None = None,
+    **options: Any,
+) -> Scorer | None:
+    """A :class:`Scorer` over the current champions, for a process that has the telemetry in
+    hand and no broker (the dashboard's local mode, a notebook): :meth:`Scorer.feed` it each
+    encoded ``simulation.raw`` event, publish or display what :meth:`Scorer.score` returns.
+    ``None`` when no champion exists. The models are as loaded now; call
+    ``scorer.champions.refresh()`` to follow a moved alias.
+
+    Args:
+        tracking_uri: the MLflow store (default: ``vehsim.config`` settings').
+        names: role -> registered model name (default :data:`DEFAULT_MODEL_NAMES`).
+        options: ``run_id``, ``every_s``, ``sample_s`` of :class:`Scorer`.
+    """
+    if tracking_uri is None:
+        from vehsim.config import load_settings
+
+        tracking_uri = load_settings().mlflow_tracking_uri
+    champions = ChampionSet(tracking_uri, names, say)
+    champions.refresh()
+    return Scorer(champions, **options) if champions.models else None
+
+
 def check_spacing(every_s: float, sample_s: float) -> None:
     """:class:`ConfigError` unless ``every_s`` divides the window into whole steps and
     ``sample_s`` is a sensible sample spacing."""
@@ -1124,7 +1150,7 @@ def run_live(
 ) -> dict[str, Any]:
     """Score the telemetry topic until ``stop`` is set; return the final counts.
 
-    Reads with a :class:`vehsim.stream.reader.LiveTopicReader` (from the topic's end, or its
+    ``scorer.champions`` is a :class:`ChampionSet`, watched for moved aliases meanwhile. Reads with a :class:`vehsim.stream.reader.LiveTopicReader` (from the topic's end, or its
     beginning), publishes through :class:`vehsim.stream.producer.EventPublisher` on the same
     topic (spooled, nothing lost while Kafka is away). ``ready`` is set once the reader is
     positioned on the topic.

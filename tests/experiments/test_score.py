@@ -507,6 +507,18 @@ def test_the_scorer_diagnoses_each_car_and_coaches_every_minute(registry):
     assert len(scorer.stats.latencies_s) == 16
 
 
+def test_a_local_scorer_needs_no_broker(registry):
+    fault_model, X = _fault_model()
+    name = f"fault-{uuid.uuid4().hex[:6]}"
+    assert sc.local_scorer(registry.uri, {sc.FAULT: name}) is None  # no champion yet
+    registry.register(name, fault_model, X)
+    scorer = sc.local_scorer(registry.uri, {sc.FAULT: name}, every_s=30.0)
+    for value in encoded(telemetry("car-0", seconds=95, fuel_lph=4.3)):
+        scorer.feed(value)
+    faults = [e["payload"]["fault"] for e in scorer.score() if "fault" in e["payload"]]
+    assert faults == [MISFIRE, MISFIRE]  # windows ending at 60 s and 90 s
+
+
 def test_no_champion_at_all_exits_1_with_the_reason(tmp_path):
     env = _env(tmp_path, VEHSIM_KAFKA_BOOTSTRAP="127.0.0.1:1")
     result = subprocess.run(
