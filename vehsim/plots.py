@@ -327,7 +327,7 @@ def plot_lanes(
     """Quantities of ``frame`` over ``time`` (axis label ``time_label``), one panel per lane: quantities of different units
     never share an axis. ``lanes`` are ``{"key", "label", "unit"}`` entries (e.g. the
     dashboard's ``chart.series``); a lane ``frame`` lacks is left out, ``"step": True`` draws
-    steps (a gear). With ``group`` (e.g. ``vehicle_id``), one line per group in every panel,
+    steps (a gear), ``"marker"`` marks each sample (a few aggregates). With ``group`` (e.g. ``vehicle_id``), one line per group in every panel,
     named in the legend by ``labels[group value]`` (default: the value itself)."""
     plt = _pyplot()
     lanes = [lane for lane in lanes if lane["key"] in frame]
@@ -347,7 +347,8 @@ def plot_lanes(
                 ax.step(rows[time], rows[lane["key"]], where="post", color=colour, lw=1.2,
                         label=label)  # fmt: skip
             else:
-                ax.plot(rows[time], rows[lane["key"]], color=colour, lw=1.2, label=label)
+                ax.plot(rows[time], rows[lane["key"]], color=colour, lw=1.2, label=label,
+                        marker=lane.get("marker"), markersize=4)  # fmt: skip
         unit = lane.get("unit") or "-"
         ax.set_ylabel(f"{lane['label']} [{unit}]")
         ax.grid(alpha=0.3)
