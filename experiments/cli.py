@@ -1,4 +1,7 @@
-"""``vehsim experiment fuel|wear``: train, log and register the fuel and wear models.
+"""``vehsim experiment fuel|wear|fault|style``: train, log and register the models.
+
+``fuel`` and ``wear`` are the regressors of ``runner.py``; ``fault`` and ``style`` the
+classifiers of ``diagnostics.py`` on a sweep's windows (``--sweep FILE`` or ``--sweep-id``).
 
 Progress goes to stderr (a bar for the simulated table on a terminal, nothing with ``--quiet``
 but warnings); the JSON summary (data table and rows, run ids, metrics, champion) goes to stdout.
@@ -19,7 +22,8 @@ def register(subparsers) -> None:
     """Add ``experiment`` with one sub-command per preset to the ``vehsim`` parser."""
     parser = subparsers.add_parser(
         "experiment",
-        help="train fuel and wear models on Gold (or simulated) features, tracked in MLflow",
+        help="train fuel and wear regressors, fault and driving-style classifiers, tracked in "
+        "MLflow",
     )
     sub = parser.add_subparsers(dest="preset", metavar="PRESET", required=True)
     for name, help_text in (
@@ -44,6 +48,39 @@ def register(subparsers) -> None:
             "-q", "--quiet", action="store_true", help="no progress on stderr (warnings still)"
         )
         p.set_defaults(func=_run)
+    for name, help_text in (
+        ("fault", "fault classifier on a sweep's telemetry windows (which fault, if any)"),
+        ("style", "driving-style classifier (the driver profile) on a sweep's profile drives"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        source = p.add_mutually_exclusive_group(required=True)
+        source.add_argument(
+            "--sweep",
+            metavar="FILE",
+            help="the sweep's YAML file: its rows from the lake if vehsim sweep wrote them, "
+            "else simulated in this process",
+        )
+        source.add_argument("--sweep-id", help="a sweep in the lake (the id vehsim sweep printed)")
+        if name == "fault":
+            p.add_argument(
+                "--features",
+                choices=("telemetry", "obd"),
+                default="telemetry",
+                help="telemetry: what live simulation.raw events give (vehsim-fault); obd: "
+                "also the OBD readings (vehsim-fault-obd)",
+            )
+        p.add_argument("--seed", type=int, default=0, help="seed of the split and the model")
+        p.add_argument(
+            "--test-frac",
+            type=float,
+            default=0.25,
+            help="share of the vehicles and of the runs held out (default 0.25)",
+        )
+        p.add_argument("--registered-model", help="registry name of the model")
+        p.add_argument(
+            "-q", "--quiet", action="store_true", help="no progress on stderr (warnings still)"
+        )
+        p.set_defaults(func=_run_diagnostics, preset=name)
 
 
 #: ``simulated 3/32: udds at 25 °C, cold start`` from the feature-table simulation.
@@ -138,6 +175,40 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         reporter.close()
     print(dumps(summary, indent=2))  # strict JSON: a metric that is NaN is null
+    return 0
+
+
+def _run_diagnostics(args: argparse.Namespace) -> int:
+    from vehsim.errors import ConfigError
+    from vehsim.output import dumps
+    from vehsim_experiments import diagnostics
+
+    if not 0.05 <= args.test_frac <= 0.5:
+        raise ConfigError(f"--test-frac must be from 0.05 to 0.5, got {args.test_frac}")
+
+    def say(text: str) -> None:
+        if not args.quiet or text.startswith("warning:"):
+            print(text, file=sys.stderr, flush=True)
+
+    data = diagnostics.load_sweep_data(sweep_id=args.sweep_id, config_path=args.sweep, say=say)
+    if args.preset == "fault":
+        summary = diagnostics.run_fault_experiment(
+            data,
+            features=args.features,
+            seed=args.seed,
+            test_frac=args.test_frac,
+            registered_model=args.registered_model,
+            say=say,
+        )
+    else:
+        summary = diagnostics.run_style_experiment(
+            data,
+            seed=args.seed,
+            test_frac=args.test_frac,
+            registered_model=args.registered_model or diagnostics.STYLE_MODEL,
+            say=say,
+        )
+    print(dumps(summary, indent=2))
     return 0
 
 

@@ -112,14 +112,27 @@ def _held_out(keys: np.ndarray, share: float, rng: np.random.Generator) -> set[s
     return set(rng.permutation(np.array(unique, dtype=object))[:n].tolist())
 
 
-def grouped_split(frame: pd.DataFrame, test_frac: float, seed: int) -> GroupedSplit:
+def grouped_split(
+    frame: pd.DataFrame,
+    test_frac: float,
+    seed: int,
+    vehicle_column: str | None = None,
+    run_columns: Sequence[str] | None = None,
+) -> GroupedSplit:
     """Hold out ``test_frac`` of the vehicles and ``test_frac`` of the runs (seeded).
+
+    ``vehicle_column`` and ``run_columns`` name the groups when :func:`group_columns`'
+    defaults do not (a sweep's ``vehicle`` is the car model; its ``vehicle_id`` one drive).
 
     Raises:
         ConfigError: the data has a single vehicle and a single run (nothing to hold out), or
             the split leaves the training or the test set empty.
     """
     vehicle_col, run_cols = group_columns(frame)
+    if vehicle_column is not None:
+        vehicle_col = vehicle_column
+    if run_columns is not None:
+        run_cols = tuple(run_columns)
     rng = np.random.default_rng(seed)
     vehicles = _keys(frame, [vehicle_col] if vehicle_col else [])
     runs = _keys(frame, run_cols)

@@ -1,0 +1,822 @@
+"""Fault and driving-style classifiers on a sweep's telemetry windows, evaluated honestly.
+
+Data: a sweep (``vehsim sweep``, ``pipelines/sweep.py``) read from the lake's ``sweep/windows``,
+``sweep/drives`` and ``sweep/labels`` tables, or simulated in this process from its YAML file
+when the lake does not have it (:func:`load_sweep_data`); the summary and every MLflow run say
+which, with table versions and row counts. The labels join the windows here, in the experiment:
+the models read telemetry features only.
+
+**Fault classifier** (:func:`run_fault_experiment`): which fault, if any, from one 60 s window.
+A window is labelled with its drive's fault when it starts at or after the onset, ``none`` when
+it ends before the onset (or the drive is healthy); a window that straddles the onset is left
+out of training and of the metrics, but it may raise the first flag of the lead time. Two
+feature sets (``features``):
+
+- ``telemetry``: the ``vehsim.features`` columns of the window (what ``vehsim score`` computes
+  from live ``simulation.raw`` events); registered as ``vehsim-fault``;
+- ``obd``: those plus :data:`vehsim_pipelines.sweep.DIAGNOSTIC_FEATURES` (the coolant sensor's
+  reading, the speed signal, fuel trim, misfires, gearbox input speed, as an OBD reader gets
+  them); registered as ``vehsim-fault-obd``. Live scoring can use it once the live telemetry
+  carries those readings.
+
+Evaluation on held-out vehicles (car models) and runs (driver x ambient x start x replicate):
+per-class precision and recall, macro-F1 over the windows of the test drives (faults of
+severity >= :data:`EVAL_MIN_SEVERITY` and healthy), the same per drive (the class with the
+highest mean probability over the drive's windows after the onset), a confusion matrix, and the
+**lead time**: for each test drive whose fault has a trouble code, the first window (ending
+after the onset) the model calls that fault, against the time the on-board code was confirmed.
+
+**Driving-style classifier** (:func:`run_style_experiment`): the driver profile (eco, normal,
+sport) of profile-driven windows from behaviour features of ``vehsim.features``, with accuracy
+per window and per drive (majority of its windows) and permutation feature importances on the
+test windows.
+
+Each model is logged to MLflow, registered, and takes the alias ``champion`` only when it beats
+the current champion on the same test rows (``vehsim_experiments.evaluation``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vehsim import features as fx
+from vehsim.config import Settings, load_settings
+from vehsim.errors import ConfigError
+
+NO_FAULT = "none"
+FAULT_MODEL = "vehsim-fault"
+OBD_FAULT_MODEL = "vehsim-fault-obd"
+STYLE_MODEL = "vehsim-driving-style"
+FEATURE_SETS = ("telemetry", "obd")
+#: The targets of the issue are stated for faults of at least this severity [-].
+EVAL_MIN_SEVERITY = 0.5
+#: Share of the vehicles and of the runs held out for the test set.
+DEFAULT_TEST_FRAC = 0.25
+#: Training windows per feature below which a model is not worth trusting (the rule of thumb
+#: of the regressors, :data:`vehsim_experiments.runner.MIN_ROWS_PER_FEATURE`).
+MIN_ROWS_PER_FEATURE = 10
+_REMEDY = "run a bigger sweep: vehsim sweep --config pipelines/sweeps/diagnostics.yaml"
+
+#: ``vehsim.features`` columns that describe where a drive stands, not how the car behaves in
+#: the window (cumulative counters, constants of a window of fixed length).
+_NOT_FEATURES = frozenset(
+    {
+        "odometer_km_start",
+        "engine_wear_pct_start",
+        "sim_time_start_s",
+        "events",
+        "duration_s",
+        *fx.VEHICLE_FEATURES,
+        "power_to_mass_w_per_kg",
+        "is_valid_example",
+    }
+)
+#: Aggregates that are features in their own right (extremes and the window's time).
+_AGGREGATE_FEATURES = (
+    "sim_time_end_s",
+    "speed_kph_max",
+    "engine_rpm_max",
+    "coolant_temp_c_max",
+    "coolant_temp_c_start",
+    "oil_temp_c_max",
+    "ambient_temp_c_min",
+)
+
+
+def telemetry_features() -> tuple[str, ...]:
+    """The fault classifier's ``telemetry`` inputs: window columns live scoring computes too."""
+    from vehsim_pipelines.sweep import SPAN_COLUMNS
+
+    wanted = set(fx.FEATURES) | set(fx.TARGETS) | set(_AGGREGATE_FEATURES)
+    return tuple(c for c in SPAN_COLUMNS if c in wanted and c not in _NOT_FEATURES)
+
+
+def obd_features() -> tuple[str, ...]:
+    """The ``obd`` inputs: :func:`telemetry_features` and the sweep's diagnostic features."""
+    from vehsim_pipelines.sweep import DIAGNOSTIC_FEATURES
+
+    return (*telemetry_features(), *DIAGNOSTIC_FEATURES)
+
+
+#: What makes a run for the driving-style split: the conditions, not the driver (the class).
+STYLE_RUN_COLUMNS = ("drive_ambient_temp_c", "start", "replicate")
+#: Behaviour features of the driving-style classifier (how the car is driven, not its state).
+STYLE_FEATURES: tuple[str, ...] = (
+    "mean_speed_mps",
+    "max_speed_mps",
+    "speed_std_mps",
+    "stops_per_km",
+    "standing_frac",
+    "idle_frac",
+    "pke_mps2",
+    "accel_pos_mps2_mean",
+    "accel_mps2_std",
+    "throttle_pct_mean",
+    "brake_pct_mean",
+    "engine_rpm_mean",
+    "engine_rpm_max",
+    "high_rpm_frac",
+    "harsh_event_count",
+    "harsh_events_per_100km",
+    "road_grade_pct_mean",
+)
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepData:
+    """A sweep's windows (with their drive's labels), drives, and where they came from."""
+
+    windows: pd.DataFrame
+    drives: pd.DataFrame
+    sweep_id: str
+    source: str  # "lake" or "in-process"
+    tables: Mapping[str, str] = field(default_factory=dict)  # table id -> "uri@version"
+
+
+def _versions(settings: Settings) -> dict[str, str]:
+    from vehsim_pipelines import lake
+    from vehsim_pipelines.catalog import SWEEP_TABLES, Catalog
+
+    catalog = Catalog(settings)
+    return {
+        t.id: f"{catalog.uri(t)}@{lake.table_version(catalog, t)}"
+        for t in SWEEP_TABLES
+        if lake.table_version(catalog, t) is not None
+    }
+
+
+def load_sweep_data(
+    settings: Settings | None = None,
+    sweep_id: str | None = None,
+    config_path: str | Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> SweepData:
+    """A sweep from the lake (by id, or by its YAML file), else simulated in this process.
+
+    Raises:
+        ConfigError: neither given, or the id is not in the lake.
+    """
+    from vehsim_pipelines.sweep import load_sweep_config, read_sweep, simulate_sweep
+
+    settings = settings or load_settings()
+    say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+    if (sweep_id is None) == (config_path is None):
+        raise ConfigError("give a sweep: its id in the lake (--sweep-id) or its file (--sweep)")
+    cfg = load_sweep_config(config_path) if config_path is not None else None
+    wanted = sweep_id or cfg.sweep_id
+    tables = read_sweep(settings, wanted)
+    if tables.windows.num_rows and tables.labels.num_rows and tables.drives.num_rows:
+        source, versions = "lake", _versions(settings)
+        say(f"sweep {wanted} from the lake: {tables.windows.num_rows} windows")
+    elif cfg is None:
+        raise ConfigError(
+            f"sweep {wanted} is not in the lake at {settings.lake_uri}; run vehsim sweep "
+            "--config FILE first, or pass the file with --sweep"
+        )
+    else:
+        say(
+            f"sweep {wanted} is not in the lake: simulating its {cfg.n_drives()} drives in this "
+            "process (vehsim sweep writes it to the lake on Spark)"
+        )
+        tables = simulate_sweep(cfg)
+        source, versions = "in-process", {}
+    labels = tables.labels.to_pandas()[
+        ["drive_id", "fault", "severity", "onset_s", "driver_profile"]
+    ]
+    drives = tables.drives.to_pandas()
+    # What a drive ran under, for grouping: the driver, and the conditions without it.
+    conditions = drives[["drive_id", "driver", "start", "replicate"]].assign(
+        drive_ambient_temp_c=drives["ambient_temp_c"]
+    )
+    windows = (
+        tables.windows.to_pandas()
+        .merge(labels, on="drive_id", how="left", validate="m:1")
+        .merge(conditions, on="drive_id", how="left", validate="m:1")
+    )
+    return SweepData(windows, drives, wanted, source, versions)
+
+
+def fault_labels(windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per window: its label (fault or :data:`NO_FAULT`) and whether it straddles the onset."""
+    fault = windows["fault"].astype(object).where(windows["fault"].notna(), None)
+    severity = windows["severity"].fillna(0.0).to_numpy(dtype=float)
+    onset = windows["onset_s"].to_numpy(dtype=float)
+    faulty = fault.notna().to_numpy() & (severity > 0.0)
+    start = windows["window_start_s"].to_numpy(dtype=float)
+    end = windows["window_end_s"].to_numpy(dtype=float)
+    # Times are the simulation's clock, a sum of steps: compare to a millisecond.
+    after = faulty & (start >= onset - 1e-3)
+    before = ~faulty | (end <= onset + 1e-3)
+    label = np.where(after, fault.to_numpy(dtype=object), NO_FAULT).astype(object)
+    return label, faulty & ~after & ~before
+
+
+# --- shared: metrics, plots, logging ------------------------------------------------------------
+
+
+def classification_metrics(y_true, y_pred, labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 over the classes present in ``y_true``, per-class precision, recall,
+    F1 and support, and the confusion matrix (rows: truth, columns: prediction)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    present = [c for c in labels if c in set(y_true)]
+    p, r, f, s = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(labels), zero_division=0
+    )
+    per_class = {
+        c: {
+            "precision": float(p[i]),
+            "recall": float(r[i]),
+            "f1": float(f[i]),
+            "support": int(s[i]),
+        }
+        for i, c in enumerate(labels)
+    }
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(np.mean([per_class[c]["f1"] for c in present])) if present else math.nan,
+        "per_class": per_class,
+        "labels": list(labels),
+        "confusion": confusion_matrix(y_true, y_pred, labels=list(labels)).tolist(),
+    }
+
+
+def macro_f1(y_true, y_pred) -> float:
+    """Macro-F1 over the classes present in ``y_true`` (the champion rule's score)."""
+    labels = sorted(set(y_true) | set(y_pred))
+    return classification_metrics(np.asarray(y_true), np.asarray(y_pred), labels)["macro_f1"]
+
+
+def confusion_figure(metrics: Mapping[str, Any], title: str):
+    """The confusion matrix as a figure, each row normalised to the true class's windows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    labels = metrics["labels"]
+    counts = np.asarray(metrics["confusion"], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts / counts.sum(axis=1, keepdims=True)
+    size = max(5.0, 0.55 * len(labels) + 2)
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.add_subplot()
+    image = ax.imshow(np.nan_to_num(shares), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if counts[i, j]:
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=6,
+                        color="white" if shares[i, j] > 0.5 else "black")  # fmt: skip
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.04, label="share of the true class's windows")
+    fig.tight_layout()
+    return fig
+
+
+def _tracking(settings: Settings):
+    import os
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ: keep it as it was.
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    if previous is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous
+    return MlflowClient(settings.mlflow_tracking_uri)
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{n}=={version(n)}" for n in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
+
+
+def _data_tags(data: SweepData, rows: int) -> dict[str, str]:
+    import vehsim
+    from vehsim_experiments.runner import git_commit
+
+    table = ", ".join(f"{k}={v}" for k, v in data.tables.items()) or f"in-process {data.sweep_id}"
+    return {
+        "vehsim.data_source": f"sweep ({data.source})",
+        "vehsim.data_table": table[:5000],
+        "vehsim.data_rows": str(rows),
+        "vehsim.sweep_id": data.sweep_id,
+        "vehsim.git_commit": git_commit(),
+        "vehsim.version": vehsim.__version__,
+    }
+
+
+def _data_warning(n_train: int, n_features: int) -> str | None:
+    needed = MIN_ROWS_PER_FEATURE * n_features
+    if n_train >= needed:
+        return None
+    return (
+        f"{n_train} training windows for {n_features} features; at least {needed} "
+        f"({MIN_ROWS_PER_FEATURE} per feature) make a model worth trusting: {_REMEDY}"
+    )
+
+
+def _log_model(model, name: str, X_train: pd.DataFrame, registered: str):
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from skops.io import dumps, get_untrusted_types
+
+    return mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=infer_signature(X_train, model.predict(X_train.head(50))),
+        input_example=X_train.head(3),
+        registered_model_name=registered,
+        skops_trusted_types=get_untrusted_types(data=dumps(model)),
+        pip_requirements=_pip_requirements(),
+    )
+
+
+def _experiment_id(client, name: str, settings: Settings) -> str:
+    from vehsim_experiments.runner import _experiment_id as create
+
+    return create(client, name, settings)
+
+
+# --- the fault classifier ----------------------------------------------------------------------
+
+
+def build_classifier(seed: int, params: Mapping[str, Any] | None = None):
+    """Gradient-boosted trees (scikit-learn's histogram implementation: missing values are
+    features of their own, classes weighted to balance the many healthy windows)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    settings = {
+        "max_iter": 300,
+        "learning_rate": 0.1,
+        "max_leaf_nodes": 31,
+        "l2_regularization": 1.0,
+        "class_weight": "balanced",
+        "early_stopping": False,
+    }
+    settings.update(params or {})
+    try:
+        return HistGradientBoostingClassifier(random_state=seed, **settings)
+    except TypeError as exc:
+        raise ConfigError(f"classifier: invalid hyper-parameter ({exc})") from exc
+
+
+def lead_times(
+    windows: pd.DataFrame,
+    predictions: np.ndarray,
+    drives: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per test drive with a coded fault: when the model first named the fault, when the
+    on-board code was confirmed, and the lead (confirmation minus flag) [s].
+
+    ``windows``: the test drives' windows (every one, straddling ones too) with ``fault``,
+    ``onset_s``, ``window_end_s``; ``predictions`` per window.
+    """
+    from vehsim.faults import fault as catalogue
+
+    frame = windows.assign(predicted=predictions)
+    confirmed = drives.set_index("drive_id")["first_confirmed_s"]
+    rows = []
+    for drive_id, group in frame[frame["fault"].notna()].groupby("drive_id"):
+        name = group["fault"].iloc[0]
+        code = catalogue(name).code
+        if not code or group["severity"].iloc[0] <= 0.0:
+            continue
+        onset = float(group["onset_s"].iloc[0])
+        hits = group[(group["window_end_s"] > onset + 1e-3) & (group["predicted"] == name)]
+        flag_s = float(hits["window_end_s"].min()) if len(hits) else math.nan
+        confirm_s = confirmed.get(drive_id)
+        confirm_s = math.nan if confirm_s is None or pd.isna(confirm_s) else float(confirm_s)
+        before = (not math.isnan(flag_s)) and (math.isnan(confirm_s) or flag_s < confirm_s)
+        rows.append(
+            {
+                "drive_id": int(drive_id),
+                "fault": name,
+                "code": code,
+                "severity": float(group["severity"].iloc[0]),
+                "onset_s": onset,
+                "flag_s": flag_s,
+                "code_confirmed_s": confirm_s,
+                "lead_s": confirm_s - flag_s
+                if not (math.isnan(flag_s) or math.isnan(confirm_s))
+                else math.nan,
+                "flagged_before_code": bool(before),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "drive_id", "fault", "code", "severity", "onset_s", "flag_s", "code_confirmed_s",
+            "lead_s", "flagged_before_code",
+        ],
+    )  # fmt: skip
+
+
+def _drive_level(windows: pd.DataFrame, proba: np.ndarray, classes: np.ndarray):
+    """Per test drive: its label and the class with the highest mean probability over its
+    windows after the onset (all windows of a healthy drive)."""
+    frame = windows[["drive_id", "fault", "severity", "onset_s", "window_start_s"]].copy()
+    faulty = frame["fault"].notna() & (frame["severity"] > 0)
+    use = ~faulty | (frame["window_start_s"] >= frame["onset_s"] - 1e-3)
+    truth, predicted = [], []
+    for idx in frame[use].groupby("drive_id").groups.values():
+        rows = frame.loc[idx]
+        truth.append(rows["fault"].iloc[0] if faulty.loc[idx].any() else NO_FAULT)
+        positions = windows.index.get_indexer(idx)
+        predicted.append(classes[int(np.argmax(proba[positions].mean(axis=0)))])
+    return np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
+
+
+def run_fault_experiment(
+    data: SweepData,
+    settings: Settings | None = None,
+    features: str = "telemetry",
+    seed: int = 0,
+    test_frac: float = DEFAULT_TEST_FRAC,
+    registered_model: str | None = None,
+    experiment: str = "vehsim-fault",
+    params: Mapping[str, Any] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, log and register the fault classifier; return a JSON-ready summary."""
+    import mlflow
+
+    from vehsim_experiments.evaluation import (
+        CHAMPION_ALIAS,
+        SPLIT_ARTIFACT,
+        champion_decision,
+        grouped_split,
+    )
+
+    say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+    settings = settings or load_settings()
+    if features not in FEATURE_SETS:
+        raise ConfigError(f"features must be one of {', '.join(FEATURE_SETS)}, got {features!r}")
+    columns = list(telemetry_features() if features == "telemetry" else obd_features())
+    registered = registered_model or (FAULT_MODEL if features == "telemetry" else OBD_FAULT_MODEL)
+    windows = data.windows.reset_index(drop=True)
+    label, straddles = fault_labels(windows)
+    windows = windows.assign(label=label)
+    split = grouped_split(
+        windows, test_frac, seed, vehicle_column="vehicle", run_columns=["run_id"]
+    )
+    train = np.setdiff1d(split.train, np.flatnonzero(straddles))
+    severity = windows["severity"].fillna(0.0).to_numpy()
+    strong = (label == NO_FAULT) | (severity >= EVAL_MIN_SEVERITY)
+    evaluate = split.test[~straddles[split.test] & strong[split.test]]
+    if len(np.unique(label[train])) < 2:
+        raise ConfigError(f"the training windows hold fewer than two classes: {_REMEDY}")
+    warning = _data_warning(len(train), len(columns))
+    say(
+        f"fault classifier ({features}, {len(columns)} features): {len(train)} training windows, "
+        f"{len(evaluate)} test windows from held-out vehicles {list(split.test_vehicles)} and "
+        f"{split.n_test_runs} of {split.n_runs} runs"
+    )
+    if warning:
+        say(f"warning: {warning}")
+    X = windows[columns].astype("float64")
+    model = build_classifier(seed, params)
+    model.fit(X.iloc[train], label[train])
+    classes = np.asarray(model.classes_, dtype=object)
+    predicted_test = model.predict(X.iloc[split.test])
+    proba_test = model.predict_proba(X.iloc[split.test])
+    position = {int(r): k for k, r in enumerate(split.test)}
+    predicted_eval = predicted_test[[position[int(r)] for r in evaluate]]
+    labels_order = [
+        NO_FAULT,
+        *sorted(c for c in set(classes) | set(label[evaluate]) if c != NO_FAULT),
+    ]
+    window_metrics = classification_metrics(label[evaluate], predicted_eval, labels_order)
+    test_windows = windows.iloc[split.test]
+    strong_test = strong[split.test]
+    drive_truth, drive_pred = _drive_level(
+        test_windows[strong_test], proba_test[strong_test], classes
+    )
+    drive_metrics = classification_metrics(drive_truth, drive_pred, labels_order)
+    leads = lead_times(test_windows, predicted_test, data.drives)
+    coded = len(leads)
+    before = int(leads["flagged_before_code"].sum()) if coded else 0
+    lead_summary = {
+        "coded_fault_drives": coded,
+        "flagged_before_code": before,
+        "flagged_before_code_frac": before / coded if coded else math.nan,
+        "codes_confirmed": int(leads["code_confirmed_s"].notna().sum()) if coded else 0,
+        "median_lead_s": float(leads["lead_s"].median())
+        if leads["lead_s"].notna().any()
+        else math.nan,
+    }
+
+    client = _tracking(settings)
+    experiment_id = _experiment_id(client, experiment, settings)
+    tags = _data_tags(data, len(windows))
+    if warning:
+        tags["vehsim.data_warning"] = warning
+    metrics = {
+        "test_macro_f1": window_metrics["macro_f1"],
+        "test_accuracy": window_metrics["accuracy"],
+        "test_drive_macro_f1": drive_metrics["macro_f1"],
+        "test_drive_accuracy": drive_metrics["accuracy"],
+        "lead_flagged_before_code_frac": lead_summary["flagged_before_code_frac"],
+        "lead_median_s": lead_summary["median_lead_s"],
+        **{f"test_precision.{c}": v["precision"] for c, v in window_metrics["per_class"].items()},
+        **{f"test_recall.{c}": v["recall"] for c, v in window_metrics["per_class"].items()},
+    }
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"fault-{features}", tags=tags
+    ) as run:
+        mlflow.log_params(
+            {
+                "model_kind": "hist_gradient_boosting",
+                **{f"model.{k}": v for k, v in model.get_params().items() if k != "random_state"},
+                "features": features,
+                "n_features": len(columns),
+                "sweep_id": data.sweep_id,
+                "n_windows": len(windows),
+                "n_train": len(train),
+                "n_test": len(evaluate),
+                "n_left_out": split.n_left_out,
+                "split": "grouped",
+                "split_test_vehicles": ",".join(split.test_vehicles),
+                "eval_min_severity": EVAL_MIN_SEVERITY,
+                "seed": seed,
+                "test_frac": test_frac,
+            }
+        )
+        mlflow.log_metrics({k: v for k, v in metrics.items() if v is not None and math.isfinite(v)})
+        mlflow.log_dict({**split.describe(), **split.groups()}, SPLIT_ARTIFACT)
+        mlflow.log_dict(window_metrics, "metrics/windows.json")
+        mlflow.log_dict(drive_metrics, "metrics/drives.json")
+        mlflow.log_dict(
+            {**lead_summary, "drives": json.loads(leads.to_json(orient="records"))},
+            "lead_times.json",
+        )
+        mlflow.log_figure(
+            confusion_figure(
+                window_metrics,
+                f"fault ({features}): test windows, macro-F1 {window_metrics['macro_f1']:.3f}",
+            ),
+            "confusion_matrix.png",
+        )
+        mlflow.log_dict({"features": columns}, "features.json")
+        info = _log_model(model, "model", X.iloc[train], registered)
+    version = str(info.registered_model_version)
+    decision = champion_decision(
+        client,
+        registered,
+        version,
+        predicted_eval,
+        windows.iloc[evaluate],
+        label[evaluate],
+        replace(split, test=evaluate),
+        metric="test_macro_f1",
+        score=macro_f1,
+        higher_is_better=True,
+    )
+    client.set_tag(run.info.run_id, "vehsim.champion_decision", decision.reason[:5000])
+    client.set_tag(run.info.run_id, "vehsim.champion_moved", str(decision.moved).lower())
+    champion = client.get_model_version_by_alias(registered, CHAMPION_ALIAS)
+    say(
+        f"fault ({features}): macro-F1 {window_metrics['macro_f1']:.3f} per window, "
+        f"{drive_metrics['macro_f1']:.3f} per drive; {before} of {coded} coded faults flagged "
+        f"before the code; champion {'moved to' if decision.moved else 'stays at'} version "
+        f"{champion.version} ({decision.reason})"
+    )
+    return {
+        "experiment": experiment,
+        "experiment_id": experiment_id,
+        "run_id": run.info.run_id,
+        "registered_model": registered,
+        "model_version": version,
+        "features": features,
+        "data_source": data.source,
+        "data_tables": dict(data.tables),
+        "sweep_id": data.sweep_id,
+        "data_rows": len(windows),
+        "n_train": int(len(train)),
+        "n_test": int(len(evaluate)),
+        "data_warning": warning,
+        "split": split.describe(),
+        "windows": {k: window_metrics[k] for k in ("accuracy", "macro_f1", "per_class")},
+        "drives": {k: drive_metrics[k] for k in ("accuracy", "macro_f1")},
+        "lead_time": lead_summary,
+        "champion": {
+            "model_version": str(champion.version),
+            "uri": f"models:/{registered}@{CHAMPION_ALIAS}",
+        },
+        "champion_decision": decision.as_dict(),
+    }
+
+
+# --- the driving-style classifier ------------------------------------------------------------
+
+
+def run_style_experiment(
+    data: SweepData,
+    settings: Settings | None = None,
+    seed: int = 0,
+    test_frac: float = DEFAULT_TEST_FRAC,
+    registered_model: str = STYLE_MODEL,
+    experiment: str = "vehsim-driving-style",
+    params: Mapping[str, Any] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, log and register the driving-style classifier; return a summary."""
+    import mlflow
+    from sklearn.inspection import permutation_importance
+
+    from vehsim_experiments.evaluation import (
+        CHAMPION_ALIAS,
+        SPLIT_ARTIFACT,
+        champion_decision,
+        grouped_split,
+    )
+
+    say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+    settings = settings or load_settings()
+    windows = data.windows[data.windows["driver_profile"].notna()].reset_index(drop=True)
+    if windows.empty:
+        raise ConfigError(f"sweep {data.sweep_id} has no profile-driven drives: add profiles to it")
+    label = windows["driver_profile"].astype(str).to_numpy(dtype=object)
+    columns = list(STYLE_FEATURES)
+    # A run of a sweep is a driver under conditions: the style's runs are the conditions alone
+    # (ambient, start, replicate), or held-out runs would take whole classes out of the test.
+    split = grouped_split(
+        windows, test_frac, seed, vehicle_column="vehicle", run_columns=list(STYLE_RUN_COLUMNS)
+    )
+    if len(np.unique(label[split.train])) < 2:
+        raise ConfigError(f"the training windows hold fewer than two driving styles: {_REMEDY}")
+    warning = _data_warning(len(split.train), len(columns))
+    say(
+        f"driving-style classifier: {len(split.train)} training windows, {len(split.test)} test "
+        f"windows from held-out vehicles {list(split.test_vehicles)} and {split.n_test_runs} of "
+        f"{split.n_runs} runs"
+    )
+    if warning:
+        say(f"warning: {warning}")
+    X = windows[columns].astype("float64")
+    model = build_classifier(seed, {"max_iter": 200, **(params or {})})
+    model.fit(X.iloc[split.train], label[split.train])
+    predicted = model.predict(X.iloc[split.test])
+    classes = sorted(set(label))
+    window_metrics = classification_metrics(label[split.test], predicted, classes)
+    test = windows.iloc[split.test].assign(predicted=predicted)
+    votes = test.groupby("drive_id").agg(
+        truth=("driver_profile", "first"),
+        predicted=("predicted", lambda s: s.value_counts().sort_index().idxmax()),
+    )
+    drive_metrics = classification_metrics(
+        votes["truth"].to_numpy(), votes["predicted"].to_numpy(), classes
+    )
+    importance = permutation_importance(
+        model, X.iloc[split.test], label[split.test], n_repeats=5, random_state=seed, n_jobs=1
+    )
+    importances = sorted(
+        ({"feature": c, "importance": float(m), "std": float(s)}
+         for c, m, s in zip(columns, importance.importances_mean, importance.importances_std, strict=True)),
+        key=lambda r: -r["importance"],
+    )  # fmt: skip
+
+    client = _tracking(settings)
+    experiment_id = _experiment_id(client, experiment, settings)
+    tags = _data_tags(data, len(windows))
+    if warning:
+        tags["vehsim.data_warning"] = warning
+    with mlflow.start_run(experiment_id=experiment_id, run_name="driving-style", tags=tags) as run:
+        mlflow.log_params(
+            {
+                "model_kind": "hist_gradient_boosting",
+                "features": ",".join(columns),
+                "sweep_id": data.sweep_id,
+                "n_windows": len(windows),
+                "n_train": len(split.train),
+                "n_test": len(split.test),
+                "n_left_out": split.n_left_out,
+                "split": "grouped",
+                "split_test_vehicles": ",".join(split.test_vehicles),
+                "seed": seed,
+                "test_frac": test_frac,
+            }
+        )
+        mlflow.log_metrics(
+            {
+                "test_accuracy": window_metrics["accuracy"],
+                "test_macro_f1": window_metrics["macro_f1"],
+                "test_drive_accuracy": drive_metrics["accuracy"],
+                **{f"test_recall.{c}": v["recall"] for c, v in window_metrics["per_class"].items()},
+                **{f"importance.{r['feature']}": r["importance"] for r in importances},
+            }
+        )
+        mlflow.log_dict({**split.describe(), **split.groups()}, SPLIT_ARTIFACT)
+        mlflow.log_dict(window_metrics, "metrics/windows.json")
+        mlflow.log_dict(drive_metrics, "metrics/drives.json")
+        mlflow.log_dict({"permutation_importance": importances}, "feature_importances.json")
+        mlflow.log_figure(_importance_figure(importances), "feature_importances.png")
+        mlflow.log_figure(
+            confusion_figure(
+                window_metrics,
+                f"driving style: test windows, accuracy {window_metrics['accuracy']:.3f}",
+            ),
+            "confusion_matrix.png",
+        )
+        info = _log_model(model, "model", X.iloc[split.train], registered_model)
+    version = str(info.registered_model_version)
+    decision = champion_decision(
+        client,
+        registered_model,
+        version,
+        predicted,
+        windows.iloc[split.test],
+        label[split.test],
+        split,
+        metric="test_accuracy",
+        score=lambda t, p: float(np.mean(np.asarray(t) == np.asarray(p))),
+        higher_is_better=True,
+    )
+    client.set_tag(run.info.run_id, "vehsim.champion_decision", decision.reason[:5000])
+    client.set_tag(run.info.run_id, "vehsim.champion_moved", str(decision.moved).lower())
+    champion = client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
+    say(
+        f"driving style: accuracy {window_metrics['accuracy']:.3f} per window, "
+        f"{drive_metrics['accuracy']:.3f} per drive; top features "
+        f"{', '.join(r['feature'] for r in importances[:3])}; champion "
+        f"{'moved to' if decision.moved else 'stays at'} version {champion.version}"
+    )
+    return {
+        "experiment": experiment,
+        "experiment_id": experiment_id,
+        "run_id": run.info.run_id,
+        "registered_model": registered_model,
+        "model_version": version,
+        "data_source": data.source,
+        "data_tables": dict(data.tables),
+        "sweep_id": data.sweep_id,
+        "data_rows": len(windows),
+        "n_train": int(len(split.train)),
+        "n_test": int(len(split.test)),
+        "data_warning": warning,
+        "split": split.describe(),
+        "windows": {k: window_metrics[k] for k in ("accuracy", "macro_f1", "per_class")},
+        "drives": {k: drive_metrics[k] for k in ("accuracy", "macro_f1")},
+        "feature_importances": importances,
+        "champion": {
+            "model_version": str(champion.version),
+            "uri": f"models:/{registered_model}@{CHAMPION_ALIAS}",
+        },
+        "champion_decision": decision.as_dict(),
+    }
+
+
+def _importance_figure(importances: Sequence[Mapping[str, Any]]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = list(importances)[::-1]
+    fig = Figure(figsize=(6, 0.3 * len(rows) + 1.2))
+    ax = fig.add_subplot()
+    ax.barh([r["feature"] for r in rows], [r["importance"] for r in rows],
+            xerr=[r["std"] for r in rows], color="tab:blue")  # fmt: skip
+    ax.set_xlabel("drop in test accuracy when the feature is shuffled")
+    ax.set_title("driving style: permutation importance (test windows)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "FAULT_MODEL",
+    "NO_FAULT",
+    "OBD_FAULT_MODEL",
+    "STYLE_FEATURES",
+    "STYLE_MODEL",
+    "SweepData",
+    "classification_metrics",
+    "fault_labels",
+    "lead_times",
+    "load_sweep_data",
+    "obd_features",
+    "run_fault_experiment",
+    "run_style_experiment",
+    "telemetry_features",
+]

@@ -1,0 +1,149 @@
+"""Fault and driving-style classifiers: labels joined in the experiment only, held-out vehicles
+and runs, per-class figures, a confusion matrix, lead times, importances, all in MLflow."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vehsim.config import load_settings
+from vehsim.errors import ConfigError
+
+pytest.importorskip("mlflow", reason="needs the [ml] extra")
+pytest.importorskip("deltalake", reason="needs the [ml] extra")
+
+from vehsim_experiments import diagnostics as dx  # noqa: E402
+
+#: A small sweep: 3 vehicles x (3 faults + 1 healthy) x (a cycle + 2 profiles) x 2 ambients.
+TINY = {
+    "name": "tiny",
+    "seed": 5,
+    "vehicles": ["compact-sedan", "pickup-v8", "sports-coupe", "compact-suv"],
+    "cycles": ["hwfet"],
+    "profiles": ["eco", "normal"],
+    "profile_duration_s": 300,
+    "ambient_temps_c": [-7, 30],
+    "faults": ["misfire_cylinder_1", "vacuum_leak", "speed_sensor_dropout"],
+    "severities": [1.0],
+    "onsets_s": [60],
+    "healthy": 1,
+    "window_stride_s": 30,
+}
+#: A small model: the test checks the plumbing, not the accuracy.
+SMALL = {"max_iter": 15, "max_leaf_nodes": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory) -> Path:
+    import yaml
+
+    path = tmp_path_factory.mktemp("sweep") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_sweep) -> dx.SweepData:
+    home = tiny_sweep.parent / "home"
+    return dx.load_sweep_data(
+        load_settings({"VEHSIM_HOME": str(home)}), config_path=tiny_sweep, say=lambda _: None
+    )
+
+
+def test_window_labels_follow_the_onset():
+    windows = pd.DataFrame(
+        {
+            "fault": ["vacuum_leak"] * 3 + [None],
+            "severity": [0.5, 0.5, 0.5, 0.0],
+            "onset_s": [120.0, 120.0, 120.0, math.nan],
+            "window_start_s": [30.0, 90.0, 120.0, 0.0],
+            "window_end_s": [90.0, 150.0, 180.0, 60.0],
+        }
+    )
+    label, straddles = dx.fault_labels(windows)
+    assert label.tolist() == ["none", "none", "vacuum_leak", "none"]
+    assert straddles.tolist() == [False, True, False, False]
+
+
+def test_lead_time_is_the_first_right_call_after_the_onset_against_the_code():
+    windows = pd.DataFrame(
+        {
+            "drive_id": [0, 0, 0, 0, 1, 1, 2, 2],
+            "fault": ["vacuum_leak"] * 4 + ["misfire_cylinder_1"] * 2 + ["dragging_brake"] * 2,
+            "severity": [1.0] * 8,
+            "onset_s": [60.0] * 8,
+            "window_end_s": [60.0, 90.0, 120.0, 150.0, 90.0, 120.0, 90.0, 120.0],
+        }
+    )
+    # drive 0: a call before the onset does not count; the right call at 120 s, code at 200 s.
+    # drive 1: never called right; its code at 100 s. drive 2: no code exists for the fault.
+    predicted = np.array(
+        ["vacuum_leak", "none", "vacuum_leak", "vacuum_leak", "none", "vacuum_leak", "none", "x"]
+    )
+    drives = pd.DataFrame({"drive_id": [0, 1, 2], "first_confirmed_s": [200.0, 100.0, None]})
+    leads = dx.lead_times(windows, predicted, drives).set_index("drive_id")
+    assert list(leads.index) == [0, 1]
+    assert leads.loc[0, "flag_s"] == 120.0 and leads.loc[0, "lead_s"] == 80.0
+    assert leads.loc[0, "flagged_before_code"]
+    assert math.isnan(leads.loc[1, "flag_s"]) and not leads.loc[1, "flagged_before_code"]
+
+
+def test_models_read_telemetry_only():
+    truth = {"fault", "severity", "onset_s", "driver_profile", "label"}
+    for columns in (dx.telemetry_features(), dx.obd_features(), dx.STYLE_FEATURES):
+        assert not truth & set(columns)
+    # The telemetry set is what live windows compute from simulation.raw events.
+    from vehsim import features as fx
+
+    live = set(fx.FEATURES) | set(fx.TARGETS) | set(fx.AGGREGATES)
+    assert set(dx.telemetry_features()) <= live
+    assert set(dx.obd_features()) - live  # the OBD readings are not in live telemetry yet
+
+
+def test_a_sweep_that_is_nowhere_is_a_clear_error(vehsim_env):
+    with pytest.raises(ConfigError, match="not in the lake"):
+        dx.load_sweep_data(sweep_id="nothing-000000000000", say=lambda _: None)
+    with pytest.raises(ConfigError, match="give a sweep"):
+        dx.load_sweep_data(say=lambda _: None)
+
+
+@pytest.mark.slow
+def test_fault_and_style_experiments_log_everything_and_register(vehsim_env, tiny_data):
+    from mlflow import MlflowClient
+
+    settings = load_settings()
+    assert tiny_data.source == "in-process" and tiny_data.tables == {}
+    fault = dx.run_fault_experiment(tiny_data, seed=1, params=SMALL, say=lambda _: None)
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    run = client.get_run(fault["run_id"])
+    assert run.data.tags["vehsim.sweep_id"] == tiny_data.sweep_id
+    assert run.data.tags["vehsim.data_source"] == "sweep (in-process)"
+    assert run.data.tags["vehsim.data_rows"] == str(len(tiny_data.windows))
+    artifacts = {a.path for a in client.list_artifacts(fault["run_id"])}
+    assert {"confusion_matrix.png", "lead_times.json", "split.json", "features.json"} <= artifacts
+    for name in ("none", "misfire_cylinder_1", "vacuum_leak", "speed_sensor_dropout"):
+        assert f"test_precision.{name}" in run.data.metrics
+        assert f"test_recall.{name}" in run.data.metrics
+    assert 0.0 <= fault["windows"]["macro_f1"] <= 1.0
+    assert fault["lead_time"]["coded_fault_drives"] > 0
+    split = fault["split"]
+    assert split["n_test"] > 0 and len(split["test_vehicles"]) == 1
+    assert fault["champion_decision"]["reason"] == "no champion yet"
+    version = client.get_model_version_by_alias(dx.FAULT_MODEL, "champion")
+    assert str(version.version) == fault["model_version"]
+    # The registered model's inputs are telemetry columns only.
+    inputs = json.loads(client.get_run(fault["run_id"]).data.params.get("n_features", "0"))
+    assert inputs == len(dx.telemetry_features())
+
+    style = dx.run_style_experiment(tiny_data, seed=1, params=SMALL, say=lambda _: None)
+    assert set(style["windows"]["per_class"]) == {"eco", "normal"}
+    assert {r["feature"] for r in style["feature_importances"]} == set(dx.STYLE_FEATURES)
+    artifacts = {a.path for a in client.list_artifacts(style["run_id"])}
+    assert {"feature_importances.json", "feature_importances.png", "confusion_matrix.png"} <= (
+        artifacts
+    )
