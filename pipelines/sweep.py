@@ -17,7 +17,8 @@ one row per *slice* of the fleet, each in its own partition, and ``mapInArrow`` 
 returns Arrow batches written straight to three Delta tables (``pipelines.catalog``):
 ``sweep/windows`` (telemetry features per one-minute window), ``sweep/drives`` (one summary per
 drive, with the trouble codes the on-board diagnostics set and when) and ``sweep/labels`` (the
-ground truth: fault, severity, onset, driver profile — for experiments only; the live path never
+ground truth per window: fault, severity, onset, driver profile, and whether the fault shows in
+the window at all, from the drive's *healthy twin* — for experiments only; the live path never
 reads it). Locally the same command runs on ``local[*]`` with a progress bar.
 
 **Determinism.** Every drive is simulated the same wherever it runs: its profile driver's
@@ -75,6 +76,10 @@ VSS_ZERO_KPH = 1.0
 COAST_MIN_KPH = 20.0
 #: Pedal below which a pedal counts as released [%].
 PEDAL_RELEASED_PCT = 1.0
+#: Pedal above which the engine counts as at full load [%].
+FULL_THROTTLE_PCT = 90.0
+#: Speed above which the air stream, not the fan, cools the radiator [km/h].
+MOVING_KPH = 50.0
 #: Pedal above which the gearbox's slip is measured [%] (the gear-ratio monitor's 10 %).
 SLIP_MIN_THROTTLE_PCT = 10.0
 
@@ -227,6 +232,7 @@ class SweepConfig:
         doc = asdict(self)
         doc["vehicle_hashes"] = {n: _vehicle(n).content_hash() for n in self.vehicles}
         doc["vehsim_version"] = vehsim.__version__
+        doc["window_columns"] = WINDOW_SCHEMA.names  # other features, another sweep
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
@@ -355,12 +361,16 @@ def rng_states(seed: int, n: int) -> np.ndarray:
 # --- telemetry and window features ----------------------------------------------------------
 
 
-def _diagnostic_channels(full: np.ndarray, ambient_temp_c: np.ndarray) -> dict[str, np.ndarray]:
+def _diagnostic_channels(
+    full: np.ndarray, ambient_temp_c: np.ndarray, vehicles: Sequence
+) -> dict[str, np.ndarray]:
     """What the car's controllers report (OBD) beside the ``simulation.raw`` payload, at 1 Hz.
 
     Args:
         full: ``[n_samples, n_vehicles, n_state]`` records, the initial state first.
         ambient_temp_c: per vehicle [°C].
+        vehicles: the parameter sets (their full-load torque curves give the calculated load,
+            SAE J1979 PID 04, as ``Simulator.snapshot`` computes it).
 
     Returns:
         name -> ``[n_vehicles, n_samples]``, one contiguous row per vehicle (NumPy then reduces
@@ -374,7 +384,22 @@ def _diagnostic_channels(full: np.ndarray, ambient_temp_c: np.ndarray) -> dict[s
     def state(name: str) -> np.ndarray:
         return np.ascontiguousarray(full[:, :, S[name]].T)
 
+    rpm = state("engine_speed_rpm")
+    running = (state("engine_state") >= 2) & (rpm > 0)
+    full_load_nm = np.vstack(
+        [np.interp(rpm[i], v.torque_curve_rpm, v.torque_curve_nm) for i, v in enumerate(vehicles)]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(
+            running & (full_load_nm > 0),
+            np.clip(state("engine_torque_nm") / full_load_nm, 0.0, 1.0),
+            0.0,
+        )
     return {
+        "engine_load_frac": load,
+        "engine_rpm_frac_of_max": rpm
+        / np.array([v.values["max_speed_rpm"] for v in vehicles])[:, None],
+        "brake_pad_wear_pct": state("brake_pad_wear_frac") * 100.0,
         "engine_on": state("engine_state") >= 2,
         "engine_rpm": state("engine_speed_rpm"),
         "vehicle_speed_kph": mps_to_kph(state("speed_mps")),
@@ -421,15 +446,19 @@ DIAGNOSTIC_FEATURES: dict[str, str] = {
     "below 1 km/h [-]",
     "speed_signal_error_kph_mean": "mean speed signal minus speed [km/h]",
     "coast_accel_mps2_mean": "mean acceleration with no pedal above 20 km/h [m/s²]",
+    "full_throttle_load_frac_mean": "mean calculated load (torque over the healthy full-load "
+    "torque at that speed, J1979 PID 04) with the pedal above 90 % and the engine above half "
+    "its maximum speed [-]",
+    "pad_wear_released_pct_per_h": "brake-pad life used while the brake pedal is released, per "
+    "hour of such samples [%/h]",
+    "coolant_sensor_c_rise_fan_on_per_min": "coolant reading's change over samples with the fan "
+    "on, per minute of them [K/min]",
+    "coolant_sensor_c_moving_mean": "mean coolant reading above 50 km/h [°C]",
 }
 #: ``vehsim.features`` columns of a window kept in ``sweep/windows``: aggregates, features and
-#: targets, without the vehicle dimension (a sweep's vehicles are named by ``vehicle``).
+#: targets, the vehicle dimension (``vehsim.features.vehicle_features``) included.
 SPAN_COLUMNS: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        c
-        for c in (*fx.AGGREGATES, *fx.FEATURES, *fx.TARGETS)
-        if c not in (*fx.VEHICLE_FEATURES, "power_to_mass_w_per_kg", "is_valid_example")
-    )
+    dict.fromkeys(c for c in (*fx.AGGREGATES, *fx.FEATURES, *fx.TARGETS) if c != "is_valid_example")
 )
 
 
@@ -512,6 +541,23 @@ def diagnostic_features(channels: Mapping[str, np.ndarray], ends: np.ndarray):
         & (np.asarray(channels["brake_pct"]) < PEDAL_RELEASED_PCT)
         & (speed > COAST_MIN_KPH)
     )
+    wot = (throttle > FULL_THROTTLE_PCT) & (np.asarray(channels["engine_rpm_frac_of_max"]) > 0.5)
+    released = np.asarray(channels["brake_pct"]) < PEDAL_RELEASED_PCT
+    pad_wear = growth("brake_pad_wear_pct")
+    released_w = w(released.astype(float))
+    fan_w = w("fan_on")
+    coolant_step = np.diff(anchored_coolant, axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pad_released = np.where(
+            released_w.sum(axis=2) >= 1,
+            (pad_wear * released_w).sum(axis=2) / (released_w.sum(axis=2) * SAMPLE_S) * 3600.0,
+            np.nan,
+        )
+        fan_rise = np.where(
+            fan_w.sum(axis=2) >= 1,
+            (coolant_step * fan_w).sum(axis=2) / (fan_w.sum(axis=2) * SAMPLE_S) * 60.0,
+            np.nan,
+        )
     features = {
         "coolant_sensor_c_mean": mean(coolant),
         "coolant_sensor_c_min": extreme(coolant, np.nanmin),
@@ -530,6 +576,10 @@ def diagnostic_features(channels: Mapping[str, np.ndarray], ends: np.ndarray):
         "speed_signal_dropout_frac": mean(w(dropout)),
         "speed_signal_error_kph_mean": mean(w("speed_sensor_kph") - w("vehicle_speed_kph")),
         "coast_accel_mps2_mean": mean(w("accel_mps2"), w(coasting) > 0.5),
+        "full_throttle_load_frac_mean": mean(w("engine_load_frac"), w(wot) > 0.5),
+        "pad_wear_released_pct_per_h": pad_released,
+        "coolant_sensor_c_rise_fan_on_per_min": fan_rise,
+        "coolant_sensor_c_moving_mean": mean(coolant, w(speed > MOVING_KPH) > 0.5),
     }
     return {k: np.asarray(v, dtype=float) for k, v in features.items()}
 
@@ -572,8 +622,15 @@ def window_table(
     columns = {c: inc[c].to_numpy()[rows] for c in inc.columns}
     columns["_window"] = window_id
     sums = fx.span_sums(columns, ["_window"]).sort_values("_window", kind="stable")
-    span = fx.span_features(sums.reset_index(drop=True))
-    diag = diagnostic_features(_diagnostic_channels(full, ambient_temp_c), ends)
+    params = [_vehicle(v) for v in drives["vehicle"]]
+    dimension = pd.DataFrame(
+        [
+            fx.vehicle_features(name, _vehicle(name).values)
+            for name in sorted(set(drives["vehicle"]))
+        ]
+    )
+    span = fx.span_features(sums.reset_index(drop=True), dimension, on="vehicle_model")
+    diag = diagnostic_features(_diagnostic_channels(full, ambient_temp_c, params), ends)
     time_s = inc["sim_time_s"].to_numpy().reshape(n_drives, n_samples)
     data: dict[str, Any] = {
         "sweep_id": [sweep_id] * (n_drives * n_win),
@@ -669,11 +726,15 @@ DRIVE_SCHEMA = pa.schema(
         ("first_confirmed_s", pa.float64()),
     ]
 )
-#: ``sweep/labels``: the ground truth of each drive (never read on the live path).
+#: ``sweep/labels``: the ground truth of each window (never read on the live path): the drive's
+#: fault, severity, onset and driver profile; ``fault_active`` (the window starts at or after
+#: the onset), ``fault_expressed`` (its features differ from the healthy twin's) and
+#: ``fault_effect_rel`` (the largest relative difference).
 LABEL_SCHEMA = pa.schema(
     [
         ("sweep_id", pa.string()),
         ("drive_id", pa.int64()),
+        ("window_index", pa.int64()),
         ("run_id", pa.string()),
         ("vehicle_id", pa.string()),
         ("vehicle", pa.string()),
@@ -681,20 +742,19 @@ LABEL_SCHEMA = pa.schema(
         ("severity", pa.float64()),
         ("onset_s", pa.float64()),
         ("driver_profile", pa.string()),
+        ("fault_active", pa.bool_()),
+        ("fault_expressed", pa.bool_()),
+        ("fault_effect_rel", pa.float64()),
     ]
 )
-
-
-def labels_table(cfg: SweepConfig, plan: pd.DataFrame) -> pa.Table:
-    """``sweep/labels`` rows of ``plan`` (no simulation needed: the plan is the truth)."""
-    frame = plan.assign(sweep_id=cfg.sweep_id, driver_profile=plan["profile"])
-    columns = {}
-    for f in LABEL_SCHEMA:
-        values = frame[f.name].tolist()
-        if pa.types.is_string(f.type):
-            values = [_text(v) for v in values]
-        columns[f.name] = pa.array(values, type=f.type, from_pandas=True)
-    return pa.Table.from_pydict(columns, schema=LABEL_SCHEMA)
+#: A fault shows in a window when one of its features differs from the healthy twin's by more
+#: than this share [-] (1 %: beyond rounding and float noise, well below what the weakest
+#: diagnostic feature needs to move).
+EFFECT_REL = 0.01
+#: Smallest magnitude a relative difference is taken against (features near zero) [-].
+EFFECT_FLOOR = 1e-6
+#: Simulated times are sums of steps: two times closer than this are the same instant [s].
+ONSET_TOLERANCE_S = 1e-3
 
 
 @functools.lru_cache(maxsize=16)
@@ -704,43 +764,127 @@ def _vehicle(name: str):
     return vehsim.load_vehicle(name)
 
 
-def simulate_drives(cfg: SweepConfig, drives: pd.DataFrame) -> tuple[pa.Table, pa.Table]:
-    """Simulate ``drives`` (rows of :func:`plan_drives`); return ``(windows, drives)`` tables.
+def _has_fault(row) -> bool:
+    return _text(row.fault) is not None and row.severity > 0.0
+
+
+def _run_chunk(cfg: SweepConfig, chunk: pd.DataFrame, start: str, duration_s: float, states,
+               faults: bool):  # fmt: skip
+    """One kernel call over ``chunk``: the simulator after the drive, its initial state, the
+    1 Hz records (the initial state first) and the trouble-code changes."""
+    from vehsim.faults import FaultSpec
+    from vehsim.simulator import Simulator
+
+    ambient = chunk["ambient_temp_c"].to_numpy(dtype=float)
+    sim = Simulator(
+        [_vehicle(v) for v in chunk["vehicle"]],
+        dt_s=cfg.dt_s,
+        seed=cfg.seed,
+        ambient_temp_c=ambient,
+        start=start,
+    )
+    sim.rng[:] = states[chunk["drive_id"].to_numpy()]
+    for k, row in enumerate(chunk.itertuples(index=False)):
+        sim.set_driver(k, row.driver)
+        if faults and _has_fault(row):
+            sim.inject_fault(k, FaultSpec(row.fault, row.severity, row.onset_s))
+    initial = sim.state.copy()
+    records = sim.run_steps(round(duration_s / cfg.dt_s), round(SAMPLE_S / cfg.dt_s))
+    changes = sim.drain_dtc_changes()
+    return sim, initial, np.concatenate([initial[None, :, :], records], axis=0), changes
+
+
+#: Window columns compared with the healthy twin's to tell whether a fault shows.
+_COMPARED = tuple(WINDOW_SCHEMA.names[8:])
+
+
+def _label_table(sweep_id: str, chunk: pd.DataFrame, windows: pa.Table, twin: pa.Table | None):
+    """``sweep/labels`` rows of ``chunk``'s windows: the drive's truth, and whether the fault
+    shows in the window (its features differ from those of the same drive without the fault)."""
+    n = windows.num_rows
+    drive_ids = windows.column("drive_id").to_numpy()
+    plan = chunk.set_index("drive_id")
+    rows = plan.loc[drive_ids]
+    faulty = np.array([_has_fault(r) for r in rows.itertuples()], dtype=bool)
+    start = windows.column("window_start_s").to_numpy()
+    onset = rows["onset_s"].to_numpy(dtype=float)
+    active = faulty & (start >= onset - ONSET_TOLERANCE_S)
+    effect = np.zeros(n)
+    if twin is not None and faulty.any():
+        twin_rows = {
+            (int(d), int(i)): k
+            for k, (d, i) in enumerate(
+                zip(twin.column("drive_id").to_numpy(), twin.column("window_index").to_numpy(),
+                    strict=True)
+            )
+        }  # fmt: skip
+        index = windows.column("window_index").to_numpy()
+        take = np.array(
+            [twin_rows.get((int(d), int(i)), -1) for d, i in zip(drive_ids, index, strict=True)]
+        )
+        have = faulty & (take >= 0)
+        a = np.column_stack([windows.column(c).to_numpy(zero_copy_only=False) for c in _COMPARED])
+        b = np.column_stack([twin.column(c).to_numpy(zero_copy_only=False) for c in _COMPARED])
+        a, b = a[have], b[np.maximum(take[have], 0)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.abs(a - b) / np.maximum(np.abs(b), EFFECT_FLOOR)
+        rel = np.where(np.isnan(a) & np.isnan(b), 0.0, rel)
+        rel = np.where(np.isnan(a) != np.isnan(b), np.inf, rel)
+        effect[have] = np.nanmax(rel, axis=1)
+    expressed = faulty & (effect > EFFECT_REL)
+    data = {
+        "sweep_id": [sweep_id] * n,
+        "drive_id": drive_ids,
+        "window_index": windows.column("window_index").to_numpy(),
+        "run_id": rows["run_id"].tolist(),
+        "vehicle_id": rows["vehicle_id"].tolist(),
+        "vehicle": rows["vehicle"].tolist(),
+        "fault": [_text(v) for v in rows["fault"]],
+        "severity": rows["severity"].to_numpy(dtype=float),
+        "onset_s": onset,
+        "driver_profile": [_text(v) for v in rows["profile"]],
+        "fault_active": active,
+        "fault_expressed": expressed,
+        "fault_effect_rel": np.where(np.isfinite(effect), effect, np.nan),
+    }
+    arrays = [pa.array(data[f.name], type=f.type, from_pandas=True) for f in LABEL_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=LABEL_SCHEMA)
+
+
+def simulate_drives(cfg: SweepConfig, drives: pd.DataFrame) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Simulate ``drives`` (rows of :func:`plan_drives`); return ``(windows, drives, labels)``.
 
     Drives of one start and duration share a kernel call (at most :data:`MAX_FLEET` at once);
-    each drive's result is independent of which others it ran with.
+    each drive's result is independent of which others it ran with. Faulty drives run a second
+    time without their fault (the *healthy twin*: same car, driver, generator and conditions),
+    and each window's label says whether the fault changed any of its features
+    (``fault_expressed``, more than :data:`EFFECT_REL` relative): a fault that changes nothing
+    the telemetry shows (a fan that never had to run) cannot be seen by any model.
     """
-    from vehsim.faults import FaultSpec
-    from vehsim.simulator import Simulator, summarize
+    from vehsim.simulator import summarize
 
     sweep_id = cfg.sweep_id
     states = rng_states(cfg.seed, int(drives["drive_id"].max()) + 1 if len(drives) else 0)
-    every = round(SAMPLE_S / cfg.dt_s)
     window_parts: list[pa.Table] = []
+    label_parts: list[pa.Table] = []
     drive_rows: list[dict[str, Any]] = []
     ordered = drives.sort_values("drive_id", kind="stable")
     for (start, duration_s), group in ordered.groupby(["start", "duration_s"], sort=True):
         for lo in range(0, len(group), MAX_FLEET):
             chunk = group.iloc[lo : lo + MAX_FLEET]
             ambient = chunk["ambient_temp_c"].to_numpy(dtype=float)
-            sim = Simulator(
-                [_vehicle(v) for v in chunk["vehicle"]],
-                dt_s=cfg.dt_s,
-                seed=cfg.seed,
-                ambient_temp_c=ambient,
-                start=start,
-            )
-            sim.rng[:] = states[chunk["drive_id"].to_numpy()]
-            for k, row in enumerate(chunk.itertuples(index=False)):
-                sim.set_driver(k, row.driver)
-                if _text(row.fault) is not None and row.severity > 0.0:
-                    sim.inject_fault(k, FaultSpec(row.fault, row.severity, row.onset_s))
-            initial = sim.state.copy()
-            n_steps = round(duration_s / cfg.dt_s)
-            records = sim.run_steps(n_steps, every)
-            changes = sim.drain_dtc_changes()
-            full = np.concatenate([initial[None, :, :], records], axis=0)
-            window_parts.append(window_table(sweep_id, chunk, full, ambient, cfg.window_stride_s))
+            sim, initial, full, changes = _run_chunk(cfg, chunk, start, duration_s, states, True)
+            windows = window_table(sweep_id, chunk, full, ambient, cfg.window_stride_s)
+            faulty = np.array([_has_fault(r) for r in chunk.itertuples(index=False)], dtype=bool)
+            twin = None
+            if faulty.any():
+                healthy = chunk[faulty]
+                _, _, twin_full, _ = _run_chunk(cfg, healthy, start, duration_s, states, False)
+                twin = window_table(
+                    sweep_id, healthy, twin_full, ambient[faulty], cfg.window_stride_s
+                )
+            window_parts.append(windows)
+            label_parts.append(_label_table(sweep_id, chunk, windows, twin))
             for k, row in enumerate(chunk.itertuples(index=False)):
                 summary = summarize(sim.state[k], initial[k], float(ambient[k]))
                 status = sim.dtc(k)
@@ -770,15 +914,17 @@ def simulate_drives(cfg: SweepConfig, drives: pd.DataFrame) -> tuple[pa.Table, p
                         "first_confirmed_s": confirmed[0].time_s if confirmed else None,
                     }
                 )
+    order = [("drive_id", "ascending"), ("window_index", "ascending")]
     windows = (
-        pa.concat_tables(window_parts).sort_by(
-            [("drive_id", "ascending"), ("window_index", "ascending")]
-        )
+        pa.concat_tables(window_parts).sort_by(order)
         if window_parts
         else WINDOW_SCHEMA.empty_table()
     )
+    labels = (
+        pa.concat_tables(label_parts).sort_by(order) if label_parts else LABEL_SCHEMA.empty_table()
+    )
     drives_out = pa.Table.from_pylist(drive_rows, schema=DRIVE_SCHEMA).sort_by("drive_id")
-    return windows, drives_out
+    return windows, drives_out, labels
 
 
 def _text(value) -> str | None:
@@ -811,31 +957,32 @@ def simulate_sweep(
     """
     cfg = cfg.validate()
     plan = plan_drives(cfg)
-    windows, drives = [], []
+    windows, drives, labels = [], [], []
     block = MAX_FLEET * 4
     for lo in range(0, len(plan), block):
-        w, d = simulate_drives(cfg, plan.iloc[lo : lo + block])
+        w, d, lab = simulate_drives(cfg, plan.iloc[lo : lo + block])
         windows.append(w)
         drives.append(d)
+        labels.append(lab)
         if progress:
             progress(min(lo + block, len(plan)), len(plan))
     return SweepTables(
         windows=pa.concat_tables(windows),
         drives=pa.concat_tables(drives),
-        labels=labels_table(cfg, plan),
+        labels=pa.concat_tables(labels),
     )
 
 
 # --- Spark ----------------------------------------------------------------------------------
 
 #: What kind of row a ``mapInArrow`` output row is (``kind`` column).
-_KIND_WINDOW, _KIND_DRIVE = "window", "drive"
+_KIND_WINDOW, _KIND_DRIVE, _KIND_LABEL = "window", "drive", "label"
 
 
 def _union_schema() -> pa.Schema:
     fields_out = [pa.field("kind", pa.string())]
     seen = {"kind"}
-    for schema in (WINDOW_SCHEMA, DRIVE_SCHEMA):
+    for schema in (WINDOW_SCHEMA, DRIVE_SCHEMA, LABEL_SCHEMA):
         for f in schema:
             if f.name not in seen:
                 fields_out.append(f)
@@ -877,9 +1024,10 @@ def _simulate_slices(
             lo, hi = slice_bounds(len(plan), n_slices, int(index))
             if hi <= lo:
                 continue
-            windows, drives = simulate_drives(cfg, plan.iloc[lo:hi])
-            for part in windows.to_batches(max_chunksize=65_536):
-                yield _as_union(_KIND_WINDOW, pa.Table.from_batches([part]))
+            windows, drives, labels = simulate_drives(cfg, plan.iloc[lo:hi])
+            for kind, table in ((_KIND_WINDOW, windows), (_KIND_LABEL, labels)):
+                for part in table.to_batches(max_chunksize=65_536):
+                    yield _as_union(kind, pa.Table.from_batches([part]))
             yield _as_union(_KIND_DRIVE, drives)
 
 
@@ -894,7 +1042,7 @@ def default_slices(spark, n_drives: int) -> int:
 
 
 def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
-    """``(simulated, windows, drives)`` DataFrames: the ``mapInArrow`` job and its two parts."""
+    """The ``mapInArrow`` job and its parts: ``(simulated, {table: DataFrame})``."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -902,9 +1050,16 @@ def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
     simulated = spark.range(0, n_slices, 1, n_slices).mapInArrow(
         functools.partial(_simulate_slices, doc, n_slices), from_arrow_schema(UNION_SCHEMA)
     )
-    windows = simulated.where(F.col("kind") == _KIND_WINDOW).select(*WINDOW_SCHEMA.names)
-    drives = simulated.where(F.col("kind") == _KIND_DRIVE).select(*DRIVE_SCHEMA.names)
-    return simulated, windows, drives
+    from vehsim_pipelines.catalog import SWEEP_DRIVES, SWEEP_LABELS, SWEEP_WINDOWS
+
+    parts = {}
+    for table, kind, schema in (
+        (SWEEP_WINDOWS, _KIND_WINDOW, WINDOW_SCHEMA),
+        (SWEEP_DRIVES, _KIND_DRIVE, DRIVE_SCHEMA),
+        (SWEEP_LABELS, _KIND_LABEL, LABEL_SCHEMA),
+    ):
+        parts[table] = simulated.where(F.col("kind") == kind).select(*schema.names)
+    return simulated, parts
 
 
 def app_id(cfg: SweepConfig) -> str:
@@ -929,7 +1084,7 @@ def run_sweep(
     from pyspark import StorageLevel
 
     from vehsim_pipelines import lake
-    from vehsim_pipelines.catalog import SWEEP_DRIVES, SWEEP_LABELS, SWEEP_WINDOWS, Catalog
+    from vehsim_pipelines.catalog import SWEEP_TABLES, Catalog
 
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
     cfg = cfg.validate()
@@ -937,16 +1092,16 @@ def run_sweep(
     plan = plan_drives(cfg)
     n_slices = n_slices or default_slices(spark, len(plan))
     ident = app_id(cfg)
-    done = {t.id: lake.txn_version(catalog, t, ident) >= 0 for t in (SWEEP_WINDOWS, SWEEP_DRIVES)}
+    done = {t.id: lake.txn_version(catalog, t, ident) >= 0 for t in SWEEP_TABLES}
     t0 = time.perf_counter()
     say(f"sweep {cfg.sweep_id}: {len(plan)} drives in {n_slices} slices")
-    simulated, windows, drives = sweep_dataframes(spark, cfg, n_slices)
+    simulated, parts = sweep_dataframes(spark, cfg, n_slices)
     watcher = _Progress(spark, n_slices, progress) if progress and not all(done.values()) else None
     simulated = simulated.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         if watcher:
             watcher.start()
-        for table, frame in ((SWEEP_WINDOWS, windows), (SWEEP_DRIVES, drives)):
+        for table, frame in parts.items():
             if done[table.id]:
                 say(f"{table.id}: sweep {cfg.sweep_id} is in the table already; skipped")
                 continue
@@ -955,12 +1110,9 @@ def run_sweep(
         if watcher:
             watcher.stop()
         simulated.unpersist()
-    if lake.txn_version(catalog, SWEEP_LABELS, ident) < 0:
-        labels = spark.createDataFrame(labels_table(cfg, plan).to_pandas())
-        lake.append(labels.select(*LABEL_SCHEMA.names), catalog, SWEEP_LABELS, ident, 0)
     elapsed = time.perf_counter() - t0
     tables = {}
-    for table in (SWEEP_WINDOWS, SWEEP_DRIVES, SWEEP_LABELS):
+    for table in SWEEP_TABLES:
         tables[table.id] = {
             "uri": catalog.uri(table),
             "version": lake.table_version(catalog, table),
@@ -971,7 +1123,7 @@ def run_sweep(
         "slices": n_slices,
         "skipped": sorted(k for k, v in done.items() if v),
         "elapsed_s": round(elapsed, 2),
-        "drives_per_s": round(len(plan) / elapsed, 2) if elapsed > 0 else None,
+        "drives_per_s": round(len(plan) / elapsed, 2) if not all(done.values()) else None,
         "tables": tables,
     }
 
@@ -1025,7 +1177,7 @@ def read_sweep(settings, sweep_id: str) -> SweepTables:
     for name, table, schema, order in (
         ("windows", SWEEP_WINDOWS, WINDOW_SCHEMA, ["drive_id", "window_index"]),
         ("drives", SWEEP_DRIVES, DRIVE_SCHEMA, ["drive_id"]),
-        ("labels", SWEEP_LABELS, LABEL_SCHEMA, ["drive_id"]),
+        ("labels", SWEEP_LABELS, LABEL_SCHEMA, ["drive_id", "window_index"]),
     ):
         found = lake.read_table(
             catalog.uri(table),
@@ -1114,7 +1266,6 @@ __all__ = [
     "SPAN_COLUMNS",
     "WINDOW_SCHEMA",
     "config_from_mapping",
-    "labels_table",
     "load_sweep_config",
     "plan_drives",
     "read_sweep",

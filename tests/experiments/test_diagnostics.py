@@ -65,9 +65,15 @@ def test_window_labels_follow_the_onset():
             "window_end_s": [90.0, 150.0, 180.0, 60.0],
         }
     )
-    label, straddles = dx.fault_labels(windows)
+    label, straddles, hidden = dx.fault_labels(windows)
     assert label.tolist() == ["none", "none", "vacuum_leak", "none"]
     assert straddles.tolist() == [False, True, False, False]
+    assert not hidden.any()
+    # A fault that changes nothing in a window is hidden there: the telemetry is healthy.
+    shows = windows.assign(fault_expressed=[False, True, False, False])
+    label, straddles, hidden = dx.fault_labels(shows)
+    assert label.tolist() == ["none", "none", "none", "none"]
+    assert hidden.tolist() == [False, False, True, False]
 
 
 def test_lead_time_is_the_first_right_call_after_the_onset_against_the_code():

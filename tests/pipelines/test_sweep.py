@@ -23,7 +23,6 @@ from vehsim_pipelines.sweep import (
     SPAN_COLUMNS,
     SweepConfig,
     config_from_mapping,
-    labels_table,
     load_sweep_config,
     plan_drives,
     rng_states,
@@ -116,9 +115,8 @@ def test_plan_is_the_cross_product_and_labels_hold_the_truth():
     assert all(len(v) == 4 for v in combos)
     # A run is the conditions: every vehicle and fault condition of them share it.
     assert plan["run_id"].nunique() == 3
-    labels = labels_table(cfg, plan).to_pandas()
-    assert set(labels["driver_profile"].dropna()) == set(cfg.profiles) and len(cfg.profiles) == 2
-    assert labels["fault"].isna().sum() == 3 * 3  # one healthy drive per vehicle and driver
+    assert set(plan["profile"].dropna()) == set(cfg.profiles) and len(cfg.profiles) == 2
+    assert plan["fault"].isna().sum() == 3 * 3  # one healthy drive per vehicle and driver
 
 
 def test_random_assignment_is_the_fleet_apis_seeded_draw():
@@ -142,11 +140,13 @@ def test_each_drive_gets_the_generator_a_whole_fleet_simulator_would_give_it():
 def test_a_drive_gives_the_same_rows_in_any_slice():
     cfg = _small()
     plan = plan_drives(cfg)
-    windows, drives = simulate_drives(cfg, plan)
+    windows, drives, labels = simulate_drives(cfg, plan)
     for lo, hi in [(0, 1), (5, 9), (len(plan) - 1, len(plan))]:
-        w, d = simulate_drives(cfg, plan.iloc[lo:hi])
-        expected = windows.filter(pc.is_in(windows["drive_id"], pa.array(range(lo, hi))))
-        assert w.equals(expected) and d.equals(drives.slice(lo, hi - lo)), (lo, hi)
+        w, d, lab = simulate_drives(cfg, plan.iloc[lo:hi])
+        ids = pa.array(range(lo, hi))
+        assert w.equals(windows.filter(pc.is_in(windows["drive_id"], ids))), (lo, hi)
+        assert lab.equals(labels.filter(pc.is_in(labels["drive_id"], ids))), (lo, hi)
+        assert d.equals(drives.slice(lo, hi - lo)), (lo, hi)
     assert slice_bounds(10, 3, 0) == (0, 3) and slice_bounds(10, 3, 2) == (6, 10)
 
 
@@ -155,7 +155,7 @@ def test_drive_summaries_equal_the_fleet_api():
     summary and the trouble codes of every drive."""
     cfg = _small(profiles=[])
     plan = plan_drives(cfg)
-    _, drives = simulate_drives(cfg, plan)
+    _, drives, _ = simulate_drives(cfg, plan)
     faults = [
         [] if pd.isna(f) else [FaultSpec(f, s, o)]
         for f, s, o in zip(plan["fault"], plan["severity"], plan["onset_s"], strict=True)
@@ -178,7 +178,7 @@ def test_drive_summaries_equal_the_fleet_api():
 
 def test_windows_carry_the_features_of_vehsim_features_and_the_diagnostics():
     cfg = _small(vehicles=["compact-sedan"], profiles=[], faults=["misfire_cylinder_1"])
-    windows, drives = simulate_drives(cfg, plan_drives(cfg))
+    windows, drives, labels = simulate_drives(cfg, plan_drives(cfg))
     frame = windows.to_pandas()
     assert {"mean_speed_mps", "harsh_events_per_100km", "fuel_l_per_100km"} <= set(SPAN_COLUMNS)
     assert set(DIAGNOSTIC_FEATURES) <= set(frame.columns)
@@ -190,6 +190,31 @@ def test_windows_carry_the_features_of_vehsim_features_and_the_diagnostics():
     healthy = frame[frame.drive_id == 1]
     assert misfiring["misfires_per_1000_rev"].min() > 10 * healthy["misfires_per_1000_rev"].max()
     assert drives.to_pandas().loc[0, "first_code"] == "P0301"
+    # The labels: one row per window; a misfire shows in every window after its onset, and no
+    # ground truth is in the windows.
+    truth = labels.to_pandas()
+    assert len(truth) == len(frame)
+    assert truth.loc[truth.drive_id == 1, "fault"].isna().all()
+    after = truth[(truth.drive_id == 0) & truth.fault_active]
+    assert len(after) and after["fault_expressed"].all()
+    assert not {"fault", "severity", "onset_s", "driver_profile"} & set(frame.columns)
+
+
+def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
+    """A cooling fan that fails in the cold (-7 °C, udds) never had to run: the windows are
+    the healthy twin's, bit for bit, so the labels say the fault does not show."""
+    cfg = _small(
+        vehicles=["compact-sedan"], cycles=["udds"], profiles=[], ambient_temps_c=[-7, 30],
+        faults=["cooling_fan_failure"], healthy=0,
+    )  # fmt: skip
+    plan = plan_drives(cfg)
+    _, _, labels = simulate_drives(cfg, plan)
+    truth = labels.to_pandas().merge(plan[["drive_id", "ambient_temp_c"]], on="drive_id")
+    cold, hot = truth[truth.ambient_temp_c < 0], truth[truth.ambient_temp_c > 0]
+    assert cold["fault_active"].any() and not cold["fault_expressed"].any()
+    assert cold["fault_effect_rel"].eq(0).all()
+    # In the heat of stop-and-go traffic the fan is needed: the fault shows, but not always.
+    assert 0 < hot["fault_expressed"].sum() < hot["fault_active"].sum()
 
 
 # --- on Spark -------------------------------------------------------------------------------
