@@ -396,6 +396,13 @@ def build_classifier(seed: int, params: Mapping[str, Any] | None = None):
         raise ConfigError(f"classifier: invalid hyper-parameter ({exc})") from exc
 
 
+def _known_columns(windows: pd.DataFrame, columns: Sequence[str], train: np.ndarray):
+    """``columns`` split into those with a value in some training window and those without
+    (a feature no training window knows says nothing; the trees cannot even bin it)."""
+    known = windows.iloc[train][list(columns)].notna().any()
+    return [c for c in columns if known[c]], [c for c in columns if not known[c]]
+
+
 def lead_times(
     windows: pd.DataFrame,
     predictions: np.ndarray,
@@ -511,6 +518,9 @@ def run_fault_experiment(
     )
     if warning:
         say(f"warning: {warning}")
+    columns, unknown = _known_columns(windows, columns, train)
+    if unknown:
+        say(f"features unknown in every training window, left out: {', '.join(unknown)}")
     X = windows[columns].astype("float64")
     model = build_classifier(seed, params)
     model.fit(X.iloc[train], label[train])
@@ -573,6 +583,7 @@ def run_fault_experiment(
                 **{f"model.{k}": v for k, v in model.get_params().items() if k != "random_state"},
                 "features": features,
                 "n_features": len(columns),
+                "features_left_out": ",".join(unknown)[:500],
                 "sweep_id": data.sweep_id,
                 "n_windows": len(windows),
                 "n_train": len(train),
@@ -701,8 +712,11 @@ def run_style_experiment(
     )
     if warning:
         say(f"warning: {warning}")
+    columns, unknown = _known_columns(windows, columns, split.train)
+    if unknown:
+        say(f"features unknown in every training window, left out: {', '.join(unknown)}")
     X = windows[columns].astype("float64")
-    model = build_classifier(seed, {"max_iter": 200, **(params or {})})
+    model = build_classifier(seed, params)
     model.fit(X.iloc[split.train], label[split.train])
     predicted = model.predict(X.iloc[split.test])
     classes = sorted(set(label))
