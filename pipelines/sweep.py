@@ -1042,7 +1042,7 @@ def default_slices(spark, n_drives: int) -> int:
 
 
 def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
-    """The ``mapInArrow`` job and its parts: ``(simulated, {table: DataFrame})``."""
+    """The ``mapInArrow`` job and its parts: ``(simulated, [(table, DataFrame), ...])``."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -1052,13 +1052,13 @@ def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
     )
     from vehsim_pipelines.catalog import SWEEP_DRIVES, SWEEP_LABELS, SWEEP_WINDOWS
 
-    parts = {}
+    parts = []
     for table, kind, schema in (
         (SWEEP_WINDOWS, _KIND_WINDOW, WINDOW_SCHEMA),
         (SWEEP_DRIVES, _KIND_DRIVE, DRIVE_SCHEMA),
         (SWEEP_LABELS, _KIND_LABEL, LABEL_SCHEMA),
     ):
-        parts[table] = simulated.where(F.col("kind") == kind).select(*schema.names)
+        parts.append((table, simulated.where(F.col("kind") == kind).select(*schema.names)))
     return simulated, parts
 
 
@@ -1101,7 +1101,7 @@ def run_sweep(
     try:
         if watcher:
             watcher.start()
-        for table, frame in parts.items():
+        for table, frame in parts:
             if done[table.id]:
                 say(f"{table.id}: sweep {cfg.sweep_id} is in the table already; skipped")
                 continue
