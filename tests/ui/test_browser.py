@@ -216,6 +216,9 @@ def connected_dashboard(kafka_broker, tmp_path_factory):
 
 
 def test_connected_dashboard_commands_a_car_through_kafka(connected_dashboard, page):
+    blocked: list[str] = []
+    failed: list[str] = []
+    offline_only(page, blocked, failed)
     page.goto(connected_dashboard.url)
     page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
     assert page.text_content(".vehsim-mode-badge").strip() == "CONNECTED"
@@ -237,6 +240,7 @@ def test_connected_dashboard_commands_a_car_through_kafka(connected_dashboard, p
     page.keyboard.press("Home")
     page.click(".vehsim-stop-engine")
     wait_for(lambda: gauge(page, "rpm") == 0, 30, "the engine to stop")
+    assert blocked == [] and failed == [], (blocked, failed)
 
 
 def test_a_closed_dashboard_lets_its_kernel_be_culled(browser, tmp_path):
