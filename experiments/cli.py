@@ -17,6 +17,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+# Every `vehsim` command loads this plug-in to build its help: pyspark, MLflow and the jobs
+# load inside the command functions below, not here.
+
 
 def register(subparsers) -> None:
     """Add ``experiment`` with one sub-command per preset to the ``vehsim`` parser."""

@@ -15,6 +15,9 @@ from collections.abc import Callable
 
 from vehsim_pipelines.labels import add_labels, load_labels
 
+# Every `vehsim` command loads this plug-in to build its help: pyspark, MLflow and the jobs
+# load inside the command functions below, not here.
+
 
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
     """``--master``, ``--remote`` and ``--conf`` for any stage that starts Spark."""
