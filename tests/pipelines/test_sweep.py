@@ -241,7 +241,7 @@ def test_sweep_on_local_spark_equals_the_in_process_fleet(spark, tmp_path):
     _assert_same(simulate_sweep(cfg), read_sweep(settings, cfg.sweep_id))
     versions = {k: v["version"] for k, v in summary["tables"].items()}
     again = run_sweep(spark, settings, cfg, n_slices=3)
-    assert sorted(again["skipped"]) == ["sweep/drives", "sweep/windows"]
+    assert sorted(again["skipped"]) == ["sweep/drives", "sweep/labels", "sweep/windows"]
     assert {k: v["version"] for k, v in again["tables"].items()} == versions
     assert json.dumps(again)  # the summary is JSON
 
