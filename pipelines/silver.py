@@ -533,8 +533,9 @@ def valid_events(parsed: DataFrame) -> DataFrame:
     valid = parsed.where(F.col("_error").isNull()).select("*", *_flat_columns())
     names = [f.name for f in schemas.ENVELOPE_COLUMNS]
     names += list(schemas.raw_payload_fields()) + list(schemas.EVENT_PAYLOAD_COLUMNS.values())
+    # a column both telemetry and the other event types carry (``sim_clock_utc``) once
     return valid.select(
-        *names,
+        *dict.fromkeys(names),
         *[
             (
                 F.col(f.name)
