@@ -67,7 +67,11 @@ SHIFT_HOLD_S = 1.5
 #: Time after a shift during which an automatic keeps to it [s]: it does not undo the shift
 #: unless the driver kicks down or the engine would lug or reach its limit, and a lighter pedal
 #: does not bring the next upshift earlier (the upshift line stays at the pedal of the shift and
-#: the engine must exceed it by ``UPSHIFT_MARGIN_RPM``).
+#: the engine must exceed it by ``UPSHIFT_MARGIN_RPM``). The guard only decides whether an
+#: upshift starts: the gear it goes to is the schedule's at the pedal of the moment, skipping
+#: gears where the schedule says so (a shift map gives a target gear for pedal and speed, Ngo et
+#: al. 2014; stepped automatics shift to it directly), so an acceleration that ends into a
+#: steady speed does not climb one gear per hold period (4-5, then 5-6 1.5 s later).
 #: A transmission controller's guard against shift busyness; vehsim's choice, as long as the
 #: steady-speed window (10 s within ±2 km/h) in which no car may shift more than once
 #: (tests/core/test_shift_hysteresis.py).
@@ -186,21 +190,26 @@ def _held_gear(state, inputs, params, vehicle):
 
 
 @jit(inline="always")
-def _upshift_allowed(state, inputs, params, vehicle, rpm_gear, rpm_next, throttle, torque_need):
+def _upshift_allowed(
+    state, inputs, params, vehicle, rpm_gear, rpm_next, torque_need, keep_to_last_shift
+):
     """Whether the shift logic may go up from a gear turning at ``rpm_gear`` to the next one
-    (``rpm_next``), which must deliver ``torque_need`` [N m] with a reserve."""
+    (``rpm_next``), which must deliver ``torque_need`` [N m] with a reserve.
+
+    ``keep_to_last_shift``: whether a fresh shift (within ``SHIFT_SETTLE_S``) holds this one back
+    (pedal and speed hysteresis against the last shift); the gears an upshift skips to are chosen
+    without it (see :func:`_scheduled_gear`)."""
     if rpm_gear >= REV_LIMIT_UPSHIFT_FRAC * params.max_speed_rpm:
         return True  # never against the rev limiter
     pedal = state.throttle_filtered_frac
     idle = params.idle_speed_rpm
-    settling = state.since_shift_s < SHIFT_SETTLE_S
-    if settling and state.shift_dir < 0.0:
+    if keep_to_last_shift and state.shift_dir < 0.0:
         return False  # no undoing a downshift while it is fresh
     # While a shift settles, the next upshift keeps to the pedal of that shift and waits for the
     # engine to be clearly above its line (hysteresis in speed as well as in pedal).
-    pedal_up = max(pedal, state.shift_pedal_frac) if settling else pedal
+    pedal_up = max(pedal, state.shift_pedal_frac) if keep_to_last_shift else pedal
     line = upshift_speed_rpm(pedal_up, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
-    if rpm_gear <= line + (UPSHIFT_MARGIN_RPM if settling else 0.0):
+    if rpm_gear <= line + (UPSHIFT_MARGIN_RPM if keep_to_last_shift else 0.0):
         return False
     down = downshift_speed_rpm(pedal_up, idle, params.rated_speed_rpm, inputs.shift_eco_bias)
     return (
@@ -240,10 +249,11 @@ def _scheduled_gear(state, inputs, params, vehicle, gear, throttle, max_torque_n
     """Shift schedule (automatics, and the driver of a manual in automatic gear mode).
 
     Upshift and downshift lines in engine speed rise with the (filtered) pedal, with hysteresis
-    in both speed (``UPSHIFT_MARGIN_RPM``) and pedal (``SHIFT_PEDAL_HYSTERESIS_FRAC``); an
-    upshift may skip gears when the next ones qualify too; within ``SHIFT_SETTLE_S`` of a shift
-    the shift is not undone except to kick down, to leave the rev limiter or to stop lugging,
-    and lifting the pedal brings no further upshift.
+    in both speed (``UPSHIFT_MARGIN_RPM``) and pedal (``SHIFT_PEDAL_HYSTERESIS_FRAC``); within
+    ``SHIFT_SETTLE_S`` of a shift the shift is not undone except to kick down, to leave the rev
+    limiter or to stop lugging, and lifting the pedal brings no further upshift. An upshift that
+    starts goes to the highest gear the schedule allows at the present pedal (a skip-shift):
+    the settling guard holds back the first gear up, not the ones beyond it.
     Returns the driveline's input speed at the end of the step [rpm] when the gear stays (so the
     next step need not recompute it), else -1.
     """
@@ -259,11 +269,21 @@ def _scheduled_gear(state, inputs, params, vehicle, gear, throttle, max_torque_n
         rpm_now = wheel_to_engine_rpm(speed_new_mps, ratios[gear - 1] * final_drive, radius)
         input_rpm_next = rpm_now  # unless the gear changes below
         rpm_gear = rpm_now
+        settling = state.since_shift_s < SHIFT_SETTLE_S
         while new_gear < n_gears:
             rpm_next = wheel_to_engine_rpm(speed_new_mps, ratios[new_gear] * final_drive, radius)
             need = throttle * max_torque_nm * ratios[gear - 1] / ratios[new_gear]
+            # The settling guard decides whether an upshift starts; the gear it goes to is the
+            # schedule's at the pedal of now (a skip-shift), not one gear per guard period.
             if not _upshift_allowed(
-                state, inputs, params, vehicle, rpm_gear, rpm_next, throttle, need
+                state,
+                inputs,
+                params,
+                vehicle,
+                rpm_gear,
+                rpm_next,
+                need,
+                settling and new_gear == gear,
             ):
                 break
             new_gear += 1
