@@ -133,7 +133,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _run(example: Example, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     if example.kind == "python":
-        argv = [sys.executable, "-c", example.text]
+        # -P: import vehsim from the installed checkout, not through the scratch folder's links;
+        # Numba keys its on-disk cache by the source path, and a second path compiles again.
+        argv = [sys.executable, "-P", "-c", example.text]
     else:
         argv = _argv(example.text)
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
