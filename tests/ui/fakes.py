@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vehsim.errors import CommandError
+from vehsim.ui.advice import NO_ADVICE, AdvicePanel
 from vehsim.ui.dtc import NO_CODES, DiagnosticStatus
 from vehsim.ui.sources import ClusterHints, Sample
 
@@ -139,12 +140,14 @@ def fake_source(vehicle: str = "compact-sedan", vehicles=()):
         make_simulator=FakeSimulator,
         payload=fake_payload,
         parse_command=fake_parse,
+        scorer=None,  # no plug-in looked up: the widgets' tests need no models
     )
 
 
 class FakeFleet:
     """A connected source: the test sets ``vehicle_choices``, queues readings with
-    :meth:`publish` and diagnostics in ``codes``; commands land in ``sent``."""
+    :meth:`publish`, diagnostics in ``codes`` and advice panels in ``panels``; commands land in
+    ``sent``."""
 
     mode = "connected"
 
@@ -154,6 +157,7 @@ class FakeFleet:
         self.followed: list[str] = []
         self.sent: list[dict] = []
         self.codes: dict[str, DiagnosticStatus] = {}
+        self.panels: dict[str, AdvicePanel] = {}
         self.hints = hints or ClusterHints()
         self.paused = 0
         self._queue: list[Sample] = []
@@ -177,6 +181,9 @@ class FakeFleet:
 
     def diagnostics(self) -> DiagnosticStatus:
         return self.codes.get(self.vehicle_id or "", NO_CODES)
+
+    def advice(self) -> AdvicePanel:
+        return self.panels.get(self.vehicle_id or "", NO_ADVICE)
 
     def notices(self) -> list[str]:
         return []

@@ -12,7 +12,9 @@ with no widgets and no I/O, the same in local and connected mode:
     rows = advice_rows(panel)   # [AdviceRow(kind, label, text, detail, level), ...]
 
 A payload that lacks what a row needs leaves the panel as it was; an event about an older window
-of the same telemetry run than the one shown does not replace it.
+of the same telemetry run than the one shown does not replace it. A source that knows why nothing
+comes (local mode without a champion model, :mod:`vehsim.ui.scoring`) says so in the panel's
+``note``, the row shown while there is nothing else.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class AdvicePanel:
 
     diagnosis: Diagnosis | None = None
     coaching: Coaching | None = None
+    #: What to show while there is no diagnosis or coaching, when the source knows why:
+    #: ``(text, detail)``, e.g. ``("No champion model", "run vehsim experiment fault")``.
+    note: tuple[str, str] | None = None
 
 
 NO_ADVICE = AdvicePanel()
@@ -241,13 +246,16 @@ def coaching_rows(coaching: Coaching) -> list[AdviceRow]:
 
 
 def advice_rows(panel: AdvicePanel) -> list[AdviceRow]:
-    """The panel's rows, diagnosis first; one row saying what is awaited when it is empty."""
+    """The panel's rows, diagnosis first; one row saying what is awaited when it is empty (the
+    source's ``note`` when it gave one)."""
     rows = []
     if panel.diagnosis is not None:
         rows.append(diagnosis_row(panel.diagnosis))
     if panel.coaching is not None:
         rows.extend(coaching_rows(panel.coaching))
-    if not rows:
+    if not rows and panel.note is not None:
+        rows.append(AdviceRow("diagnosis", "Diagnosis", *panel.note, "info"))
+    elif not rows:
         rows.append(
             AdviceRow(
                 "diagnosis",

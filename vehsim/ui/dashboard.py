@@ -27,7 +27,7 @@ from vehsim.errors import VehsimError
 from vehsim.ui.controls import Controls
 from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, status_from_payload
 from vehsim.ui.mode import open_source
-from vehsim.ui.panels import dtc_html, spec_html, trip_html, wear_html
+from vehsim.ui.panels import advice_html, dtc_html, spec_html, trip_html, wear_html
 from vehsim.ui.readings import (
     DISPLAY_DECIMALS,
     LAMPS,
@@ -314,12 +314,14 @@ class Dashboard:
         self.trip_reset.on_click(lambda _b: self.reset_trip())
         self.wear_panel = _html("vehsim-wear-figures")
         self.dtc_panel = _html("vehsim-dtc-list")
+        self.advice_panel = _html("vehsim-advice-rows")
         info = w.HBox(
             [
                 _section("Now", self.consumption, css="vehsim-now", flex="0 0 190px"),
                 _section("Trip", self.trip_panel, self.trip_reset, css="vehsim-trip"),
                 _section("Wear", self.wear_panel, css="vehsim-wear-panel"),
                 _section("Diagnostics", self.dtc_panel, css="vehsim-dtc"),
+                _section("Diagnosis and coaching", self.advice_panel, css="vehsim-advice"),
             ],
             layout=w.Layout(width="100%"),
         )
@@ -552,11 +554,13 @@ class Dashboard:
         self.updates += 1
 
     def _show_panels(self, payload: Mapping[str, Any] | None) -> None:
-        """Trip, wear and codes; each panel's markup is sent only when its text changed."""
+        """Trip, wear, codes, diagnosis and coaching; each panel's markup is sent only when its
+        text changed."""
         for panel, markup in (
             (self.trip_panel, trip_html(self.trip.figures)),
             (self.wear_panel, wear_html(wear_rows(payload or {}), wear_time_scale(payload or {}))),
             (self.dtc_panel, dtc_html(self.diagnostic_status)),
+            (self.advice_panel, advice_html(self.source.advice())),
         ):
             if panel.value != markup:
                 panel.value = markup

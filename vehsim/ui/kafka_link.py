@@ -19,11 +19,12 @@ from typing import Any
 from vehsim.commands import parse_command
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
-from vehsim.events import DIAGNOSTIC_DTC, make_command
+from vehsim.events import DIAGNOSTIC_DTC, DIAGNOSTIC_PREDICTION, DRIVER_COACHING, make_command
 from vehsim.params import list_vehicles, load_vehicle
 from vehsim.stream.broker import resolve_bootstrap
 from vehsim.stream.commands import CommandSender
 from vehsim.stream.follow import TelemetryFollower
+from vehsim.ui.advice import NO_ADVICE, AdvicePanel, apply_advice_event
 from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, apply_dtc_event
 from vehsim.ui.sources import ClusterHints, Command, PacedQueue, Sample, hints_for
 
@@ -62,9 +63,11 @@ class ConnectedSource:
         #: Every vehicle seen on the telemetry topic, in order of appearance.
         self.vehicles_seen: list[str] = [vehicle_id] if vehicle_id else []
         self._samples = PacedQueue(max_backlog, maxlen=buffer_size)
-        #: Per vehicle: the ``vehicle_model`` its payloads name, and its trouble codes.
+        #: Per vehicle: the ``vehicle_model`` its payloads name, its trouble codes, and what
+        #: ``vehsim score`` said of it.
         self._models: dict[str, str] = {}
         self._dtc: dict[str, DiagnosticStatus] = {}
+        self._advice: dict[str, AdvicePanel] = {}
         self._hints: dict[str, ClusterHints] = {}
         self._notices: deque[str] = deque(maxlen=32)
         self._commands: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -97,6 +100,10 @@ class ConnectedSource:
     def diagnostics(self) -> DiagnosticStatus:
         """The followed car's MIL and codes, rebuilt from its ``diagnostic.dtc`` events."""
         return self._dtc.get(self.vehicle_id or "", NO_CODES)
+
+    def advice(self) -> AdvicePanel:
+        """The followed car's diagnosis and coaching, from ``vehsim score``'s events."""
+        return self._advice.get(self.vehicle_id or "", NO_ADVICE)
 
     def pause(self) -> None:
         """Nothing to pause: the car runs elsewhere, and the paced queue skips a backlog."""
@@ -175,6 +182,9 @@ class ConnectedSource:
         elif kind == DIAGNOSTIC_DTC and isinstance(event.get("payload"), Mapping):
             status = self._dtc.get(vehicle_id, NO_CODES)
             self._dtc[vehicle_id] = apply_dtc_event(status, event["payload"])
+        elif kind in (DIAGNOSTIC_PREDICTION, DRIVER_COACHING):
+            panel = self._advice.get(vehicle_id, NO_ADVICE)
+            self._advice[vehicle_id] = apply_advice_event(panel, event)
         elif kind == "command.rejected" and vehicle_id == self.vehicle_id:
             payload = event.get("payload") or {}
             self._note(f"Command refused by the car: {payload.get('message', payload)}")

@@ -1,4 +1,5 @@
-"""HTML of the cluster's text panels: spec sheet, trip computer, wear, trouble codes.
+"""HTML of the cluster's text panels: spec sheet, trip computer, wear, trouble codes, diagnosis
+and coaching.
 
 Pure functions from figures to markup (escaped, system fonts, no scripts), so what a panel says
 is tested without a browser and the widgets only swap the markup when it changed. The class
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from vehsim.ui.advice import AdvicePanel, advice_rows
 from vehsim.ui.dtc import DiagnosticStatus
 from vehsim.ui.readings import WearRow
 from vehsim.ui.trip import TripFigures
@@ -122,3 +124,16 @@ def dtc_html(status: DiagnosticStatus) -> str:
         for c in status.codes
     )
     return lamp + codes
+
+
+def advice_html(panel: AdvicePanel) -> str:
+    """The diagnosis and coaching rows (:func:`vehsim.ui.advice.advice_rows`): a label, the
+    text (fault and its code, or the advice), and what it rests on (probability and model, or
+    the estimate); the level (``info``, ``ok``, ``warn``, ``alert``) colours the text."""
+    return "".join(
+        f'<div class="vehsim-advice-row vehsim-advice-{escape(r.kind)} vehsim-level-{escape(r.level)}">'
+        f'<span class="vehsim-item-label">{escape(r.label)}</span>'
+        f'<span class="vehsim-advice-text">{escape(r.text)}</span>'
+        f'<span class="vehsim-advice-detail">{escape(r.detail)}</span></div>'
+        for r in advice_rows(panel)
+    )

@@ -25,7 +25,9 @@ from vehsim.commands import parse_command as vehsim_parse_command
 from vehsim.errors import VehsimError
 from vehsim.simulator import Simulator
 from vehsim.telemetry import raw_payload
+from vehsim.ui.advice import AdvicePanel
 from vehsim.ui.dtc import NO_CODES, DiagnosticStatus, status_from_simulator
+from vehsim.ui.scoring import LocalAdvisor
 from vehsim.ui.vehicles import SpecSheet, VehicleChoices, spec_sheet, vehicle_params
 
 Command = Mapping[str, Any]
@@ -98,6 +100,10 @@ class TelemetrySource(Protocol):
         """The MIL and the stored trouble codes of the car shown, as of the last reading."""
         ...
 
+    def advice(self) -> AdvicePanel:
+        """The diagnosis and coaching panel of the car shown (:mod:`vehsim.ui.advice`)."""
+        ...
+
     def notices(self) -> list[str]:
         """Messages for the title bar since the last call."""
         ...
@@ -132,6 +138,9 @@ class LocalSource:
         max_catch_up_s: largest wall-clock gap simulated in one poll [s], so a stalled kernel
             does not make the car jump.
         seed: seed of the simulator.
+        scorer: what scores the car's readings for the diagnosis and coaching panel: ``"auto"``
+            the installed ``vehsim.scorers`` plug-in (the champion models in MLflow), a scorer,
+            a function returning one, or ``None`` (see :class:`vehsim.ui.scoring.LocalAdvisor`).
     """
 
     mode = "local"
@@ -148,6 +157,7 @@ class LocalSource:
         dt_s: float = 0.01,
         max_catch_up_s: float = 0.25,
         seed: int = 0,
+        scorer: Any = "auto",
     ):
         self.choices = VehicleChoices(vehicles)
         if vehicle is None:
@@ -171,6 +181,7 @@ class LocalSource:
         self.max_catch_up_s = max_catch_up_s
         self._notices: list[str] = []
         self.vehicle_id: str | None = None
+        self.advisor = LocalAdvisor(scorer)
         self._start(first)
 
     def _start(self, name: str) -> None:
@@ -185,6 +196,7 @@ class LocalSource:
         self._steps = 0
         self._debt_s = 0.0
         self._last_now_s: float | None = None
+        self.advisor.new_run(name)
 
     @property
     def vehicle(self) -> str:
@@ -222,7 +234,7 @@ class LocalSource:
         if steps > 0:
             self.sim.advance(steps * self.dt_s)
             self._steps += steps
-        return self.reading()
+        return self._scored(self.reading())
 
     @property
     def sim_time_s(self) -> float:
@@ -231,6 +243,15 @@ class LocalSource:
 
     def reading(self) -> Sample:
         return Sample(self.sim_time_s, dict(self._payload(self.sim.snapshot(), 0)), self.vehicle)
+
+    def _scored(self, sample: Sample) -> Sample:
+        """``sample``, after the advisor scored it (every reading the dashboard is given)."""
+        self.advisor.offer(sample.sim_time_s, sample.payload)
+        return sample
+
+    def advice(self) -> AdvicePanel:
+        """What the scorer said of this car run (:class:`vehsim.ui.scoring.LocalAdvisor`)."""
+        return self.advisor.panel()
 
     def diagnostics(self) -> DiagnosticStatus:
         """The simulator's MIL and codes (``Simulator.dtc``), as of the last step."""
@@ -241,7 +262,7 @@ class LocalSource:
         """Simulate the wall time elapsed since the last poll, in whole physics steps."""
         if self._last_now_s is None:
             self._last_now_s = now_s
-            return [self.reading()]
+            return [self._scored(self.reading())]
         elapsed_s = min(max(0.0, now_s - self._last_now_s), self.max_catch_up_s)
         self._last_now_s = now_s
         self._debt_s += elapsed_s
@@ -251,7 +272,7 @@ class LocalSource:
         self._debt_s -= steps * self.dt_s
         self.sim.advance(steps * self.dt_s)
         self._steps += steps
-        return [self.reading()]
+        return [self._scored(self.reading())]
 
     def pause(self) -> None:
         """Forget the wall clock, so time spent unwatched is not simulated afterwards."""
@@ -263,7 +284,7 @@ class LocalSource:
         return out
 
     def close(self) -> None:
-        pass
+        self.advisor.close()
 
 
 class PacedQueue:
