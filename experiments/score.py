@@ -1076,6 +1076,52 @@ def local_scorer(
     return Scorer(champions, **options) if champions.models else None
 
 
+#: What the dashboard says when there is no model to score with, and what to do about it.
+NO_CHAMPION = ("no champion model", "run vehsim experiment fault")
+
+
+def _store_missing(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` is a local store (SQLite file, directory) that does not exist:
+    then there is no champion, and MLflow need not be imported (nor create the store) to know."""
+    from urllib.parse import urlparse
+
+    if tracking_uri.startswith("sqlite:///"):
+        path = tracking_uri[len("sqlite:///") :]
+        return path != ":memory:" and not os.path.exists(path)
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme in ("", "file"):
+        return not os.path.exists(parsed.path if parsed.scheme else tracking_uri)
+    return False
+
+
+def champion_scorer(settings=None) -> Scorer:
+    """The ``vehsim.scorers`` plug-in ``champion``: a :func:`local_scorer` over the champions of
+    the configured MLflow store, for the dashboard's local mode (``vehsim.ui.scoring``). It
+    scores every :data:`DEFAULT_EVERY_S` of the car's time, like ``vehsim score``.
+
+    Raises:
+        ScorerUnavailable: MLflow is not installed, the store does not exist, or none of
+            :data:`DEFAULT_MODEL_NAMES` has a champion.
+    """
+    import logging
+
+    from vehsim.config import load_settings
+    from vehsim.ui.scoring import ScorerUnavailable
+
+    settings = settings or load_settings()
+    if _store_missing(settings.mlflow_tracking_uri):
+        raise ScorerUnavailable(*NO_CHAMPION)
+    try:
+        import mlflow  # noqa: F401  (the [ml] extra)
+    except ImportError:
+        raise ScorerUnavailable("MLflow is not installed", "pip install 'vehsim[ml]'") from None
+    log = logging.getLogger(__name__)
+    scorer = local_scorer(settings.mlflow_tracking_uri, say=lambda text: log.info("%s", text))
+    if scorer is None:
+        raise ScorerUnavailable(*NO_CHAMPION)
+    return scorer
+
+
 def check_spacing(every_s: float, sample_s: float) -> None:
     """:class:`ConfigError` unless ``every_s`` divides the window into whole steps and
     ``sample_s`` is a sensible sample spacing."""
