@@ -54,6 +54,7 @@ import pandas as pd
 from vehsim import features as fx
 from vehsim.config import Settings, load_settings
 from vehsim.errors import ConfigError
+from vehsim_experiments.runner import _mlflow_notices
 
 NO_FAULT = "none"
 FAULT_MODEL = "vehsim-fault"
@@ -163,19 +164,22 @@ def load_sweep_data(
     sweep_id: str | None = None,
     config_path: str | Path | None = None,
     say: Callable[[str], None] | None = None,
+    config=None,
 ) -> SweepData:
-    """A sweep from the lake (by id, or by its YAML file), else simulated in this process.
+    """A sweep from the lake (by id, by its YAML file, or by its ``SweepConfig``), else
+    simulated in this process.
 
     Raises:
-        ConfigError: neither given, or the id is not in the lake.
+        ConfigError: not exactly one of them given, or the id is not in the lake.
     """
     from vehsim_pipelines.sweep import load_sweep_config, read_sweep, simulate_sweep
 
     settings = settings or load_settings()
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-    if (sweep_id is None) == (config_path is None):
+    if [sweep_id, config_path, config].count(None) != 2:
         raise ConfigError("give a sweep: its id in the lake (--sweep-id) or its file (--sweep)")
-    cfg = load_sweep_config(config_path) if config_path is not None else None
+    cfg = load_sweep_config(config_path) if config_path is not None else config
+    cfg = cfg.validate() if cfg is not None else None
     wanted = sweep_id or cfg.sweep_id
     tables = read_sweep(settings, wanted)
     if tables.windows.num_rows and tables.labels.num_rows and tables.drives.num_rows:
@@ -236,6 +240,26 @@ def fault_labels(windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     return label, faulty & ~after & ~before, after & ~shows
 
 
+def code_times(data: SweepData) -> pd.DataFrame:
+    """The on-board system's side of the lead time: per fault of a sweep, its drives, how many
+    confirmed a code, and when after the onset (median, fastest, slowest) [s]."""
+    faulty = data.windows.groupby("drive_id")[["fault", "severity", "onset_s"]].first()
+    faulty = faulty[faulty["fault"].notna() & (faulty["severity"] > 0.0)]
+    drives = faulty.join(data.drives.set_index("drive_id")[["first_code", "first_confirmed_s"]])
+    drives = drives.assign(after_s=drives["first_confirmed_s"] - drives["onset_s"])
+    return drives.groupby("fault").agg(
+        drives=("onset_s", "size"),
+        code=(
+            "first_code",
+            lambda codes: ",".join(sorted({c for c in codes if isinstance(c, str) and c})),
+        ),
+        confirmed=("first_confirmed_s", "count"),
+        median_after_onset_s=("after_s", "median"),
+        fastest_s=("after_s", "min"),
+        slowest_s=("after_s", "max"),
+    )
+
+
 # --- shared: metrics, plots, logging ------------------------------------------------------------
 
 
@@ -272,19 +296,25 @@ def macro_f1(y_true, y_pred) -> float:
     return classification_metrics(np.asarray(y_true), np.asarray(y_pred), labels)["macro_f1"]
 
 
-def confusion_figure(metrics: Mapping[str, Any], title: str):
-    """The confusion matrix as a figure, each row normalised to the true class's windows."""
-    import matplotlib
+def confusion_size(labels: Sequence[str]) -> float:
+    """Height of a confusion-matrix figure for ``labels`` [inches]."""
+    return max(5.0, 0.55 * len(labels) + 2)
 
-    matplotlib.use("Agg")
+
+def confusion_figure(metrics: Mapping[str, Any], title: str, fig=None):
+    """The confusion matrix as a figure, each row normalised to the true class's windows.
+
+    A :class:`matplotlib.figure.Figure` of its own (no pyplot, no backend: what MLflow logs), or
+    drawn into ``fig`` (:func:`plot_confusion`: a notebook's figure)."""
     from matplotlib.figure import Figure
 
     labels = metrics["labels"]
     counts = np.asarray(metrics["confusion"], dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = counts / counts.sum(axis=1, keepdims=True)
-    size = max(5.0, 0.55 * len(labels) + 2)
-    fig = Figure(figsize=(size + 1, size))
+    if fig is None:
+        size = confusion_size(labels)
+        fig = Figure(figsize=(size + 1, size))
     ax = fig.add_subplot()
     image = ax.imshow(np.nan_to_num(shares), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
@@ -557,8 +587,9 @@ def run_fault_experiment(
         else math.nan,
     }
 
-    client = _tracking(settings)
-    experiment_id = _experiment_id(client, experiment, settings)
+    with _mlflow_notices(say):  # the first client of a new store creates its database
+        client = _tracking(settings)
+        experiment_id = _experiment_id(client, experiment, settings)
     tags = _data_tags(data, len(windows))
     if warning:
         tags["vehsim.data_warning"] = warning
@@ -613,7 +644,8 @@ def run_fault_experiment(
             "confusion_matrix.png",
         )
         mlflow.log_dict({"features": columns}, "features.json")
-        info = _log_model(model, "model", X.iloc[train], registered)
+        with _mlflow_notices(say):  # "Successfully registered model ..."
+            info = _log_model(model, "model", X.iloc[train], registered)
     version = str(info.registered_model_version)
     decision = champion_decision(
         client,
@@ -651,13 +683,16 @@ def run_fault_experiment(
         "n_test": int(len(evaluate)),
         "data_warning": warning,
         "split": split.describe(),
-        "windows": {k: window_metrics[k] for k in ("accuracy", "macro_f1", "per_class")},
+        "windows": {
+            k: window_metrics[k]
+            for k in ("accuracy", "macro_f1", "per_class", "labels", "confusion")
+        },
         "drives": {k: drive_metrics[k] for k in ("accuracy", "macro_f1")},
         "hidden_faults": {
             "test_windows": n_hidden,
             "macro_f1_hidden_counted": all_metrics["macro_f1"],
         },
-        "lead_time": lead_summary,
+        "lead_time": {**lead_summary, "drives": json.loads(leads.to_json(orient="records"))},
         "champion": {
             "model_version": str(champion.version),
             "uri": f"models:/{registered}@{CHAMPION_ALIAS}",
@@ -738,8 +773,9 @@ def run_style_experiment(
         key=lambda r: -r["importance"],
     )  # fmt: skip
 
-    client = _tracking(settings)
-    experiment_id = _experiment_id(client, experiment, settings)
+    with _mlflow_notices(say):  # the first client of a new store creates its database
+        client = _tracking(settings)
+        experiment_id = _experiment_id(client, experiment, settings)
     tags = _data_tags(data, len(windows))
     if warning:
         tags["vehsim.data_warning"] = warning
@@ -780,7 +816,8 @@ def run_style_experiment(
             ),
             "confusion_matrix.png",
         )
-        info = _log_model(model, "model", X.iloc[split.train], registered_model)
+        with _mlflow_notices(say):
+            info = _log_model(model, "model", X.iloc[split.train], registered_model)
     version = str(info.registered_model_version)
     decision = champion_decision(
         client,
@@ -817,7 +854,10 @@ def run_style_experiment(
         "n_test": int(len(split.test)),
         "data_warning": warning,
         "split": split.describe(),
-        "windows": {k: window_metrics[k] for k in ("accuracy", "macro_f1", "per_class")},
+        "windows": {
+            k: window_metrics[k]
+            for k in ("accuracy", "macro_f1", "per_class", "labels", "confusion")
+        },
         "drives": {k: drive_metrics[k] for k in ("accuracy", "macro_f1")},
         "feature_importances": importances,
         "champion": {
@@ -829,9 +869,6 @@ def run_style_experiment(
 
 
 def _importance_figure(importances: Sequence[Mapping[str, Any]]):
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     rows = list(importances)[::-1]
@@ -845,6 +882,90 @@ def _importance_figure(importances: Sequence[Mapping[str, Any]]):
     return fig
 
 
+# --- the notebook's figures of a summary ------------------------------------------------------
+
+
+def _pyplot():
+    # pyplot (not Figure) so that a notebook shows the figure; loaded with the first plot
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(summary: Mapping[str, Any], title: str | None = None):
+    """The confusion matrix of a summary's test windows (:func:`run_fault_experiment` or
+    :func:`run_style_experiment`), each row normalised to the true class's windows."""
+    plt = _pyplot()
+    metrics = summary["windows"]
+    size = confusion_size(metrics["labels"])
+    fig = plt.figure(figsize=(size + 1, size))
+    name = summary.get("registered_model", "model")
+    title = title or f"{name}: test windows, macro-F1 {metrics['macro_f1']:.2f}"
+    return confusion_figure(metrics, title, fig=fig)
+
+
+def plot_per_class(summary: Mapping[str, Any], target: float | None = None):
+    """Precision, recall and F1 per class of a summary's test windows, with the number of test
+    windows of each class; ``target`` draws a line (e.g. the macro-F1 aimed at)."""
+    plt = _pyplot()
+    per_class = summary["windows"]["per_class"]
+    classes = [c for c in summary["windows"]["labels"] if per_class[c]["support"] > 0]
+    y = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(classes) + 1.6))
+    for k, (key, color) in enumerate(
+        (("precision", "tab:blue"), ("recall", "tab:orange"), ("f1", "tab:green"))
+    ):
+        values = [per_class[c][key] for c in classes]
+        ax.barh(y + (k - 1) * 0.27, values, height=0.27, color=color, label=key)
+    ax.set_yticks(y, [f"{c} ({per_class[c]['support']})" for c in classes], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the test windows [-] (class, test windows)")
+    if target is not None:
+        ax.axvline(target, color="black", linestyle="--", linewidth=0.8, label=f"target {target:g}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(
+        f"{summary.get('registered_model', 'model')}: per class on held-out vehicles "
+        f"{', '.join(summary['split'].get('test_vehicles', []))}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_lead_times(summary: Mapping[str, Any]):
+    """Per test drive with a coded fault: when the model first named the fault and when the
+    on-board code was confirmed, both after the onset [s] (a marker at the right edge: never)."""
+    plt = _pyplot()
+    drives = pd.DataFrame(summary["lead_time"]["drives"])
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * max(len(drives), 1) + 1.6))
+    if drives.empty:
+        ax.text(0.5, 0.5, "no test drive with a coded fault", ha="center", transform=ax.transAxes)
+        return fig
+    drives = drives.sort_values(["fault", "drive_id"]).reset_index(drop=True)
+    flag = drives["flag_s"] - drives["onset_s"]
+    code = drives["code_confirmed_s"] - drives["onset_s"]
+    never = float(np.nanmax([flag.max(), code.max(), 60.0])) * 1.1
+    y = np.arange(len(drives))
+    ax.scatter(flag.fillna(never), y, marker="o", color="tab:blue", label="model names the fault")
+    ax.scatter(code.fillna(never), y, marker="s", color="tab:orange", label="code confirmed")
+    ax.axvline(never, color="grey", linewidth=0.6, linestyle=":")
+    ax.set_yticks(
+        y, [f"{r.code} {r.fault} ({r.severity:g})" for r in drives.itertuples()], fontsize=7
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel("time after the fault's onset [s] (dotted line: never in the drive)")
+    lead = summary["lead_time"]
+    ax.set_title(
+        f"{lead['flagged_before_code']} of {lead['coded_fault_drives']} coded faults named "
+        "before the code was confirmed",
+        fontsize=10,
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 __all__ = [
     "FAULT_MODEL",
     "NO_FAULT",
@@ -853,10 +974,14 @@ __all__ = [
     "STYLE_MODEL",
     "SweepData",
     "classification_metrics",
+    "code_times",
     "fault_labels",
     "lead_times",
     "load_sweep_data",
     "obd_features",
+    "plot_confusion",
+    "plot_lead_times",
+    "plot_per_class",
     "run_fault_experiment",
     "run_style_experiment",
     "telemetry_features",
