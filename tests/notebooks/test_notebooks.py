@@ -32,7 +32,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "notebooks"
 #: Notebooks that start services (broker, Spark) or train and register models.
-HEAVY = {"lakehouse", "experiments"}
+HEAVY = {"lakehouse", "experiments", "diagnostics"}
 #: Notebooks whose outputs must show widgets (each leaves a picture in the exported page).
 WITH_WIDGETS = {"dashboard", "drive_live"}
 
@@ -51,6 +51,7 @@ def test_there_are_notebooks():
         "sensitivity",
         "experiments",
         "lakehouse",
+        "diagnostics",
     }
 
 
