@@ -296,3 +296,40 @@ def test_the_champion_plugin_without_a_store_says_no_champion_and_creates_nothin
     assert not source.advisor.wait_ready(30.0)
     (row,) = advice_rows(source.advice())
     assert (row.text, row.detail) == ("No champion model", "run vehsim experiment fault")
+
+
+@pytest.mark.integration
+def test_connected_mode_shows_what_vehsim_score_published_on_the_broker(kafka_broker):
+    """The real follower hands the scorer's events on the telemetry topic to the panel."""
+    import dataclasses
+    import time
+    import uuid
+
+    from kafka import KafkaProducer
+
+    from vehsim.stream.broker import ensure_topics
+    from vehsim.ui.kafka_link import ConnectedSource
+
+    settings = dataclasses.replace(
+        kafka_broker.settings, topic_prefix=f"advice-{uuid.uuid4().hex[:8]}."
+    )
+    ensure_topics(settings, kafka_broker.bootstrap)
+    source = ConnectedSource(settings, bootstrap=kafka_broker.bootstrap)
+    try:
+        assert source.wait_following(20)
+        producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap)
+        raw = ev.make_event(ev.SIMULATION_RAW, "car-a", "run-1", 0, 130.0, {"engine_on": True})
+        for event in (raw, prediction("car-a"), coaching("car-a")):
+            producer.send(settings.telemetry_topic, key=b"car-a", value=json.dumps(event).encode())
+        producer.flush()
+        producer.close()
+        deadline = time.monotonic() + 15
+        while source.advice().coaching is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        texts = [r.text for r in advice_rows(source.advice())]
+        assert texts == [
+            "Misfire cylinder 1 (P0301)",
+            "harsh acceleration: about 11 % more fuel on this trip",
+        ]
+    finally:
+        source.close()
