@@ -397,8 +397,13 @@ def _diagnostic_channels(
         )
     return {
         "engine_load_frac": load,
+        # The torque the pedal asks of the healthy engine at this speed (a torque-based engine
+        # controller's driver demand, SAE J1979 PID 61, over its reference torque).
+        "engine_demand_torque_nm": np.where(running, state("throttle_frac") * full_load_nm, 0.0),
         "engine_rpm_frac_of_max": rpm
         / np.array([v.values["max_speed_rpm"] for v in vehicles])[:, None],
+        "engine_rpm_frac_of_rated": rpm
+        / np.array([v.values["rated_speed_rpm"] for v in vehicles])[:, None],
         "brake_pad_wear_pct": state("brake_pad_wear_frac") * 100.0,
         "engine_on": state("engine_state") >= 2,
         "engine_rpm": state("engine_speed_rpm"),
@@ -454,6 +459,13 @@ DIAGNOSTIC_FEATURES: dict[str, str] = {
     "coolant_sensor_c_rise_fan_on_per_min": "coolant reading's change over samples with the fan "
     "on, per minute of them [K/min]",
     "coolant_sensor_c_moving_mean": "mean coolant reading above 50 km/h [°C]",
+    "full_load_torque_achieved_frac": "mean engine torque over the torque the pedal asks of the "
+    "healthy engine at that speed (J1979 PID 62 over PID 61: pedal times the healthy full-load "
+    "torque), with the pedal above 90 % and the engine above half its maximum speed [-]",
+    "full_load_torque_loss_per_speed_sq": "least-squares slope, through the origin, of the "
+    "torque shortfall (1 - achieved over asked) against the square of engine speed over rated "
+    "speed, on the same samples [-]: an intake restriction's pressure drop, and so its loss, "
+    "grows with the square of the air flow (ORNL/TM-2009/021)",
 }
 #: ``vehsim.features`` columns of a window kept in ``sweep/windows``: aggregates, features and
 #: targets, the vehicle dimension (``vehsim.features.vehicle_features``) included.
@@ -542,6 +554,15 @@ def diagnostic_features(channels: Mapping[str, np.ndarray], ends: np.ndarray):
         & (speed > COAST_MIN_KPH)
     )
     wot = (throttle > FULL_THROTTLE_PCT) & (np.asarray(channels["engine_rpm_frac_of_max"]) > 0.5)
+    demand = np.asarray(channels["engine_demand_torque_nm"])
+    asked = wot & (demand > 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        achieved = np.where(asked, np.asarray(channels["engine_torque_nm"]) / demand, np.nan)
+    speed_sq = np.where(asked, np.asarray(channels["engine_rpm_frac_of_rated"]) ** 2, np.nan)
+    shortfall_w, speed_sq_w = w(1.0 - achieved), w(speed_sq)
+    with _quiet(), np.errstate(divide="ignore", invalid="ignore"):
+        loss_slope = np.nansum(shortfall_w * speed_sq_w, axis=2) / np.nansum(speed_sq_w**2, axis=2)
+    loss_slope = np.where(np.isfinite(speed_sq_w).any(axis=2), loss_slope, np.nan)
     released = np.asarray(channels["brake_pct"]) < PEDAL_RELEASED_PCT
     pad_wear = growth("brake_pad_wear_pct")
     released_w = w(released.astype(float))
@@ -580,6 +601,8 @@ def diagnostic_features(channels: Mapping[str, np.ndarray], ends: np.ndarray):
         "pad_wear_released_pct_per_h": pad_released,
         "coolant_sensor_c_rise_fan_on_per_min": fan_rise,
         "coolant_sensor_c_moving_mean": mean(coolant, w(speed > MOVING_KPH) > 0.5),
+        "full_load_torque_achieved_frac": mean(w(achieved)),
+        "full_load_torque_loss_per_speed_sq": loss_slope,
     }
     return {k: np.asarray(v, dtype=float) for k, v in features.items()}
 

@@ -200,6 +200,30 @@ def test_windows_carry_the_features_of_vehsim_features_and_the_diagnostics():
     assert not {"fault", "severity", "onset_s", "driver_profile"} & set(frame.columns)
 
 
+def test_a_clogged_filter_shows_as_a_torque_shortfall_at_full_load():
+    """At full load (pedal above 90 %, the engine above half its maximum speed) a healthy
+    engine gives the torque the pedal asks of it; a clogged filter falls short by its loss,
+    which grows with the square of engine speed, so the fitted slope is the filter's loss at
+    rated speed. Windows without full load know neither figure."""
+    from vehsim.physics.faults import AIR_FILTER_TORQUE_LOSS_FRAC
+
+    cfg = _small(
+        vehicles=["compact-sedan"], cycles=[], profiles=["aggressive"], profile_duration_s=300,
+        faults=["clogged_air_filter"], severities=[0.5], onsets_s=[0],
+    )  # fmt: skip
+    windows, _, _ = simulate_drives(cfg, plan_drives(cfg))
+    frame = windows.to_pandas()
+    clogged, healthy = frame[frame.drive_id == 0], frame[frame.drive_id == 1]
+    full = clogged["full_throttle_load_frac_mean"].notna()
+    assert full.any() and (~full).any()
+    assert (clogged["full_load_torque_achieved_frac"].notna() == full).all()
+    assert healthy["full_load_torque_achieved_frac"].dropna().between(0.995, 1.005).all()
+    assert clogged["full_load_torque_achieved_frac"].max() < 0.99
+    slope = clogged["full_load_torque_loss_per_speed_sq"].dropna()
+    assert np.allclose(slope, AIR_FILTER_TORQUE_LOSS_FRAC * 0.5, rtol=0.05)
+    assert healthy["full_load_torque_loss_per_speed_sq"].dropna().abs().max() < 0.005
+
+
 def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
     """A cooling fan that fails in the cold (-7 °C, udds) never had to run: the windows are
     the healthy twin's, bit for bit, so the labels say the fault does not show."""
