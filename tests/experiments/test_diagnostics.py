@@ -13,6 +13,7 @@ import pytest
 
 from vehsim.config import load_settings
 from vehsim.errors import ConfigError
+from vehsim.faults import FAULT_NAMES
 
 pytest.importorskip("mlflow", reason="needs the [ml] extra")
 pytest.importorskip("deltalake", reason="needs the [ml] extra")
@@ -65,15 +66,43 @@ def test_window_labels_follow_the_onset():
             "window_end_s": [90.0, 150.0, 180.0, 60.0],
         }
     )
-    label, straddles, hidden = dx.fault_labels(windows)
-    assert label.tolist() == ["none", "none", "vacuum_leak", "none"]
-    assert straddles.tolist() == [False, True, False, False]
-    assert not hidden.any()
+    truth = dx.fault_labels(windows)
+    assert truth.label.tolist() == ["none", "none", "vacuum_leak", "none"]
+    assert truth.straddles.tolist() == [False, True, False, False]
+    assert not truth.hidden.any() and not truth.unexercised.any()
     # A fault that changes nothing in a window is hidden there: the telemetry is healthy.
     shows = windows.assign(fault_expressed=[False, True, False, False])
-    label, straddles, hidden = dx.fault_labels(shows)
-    assert label.tolist() == ["none", "none", "none", "none"]
-    assert hidden.tolist() == [False, False, True, False]
+    truth = dx.fault_labels(shows)
+    assert truth.label.tolist() == ["none", "none", "none", "none"]
+    assert truth.hidden.tolist() == [False, False, True, False]
+
+
+def test_a_conditional_fault_is_scored_only_where_its_condition_held():
+    """A clogged filter shows at full load only, a dead fan only when the fan is switched on:
+    after the onset, windows without the condition are left out, not called healthy or faulty;
+    other faults, and sweeps without the condition's column, are unaffected."""
+    windows = pd.DataFrame(
+        {
+            "fault": ["clogged_air_filter"] * 3 + ["cooling_fan_failure"] * 2 + ["vacuum_leak"],
+            "severity": [1.0] * 6,
+            "onset_s": [60.0] * 6,
+            "window_start_s": [90.0, 120.0, 150.0, 90.0, 120.0, 90.0],
+            "window_end_s": [150.0, 180.0, 210.0, 150.0, 180.0, 150.0],
+            "fault_expressed": [True, True, False, True, True, True],
+            "full_throttle_load_frac_mean": [0.85, math.nan, math.nan, math.nan, math.nan, 0.9],
+            "fan_on_frac": [0.0, 0.0, 0.0, 0.5, 0.0, 0.0],
+        }
+    )
+    truth = dx.fault_labels(windows)
+    assert truth.label.tolist() == [
+        "clogged_air_filter", "none", "none", "cooling_fan_failure", "none", "vacuum_leak",
+    ]  # fmt: skip
+    assert truth.unexercised.tolist() == [False, True, False, False, True, False]
+    assert truth.hidden.tolist() == [False, False, True, False, False, False]
+    assert truth.left_out.tolist() == truth.unexercised.tolist()
+    assert set(dx.FAULT_CONDITIONS) <= set(FAULT_NAMES)
+    bare = windows.drop(columns=["full_throttle_load_frac_mean", "fan_on_frac"])
+    assert dx.fault_labels(bare).label.tolist()[:2] == ["clogged_air_filter"] * 2
 
 
 def test_lead_time_is_the_first_right_call_after_the_onset_against_the_code():
@@ -131,7 +160,11 @@ def test_fault_and_style_experiments_log_everything_and_register(vehsim_env, tin
     assert run.data.tags["vehsim.data_source"] == "sweep (in-process)"
     assert run.data.tags["vehsim.data_rows"] == str(len(tiny_data.windows))
     artifacts = {a.path for a in client.list_artifacts(fault["run_id"])}
-    assert {"confusion_matrix.png", "lead_times.json", "split.json", "features.json"} <= artifacts
+    assert {
+        "confusion_matrix.png", "lead_times.json", "split.json", "features.json",
+        "fault_conditions.json",
+    } <= artifacts  # fmt: skip
+    assert "test_unexercised_fault_windows" in run.data.metrics
     for name in ("none", "misfire_cylinder_1", "vacuum_leak", "speed_sensor_dropout"):
         assert f"test_precision.{name}" in run.data.metrics
         assert f"test_recall.{name}" in run.data.metrics
