@@ -57,8 +57,12 @@ demo: demo-offline jars
 	  $(VEHSIM) experiment fuel
 	@$(BIN)/python -m vehsim.next_steps --outputs $(DEMO_OUT)
 
+# Two workers, each test file whole on one of them (its module fixtures start once): much of
+# the suite waits on JVMs, brokers and browsers starting, which overlaps on two cores.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
+
 test: install jars system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check vehsim pipelines experiments tests benchmarks

@@ -13,6 +13,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The Maven artifacts (Apache Kafka for the embedded broker, Spark's connectors) are fetched once
 # into the checkout's git-ignored .jars/, as `make test` does, not into every test's VEHSIM_HOME.
 os.environ.setdefault("VEHSIM_JARS_DIR", str(REPO_ROOT / ".jars"))
+# One OpenMP thread per process (the tree models' training, numpy): `make test` runs two
+# workers on two cores, each with services of its own, and threads per core fighting each other
+# made one training call 20 times slower than on a single thread.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture
