@@ -225,8 +225,10 @@ def test_a_clogged_filter_shows_as_a_torque_shortfall_at_full_load():
 
 
 def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
-    """A cooling fan that fails in the cold (-7 °C, udds) never had to run: the windows are
-    the healthy twin's, bit for bit, so the labels say the fault does not show."""
+    """A cooling fan that fails on udds never had to run, in the cold (-7 °C) or the heat
+    (30 °C: ram air and short stops keep the coolant below the fan's switch-on): the windows
+    are the healthy twin's, bit for bit, so the labels say the fault does not show. Where the
+    fan is needed (a long idle in the heat) it does show: tests/core/test_fan_idle.py."""
     cfg = _small(
         vehicles=["compact-sedan"], cycles=["udds"], profiles=[], ambient_temps_c=[-7, 30],
         faults=["cooling_fan_failure"], healthy=0,
@@ -237,8 +239,8 @@ def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
     cold, hot = truth[truth.ambient_temp_c < 0], truth[truth.ambient_temp_c > 0]
     assert cold["fault_active"].any() and not cold["fault_expressed"].any()
     assert cold["fault_effect_rel"].eq(0).all()
-    # In the heat of stop-and-go traffic the fan is needed: the fault shows, but not always.
-    assert 0 < hot["fault_expressed"].sum() < hot["fault_active"].sum()
+    assert hot["fault_active"].any() and not hot["fault_expressed"].any()
+    assert hot["fault_effect_rel"].eq(0).all()
 
 
 # --- on Spark -------------------------------------------------------------------------------

@@ -20,12 +20,9 @@ from vehsim.physics._jit import jit
 #: cooling").
 THERMOSTAT_STUCK_OPEN_FRAC = 1.0
 #: Cooling fan: share of the fan's air flow lost at severity 1 [-] (dead fan motor or relay).
+#: Standing still the radiator then keeps only its faces' natural convection and radiation
+#: (``ua_radiator_min_wpk``), far below what an idling engine puts into its coolant.
 FAN_LOSS_FRAC = 1.0
-#: Share of the radiator's standstill conductance (``ua_radiator_min_wpk``) that the fan's
-#: low-speed stage provides [-]: without ram air, natural convection through a radiator core is
-#: a small part of its forced-flow capacity (Bosch Automotive Handbook, engine cooling: at
-#: standstill the fan supplies the cooling air). A dead fan leaves the rest.
-FAN_STANDSTILL_FLOW_FRAC = 0.8
 #: Misfire of one cylinder: share of that cylinder's combustion events that fail at severity 1
 #: [-]. Its fuel is still injected and leaves unburned (Heywood, Internal Combustion Engine
 #: Fundamentals, 1988, §9.4 and §11.3; CARB 1968.2(e)(3) misfire monitoring).

@@ -21,7 +21,6 @@ to predict component temperatures and hydrocarbon emissions", SAE 910302 (1991).
 from vehsim.physics._jit import jit
 from vehsim.physics.faults import (
     FAN_LOSS_FRAC,
-    FAN_STANDSTILL_FLOW_FRAC,
     THERMOSTAT_STUCK_OPEN_FRAC,
     fault_level,
 )
@@ -66,7 +65,11 @@ def radiator_conductance_wpk(
 ):
     """Radiator heat conductance [W/K]: ram air grows with speed, the fan adds a fixed flow.
 
-    ``effectiveness`` (0..1) is reduced by fouling, so a worn car cools less.
+    ``ua_min_wpk`` is what the radiator loses standing still with the fan off: no air is
+    driven through the core, only its faces lose heat by natural convection and radiation, a
+    fraction of a percent of the full-load conductance (``vehsim/data/generic_models.yaml``,
+    ``radiator_still_air_frac``, for the estimate and its sources). ``effectiveness`` (0..1)
+    is reduced by fouling, so a worn car cools less.
     """
     return (ua_min_wpk + ua_ram_wpk_per_mps * speed_mps + ua_fan_wpk * fan_on) * effectiveness
 
@@ -106,8 +109,10 @@ def _radiator_wpk(state, params, running, speed_mps):
     """Radiator conductance [W/K] and thermostat opening [-]; updates the fan's state.
 
     The radiator's effectiveness falls with distance (fouling), to a floor. Faults: a failed
-    fan gives no fan flow and loses most of the standstill air flow; a thermostat stuck open passes coolant from cold, one stuck closed
-    passes at most ``1 - severity`` of its flow (``physics/faults.py``).
+    fan gives no fan flow when the controller switches it on (the standstill conductance
+    ``ua_radiator_min_wpk`` is the faces' natural convection and radiation, which need no
+    fan); a thermostat stuck open passes coolant from cold, one stuck closed passes at most
+    ``1 - severity`` of its flow (``physics/faults.py``).
     """
     if running:
         state.fan_on = fan_on_next(
@@ -132,14 +137,7 @@ def _radiator_wpk(state, params, running, speed_mps):
         state.time_s,
     )
     if fan_fault > 0.0:
-        ua_radiator -= (
-            (
-                params.ua_fan_wpk * state.fan_on * FAN_LOSS_FRAC
-                + params.ua_radiator_min_wpk * FAN_STANDSTILL_FLOW_FRAC
-            )
-            * effectiveness
-            * fan_fault
-        )
+        ua_radiator -= params.ua_fan_wpk * state.fan_on * FAN_LOSS_FRAC * effectiveness * fan_fault
     if running:
         opening = thermostat_opening_frac(
             state.coolant_temp_c, params.thermostat_open_c, params.thermostat_full_c
