@@ -17,7 +17,10 @@ from vehsim.config import Settings, load_settings
 #: (command, what it opens) in the order a newcomer would try them.
 NEXT_COMMANDS = (
     ("vehsim dashboard", "the live dashboard: one car's dials and charts, on 127.0.0.1"),
-    ("jupyter lab notebooks/", "the notebooks: drive cycles, live driving, lakehouse, experiments"),
+    (
+        "jupyter lab notebooks/",
+        "the notebooks: cycles, live driving, sensitivity, lakehouse, models, diagnostics",
+    ),
     ("vehsim mlflow-ui", "the experiments' runs, metrics and registered models, on 127.0.0.1"),
     ("vehsim simulate --help", "one car over one cycle, with a plot (--plot run.png)"),
 )
