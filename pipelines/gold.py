@@ -173,19 +173,6 @@ def _spark_schema(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in schema)
 
 
-def _map_in_arrow(frame: DataFrame, body, schema: pa.Schema) -> DataFrame:
-    """``frame.mapInArrow(body)`` returning ``schema``'s columns with plain Spark types.
-
-    Over Spark Connect the server types a ``mapInArrow`` output string as an explicit
-    ``string collate UTF8_BINARY``, which Delta then records in the table schema and
-    ``deltalake`` cannot read; a cast to the type's DDL name gives the plain ``string``.
-    """
-    mapped = frame.mapInArrow(body, _spark_schema(schema))
-    return mapped.select(
-        *[F.col(f"`{f.name}`").cast(_SPARK_TYPES[f.type]).alias(f.name) for f in schema]
-    )
-
-
 def _naive_utc(table: pa.Table) -> pa.Table:
     """Timestamps as zone-less UTC (pandas then keeps them as datetime64, not objects)."""
     table = table.replace_schema_metadata(None)  # no pandas metadata to restore a zone from
@@ -278,7 +265,7 @@ def minutes(telemetry: DataFrame) -> DataFrame:
     ).select(*_SAMPLE_COLUMNS)
     # Each run whole in one partition, in seq order: the per-run pass streams through it.
     ordered = samples.repartition(*TRIP_KEYS).sortWithinPartitions(*TRIP_KEYS, "seq")
-    return _map_in_arrow(ordered, _runs_in_chunks, MINUTE_SCHEMA)
+    return ordered.mapInArrow(_runs_in_chunks, _spark_schema(MINUTE_SCHEMA))
 
 
 def _ratio(name: str) -> Column:
@@ -446,7 +433,7 @@ def trips(minutes: DataFrame, telemetry: DataFrame | None = None) -> DataFrame:
         F.max("vehicle_model").alias("vehicle_model"),
         F.max("driver_profile").alias("driver_profile"),
     )
-    return _map_in_arrow(merged, _trip_batches, TRIP_SCHEMA)
+    return merged.mapInArrow(_trip_batches, _spark_schema(TRIP_SCHEMA))
 
 
 # --- diagnostics ------------------------------------------------------------------------------

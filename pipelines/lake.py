@@ -178,6 +178,7 @@ def append(df, catalog: Catalog, table: Table, app_id: str, version: int) -> Non
     ``df`` still commits (the app transaction alone), so callers skip it when they want no new
     table version.
     """
+    df = _plain_types(df)
     if table.properties and table_version(catalog, table) is None:
         create_table(df.sparkSession, catalog, table, df.schema)
     writer = (
@@ -191,6 +192,21 @@ def append(df, catalog: Catalog, table: Table, app_id: str, version: int) -> Non
     if table.partition_by:
         writer = writer.partitionBy(*table.partition_by)
     writer.save(catalog.spark_path(table))
+
+
+def _plain_types(df):
+    """``df`` with every column cast to its type's DDL name.
+
+    Over Spark Connect a string can arrive typed as an explicit ``string collate UTF8_BINARY``
+    (a ``mapInArrow`` output, a ``StringType()`` sent by the client), which Delta then records in
+    the table schema and ``deltalake`` cannot read. The cast gives the plain type; where the
+    type is already plain, Spark drops it from the plan.
+    """
+    from pyspark.sql import functions as F
+
+    return df.select(
+        *[F.col(f"`{f.name}`").cast(f.dataType.simpleString()).alias(f.name) for f in df.schema]
+    )
 
 
 def merge(spark, df, catalog: Catalog, table: Table, app_id: str, version: int) -> None:

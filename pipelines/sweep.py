@@ -1070,13 +1070,9 @@ def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
     from pyspark.sql.pandas.types import from_arrow_schema
 
     doc = json.loads(json.dumps(asdict(cfg)))
-    union = from_arrow_schema(UNION_SCHEMA)
     simulated = spark.range(0, n_slices, 1, n_slices).mapInArrow(
-        functools.partial(_simulate_slices, doc, n_slices), union
+        functools.partial(_simulate_slices, doc, n_slices), from_arrow_schema(UNION_SCHEMA)
     )
-    # Cast to the DDL type names: over Spark Connect a mapInArrow string comes back as an
-    # explicit 'string collate UTF8_BINARY', which Delta would record and deltalake cannot read.
-    typed = {f.name: F.col(f.name).cast(f.dataType.simpleString()).alias(f.name) for f in union}
     from vehsim_pipelines.catalog import SWEEP_DRIVES, SWEEP_LABELS, SWEEP_WINDOWS
 
     parts = []
@@ -1085,12 +1081,7 @@ def sweep_dataframes(spark, cfg: SweepConfig, n_slices: int):
         (SWEEP_DRIVES, _KIND_DRIVE, DRIVE_SCHEMA),
         (SWEEP_LABELS, _KIND_LABEL, LABEL_SCHEMA),
     ):
-        parts.append(
-            (
-                table,
-                simulated.where(F.col("kind") == kind).select(*[typed[n] for n in schema.names]),
-            )
-        )
+        parts.append((table, simulated.where(F.col("kind") == kind).select(*schema.names)))
     return simulated, parts
 
 
