@@ -47,7 +47,7 @@ from pathlib import Path
 
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
-from vehsim.stream.broker_record import pid_alive
+from vehsim.stream.broker_record import runs_command
 from vehsim_pipelines.session import connect_server_command
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
@@ -220,13 +220,7 @@ def _port_answers(host: str, port: int) -> bool:
 
 def _pid_runs(pid: int, main_class: str) -> bool:
     """True when ``pid`` is alive, not a zombie, and (where /proc says) runs ``main_class``."""
-    if not pid_alive(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return main_class.encode() in fh.read()
-    except OSError:  # no /proc or no permission: trust the record
-        return True
+    return runs_command(pid, main_class)
 
 
 def _daemon_env(layout: SparkLayout, host: str, heap: str = DAEMON_MEMORY) -> dict[str, str]:

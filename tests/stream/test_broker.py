@@ -6,6 +6,7 @@ VEHSIM_HOME and stops it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -272,3 +273,30 @@ def test_topics_vehsim_creates_refuse_record_timestamps_spark_cannot_read(kafka_
         producer.send(settings.telemetry_topic, b"{}").get(timeout=30)  # the next one lands
     finally:
         producer.close()
+
+
+def test_a_service_inside_exec_counts_as_running(monkeypatch):
+    """Linux shows an empty command line while a process is inside ``execve``; a start that
+    polls then (``spark-class`` execs its JVM) must not take the service for dead."""
+    import builtins
+
+    from vehsim.stream.broker_record import runs_command
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-x"])
+    try:
+        assert runs_command(child.pid, "marker-x")
+        assert not runs_command(child.pid, "another-program")
+        real_open = builtins.open
+
+        def exec_window(path, *args, **kwargs):
+            if str(path) == f"/proc/{child.pid}/cmdline":
+                return io.BytesIO(b"")
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", exec_window)
+        assert runs_command(child.pid, "another-program")
+        monkeypatch.undo()
+    finally:
+        child.kill()
+        child.wait()
+    assert not runs_command(child.pid, "marker-x")

@@ -46,6 +46,7 @@ from vehsim.stream.broker_record import (
     read_record,
     record_path,
     resolve_bootstrap,
+    runs_command,
     write_record,
 )
 from vehsim.stream.kafka_config import client_config
@@ -673,11 +674,9 @@ class EmbeddedBroker:
         interrupted before it answered), if one runs."""
         try:
             pid = int(self.layout.pid_path.read_text())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return None
-        mine = str(self.layout.server_properties).encode() in cmdline
-        return pid if mine and pid_alive(pid) else None
+        return pid if runs_command(pid, str(self.layout.server_properties)) else None
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:

@@ -70,13 +70,27 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _is_broker(pid: int) -> bool:
-    """False when ``pid`` is provably another program (its command line lacks the main class)."""
+def runs_command(pid: int, marker: str) -> bool:
+    """True when ``pid`` is alive, not a zombie, and (where /proc says) its command line
+    contains ``marker``.
+
+    An empty command line counts as a match: Linux shows one while the process is inside
+    ``execve`` (``spark-class`` and ``kafka-server-start.sh`` exec their JVM), and a start
+    that read it then would take a launching service for a dead one.
+    """
+    if not pid_alive(pid):
+        return False
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return BROKER_MAIN_CLASS.encode() in fh.read()
+            cmdline = fh.read()
     except OSError:  # no /proc (not Linux) or no permission: trust the record
         return True
+    return not cmdline or marker.encode() in cmdline
+
+
+def _is_broker(pid: int) -> bool:
+    """False when ``pid`` is provably another program (its command line lacks the main class)."""
+    return runs_command(pid, BROKER_MAIN_CLASS)
 
 
 def read_record(settings: Settings | None = None) -> BrokerRecord | None:
