@@ -9,7 +9,14 @@ starts (× replicates), declared in a YAML file (:class:`SweepConfig`, :func:`lo
   ``max_onset_s``, severities uniform in 0.3..1);
 - **drivers**: a cycle follower for each of ``cycles`` and a profile driver for each of
   ``profiles`` (eco, normal, aggressive) driving ``profile_duration_s``. The simulator's driver
-  follows either a trace or a profile, so the two lists add up into one driver dimension.
+  follows either a trace or a profile, so the two lists add up into one driver dimension;
+- **a queue at the end** (``idle_after_s``, default 0: none): every drive, cycle or profile,
+  ends with that many seconds more, the car pulling up (at most :data:`QUEUE_DECEL_MPS2`) and
+  then standing still with the engine running, as in a queue on a hot day. Standing still the
+  radiator has no ram air, so only there does a car need its fan, and only there does a dead
+  fan show (``docs/faults.md``). The cycle follower drives it on a standstill trace
+  (:func:`queue_trace`) whatever drove before; the plan's ``duration_s`` includes it, and the
+  labels give no driver profile to a window that reaches into it (the profile no longer drives).
 
 ``vehsim sweep --config FILE`` (:func:`run_sweep`) runs it as a Spark job: ``spark.range`` makes
 one row per *slice* of the fleet, each in its own partition, and ``mapInArrow`` runs
@@ -55,6 +62,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vehsim import features as fx
+from vehsim.cycles import Cycle
 from vehsim.errors import ConfigError
 
 ASSIGNMENTS = ("grid", "random")
@@ -78,6 +86,11 @@ COAST_MIN_KPH = 20.0
 PEDAL_RELEASED_PCT = 1.0
 #: Pedal above which the engine counts as at full load [%].
 FULL_THROTTLE_PCT = 90.0
+#: Deceleration of the car pulling up at the end of a drive with ``idle_after_s`` [m/s²]: the
+#: rate AASHTO's stopping sight distance assumes, comfortable for most drivers (A Policy on
+#: Geometric Design of Highways and Streets, 2018, section 3.2.2: 3.4 m/s²); below the harsh
+#: braking threshold of ``vehsim.features`` (0.4 g).
+QUEUE_DECEL_MPS2 = 3.4
 #: Speed above which the air stream, not the fan, cools the radiator [km/h].
 MOVING_KPH = 50.0
 #: Pedal above which the gearbox's slip is measured [%] (the gear-ratio monitor's 10 %).
@@ -97,6 +110,7 @@ class SweepConfig:
     cycles: tuple[str, ...] = ("udds",)
     profiles: tuple[str, ...] = ()
     profile_duration_s: float = 1200.0
+    idle_after_s: float = 0.0  # standing still at the end of every drive [s]
     ambient_temps_c: tuple[float, ...] = (20.0,)
     starts: tuple[str, ...] = ("cold",)
     assignment: str = "grid"
@@ -176,6 +190,7 @@ class SweepConfig:
             profile_duration_s=numbers(
                 "profile_duration_s", [self.profile_duration_s], WINDOW_S, 86_400, "s"
             )[0],
+            idle_after_s=numbers("idle_after_s", [self.idle_after_s], 0, 86_400, "s")[0],
             ambient_temps_c=numbers("ambient_temps_c", self.ambient_temps_c, -40, 55, "°C"),
             starts=names("starts", self.starts, STARTS),
             assignment=self.assignment,
@@ -191,6 +206,11 @@ class SweepConfig:
         )
         if not cfg.cycles and not cfg.profiles:
             raise ConfigError("sweep: list at least one of cycles or profiles")
+        if not cfg.idle_after_s.is_integer():
+            raise ConfigError(
+                f"sweep idle_after_s: whole seconds only (the 1 Hz telemetry's samples), got "
+                f"{cfg.idle_after_s:g} s"
+            )
         for field_name in ("ambient_temps_c", "starts"):
             if not getattr(cfg, field_name):
                 raise ConfigError(f"sweep {field_name}: list at least one")
@@ -230,6 +250,8 @@ class SweepConfig:
         import vehsim
 
         doc = asdict(self)
+        if not self.idle_after_s:  # no queue: the rows, and so the id, of the sweeps before it
+            del doc["idle_after_s"]
         doc["vehicle_hashes"] = {n: _vehicle(n).content_hash() for n in self.vehicles}
         doc["vehsim_version"] = vehsim.__version__
         doc["window_columns"] = WINDOW_SCHEMA.names  # other features, another sweep
@@ -300,8 +322,9 @@ def plan_drives(cfg: SweepConfig) -> pd.DataFrame:
     Columns: ``drive_id``, ``run_id`` (the conditions the drive ran under: driver, ambient,
     start, replicate — every vehicle and fault condition of them is one run), ``vehicle_id``
     (``<vehicle>-<drive_id>``), ``vehicle``, ``driver`` (``cycle:NAME`` or ``profile:NAME``),
-    ``cycle``, ``profile``, ``ambient_temp_c``, ``start``, ``replicate``, ``duration_s``,
-    ``fault`` (None when healthy), ``severity``, ``onset_s``.
+    ``cycle``, ``profile``, ``ambient_temp_c``, ``start``, ``replicate``, ``duration_s`` (the
+    driver's part and ``idle_after_s``), ``fault`` (None when healthy), ``severity``,
+    ``onset_s``.
     """
     import vehsim
     from vehsim.faults import FAULT_NAMES, random_faults
@@ -329,7 +352,7 @@ def plan_drives(cfg: SweepConfig) -> pd.DataFrame:
                                     "ambient_temp_c": ambient,
                                     "start": start,
                                     "replicate": rep,
-                                    "duration_s": durations[driver],
+                                    "duration_s": durations[driver] + cfg.idle_after_s,
                                     "fault": fault,
                                     "severity": severity,
                                     "onset_s": onset,
@@ -750,7 +773,8 @@ DRIVE_SCHEMA = pa.schema(
     ]
 )
 #: ``sweep/labels``: the ground truth of each window (never read on the live path): the drive's
-#: fault, severity, onset and driver profile; ``fault_active`` (the window starts at or after
+#: fault, severity, onset and driver profile (None in a window reaching into the queue at the
+#: end, ``idle_after_s``: the profile drives no longer there); ``fault_active`` (the window starts at or after
 #: the onset), ``fault_expressed`` (its features differ from the healthy twin's) and
 #: ``fault_effect_rel`` (the largest relative difference).
 LABEL_SCHEMA = pa.schema(
@@ -791,10 +815,21 @@ def _has_fault(row) -> bool:
     return _text(row.fault) is not None and row.severity > 0.0
 
 
+def queue_trace(speed_mps: float, idle_s: float) -> Cycle:
+    """A car at ``speed_mps`` pulling up into a queue and standing there: a 1 Hz trace of
+    ``idle_s`` seconds, slowing at :data:`QUEUE_DECEL_MPS2` to a stop, then at rest."""
+    time_s = np.arange(int(idle_s) + 1, dtype=float)
+    speed = np.maximum(float(speed_mps) - QUEUE_DECEL_MPS2 * time_s, 0.0)
+    return Cycle("queue", time_s, speed, np.zeros_like(time_s))
+
+
 def _run_chunk(cfg: SweepConfig, chunk: pd.DataFrame, start: str, duration_s: float, states,
                faults: bool):  # fmt: skip
-    """One kernel call over ``chunk``: the simulator after the drive, its initial state, the
-    1 Hz records (the initial state first) and the trouble-code changes."""
+    """The kernel over ``chunk``: the simulator after the drive, its initial state, the 1 Hz
+    records (the initial state first) and the trouble-code changes.
+
+    The drivers drive ``duration_s`` less ``idle_after_s``; then each car, as it is, follows
+    its :func:`queue_trace` to the end."""
     from vehsim.faults import FaultSpec
     from vehsim.simulator import Simulator
 
@@ -812,7 +847,15 @@ def _run_chunk(cfg: SweepConfig, chunk: pd.DataFrame, start: str, duration_s: fl
         if faults and _has_fault(row):
             sim.inject_fault(k, FaultSpec(row.fault, row.severity, row.onset_s))
     initial = sim.state.copy()
-    records = sim.run_steps(round(duration_s / cfg.dt_s), round(SAMPLE_S / cfg.dt_s))
+    every = round(SAMPLE_S / cfg.dt_s)
+    records = sim.run_steps(round((duration_s - cfg.idle_after_s) / cfg.dt_s), every)
+    if cfg.idle_after_s:
+        from vehsim.layout import S
+
+        for k, speed_mps in enumerate(sim.state[:, S["speed_mps"]]):
+            sim.set_driver(k, queue_trace(speed_mps, cfg.idle_after_s))
+        queued = sim.run_steps(round(cfg.idle_after_s / cfg.dt_s), every)
+        records = np.concatenate([records, queued], axis=0)
     changes = sim.drain_dtc_changes()
     return sim, initial, np.concatenate([initial[None, :, :], records], axis=0), changes
 
@@ -821,9 +864,12 @@ def _run_chunk(cfg: SweepConfig, chunk: pd.DataFrame, start: str, duration_s: fl
 _COMPARED = tuple(WINDOW_SCHEMA.names[8:])
 
 
-def _label_table(sweep_id: str, chunk: pd.DataFrame, windows: pa.Table, twin: pa.Table | None):
+def _label_table(sweep_id: str, chunk: pd.DataFrame, windows: pa.Table, twin: pa.Table | None,
+                 idle_after_s: float = 0.0):  # fmt: skip
     """``sweep/labels`` rows of ``chunk``'s windows: the drive's truth, and whether the fault
-    shows in the window (its features differ from those of the same drive without the fault)."""
+    shows in the window (its features differ from those of the same drive without the fault).
+    A window ending after the driver's part of the drive (``idle_after_s`` before its end)
+    has no driver profile."""
     n = windows.num_rows
     drive_ids = windows.column("drive_id").to_numpy()
     plan = chunk.set_index("drive_id")
@@ -855,6 +901,8 @@ def _label_table(sweep_id: str, chunk: pd.DataFrame, windows: pa.Table, twin: pa
         rel = np.where(np.isnan(a) != np.isnan(b), np.inf, rel)
         effect[have] = np.nanmax(rel, axis=1)
     expressed = faulty & (effect > EFFECT_REL)
+    driving_s = rows["duration_s"].to_numpy(dtype=float) - idle_after_s
+    driven = windows.column("window_end_s").to_numpy() <= driving_s + ONSET_TOLERANCE_S
     data = {
         "sweep_id": [sweep_id] * n,
         "drive_id": drive_ids,
@@ -865,7 +913,10 @@ def _label_table(sweep_id: str, chunk: pd.DataFrame, windows: pa.Table, twin: pa
         "fault": [_text(v) for v in rows["fault"]],
         "severity": rows["severity"].to_numpy(dtype=float),
         "onset_s": onset,
-        "driver_profile": [_text(v) for v in rows["profile"]],
+        "driver_profile": [
+            _text(p) if driving else None
+            for p, driving in zip(rows["profile"], driven, strict=True)
+        ],
         "fault_active": active,
         "fault_expressed": expressed,
         "fault_effect_rel": np.where(np.isfinite(effect), effect, np.nan),
@@ -907,7 +958,7 @@ def simulate_drives(cfg: SweepConfig, drives: pd.DataFrame) -> tuple[pa.Table, p
                     sweep_id, healthy, twin_full, ambient[faulty], cfg.window_stride_s
                 )
             window_parts.append(windows)
-            label_parts.append(_label_table(sweep_id, chunk, windows, twin))
+            label_parts.append(_label_table(sweep_id, chunk, windows, twin, cfg.idle_after_s))
             for k, row in enumerate(chunk.itertuples(index=False)):
                 summary = summarize(sim.state[k], initial[k], float(ambient[k]))
                 status = sim.dtc(k)

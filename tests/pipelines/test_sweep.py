@@ -243,6 +243,128 @@ def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
     assert hot["fault_effect_rel"].eq(0).all()
 
 
+# --- a queue at the end of every drive (idle_after_s) ----------------------------------------
+
+
+def _queued(**changes) -> SweepConfig:
+    doc = {
+        "vehicles": ["compact-sedan"], "cycles": ["us06"], "profiles": ["sport"],
+        "profile_duration_s": 120, "faults": [], "healthy": 1, "window_stride_s": 60,
+        "idle_after_s": 180,
+    }  # fmt: skip
+    doc.update(changes)
+    return _small(**doc)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-5, "idle_after_s: -5 s is outside 0 to 86400 s"),
+        (90.5, "idle_after_s: whole seconds only"),
+        ("long", "idle_after_s: 'long' is not a number"),
+    ],
+)
+def test_a_bad_idle_names_the_field(value, message):
+    with pytest.raises(ConfigError) as info:
+        _queued(idle_after_s=value)
+    assert message in str(info.value)
+
+
+def test_the_queue_is_part_of_the_sweep_id():
+    from dataclasses import asdict
+
+    ids = {_queued(idle_after_s=s).sweep_id for s in (0, 180, 240)}
+    assert len(ids) == 3
+    for idle_s in (0, 180):
+        cfg = _queued(idle_after_s=idle_s)
+        assert config_from_mapping(asdict(cfg)).sweep_id == cfg.sweep_id
+
+
+def test_queue_trace_pulls_up_at_a_comfortable_rate_and_stands():
+    from vehsim.features import HARSH_BRAKE_MPS2
+    from vehsim_pipelines.sweep import QUEUE_DECEL_MPS2, queue_trace
+
+    trace = queue_trace(10.0, 60)
+    assert trace.duration_s == 60 and trace.time_s[1] == 1.0
+    assert trace.speed_mps[:4].tolist() == pytest.approx([10.0, 6.6, 3.2, 0.0])
+    assert trace.speed_mps[3:].max() == 0.0 and trace.grade_frac.max() == 0.0
+    assert -QUEUE_DECEL_MPS2 > HARSH_BRAKE_MPS2  # not a harsh braking
+    assert queue_trace(0.0, 30).speed_mps.max() == 0.0
+
+
+def test_every_drive_ends_standing_in_a_queue_with_the_engine_running():
+    """Cycle and profile drives run ``idle_after_s`` longer, the car at rest with the engine
+    idling; what the drivers did before is the same as without the queue, and a window that
+    reaches into the queue has no driver profile."""
+    cfg = _queued()
+    plan = plan_drives(cfg)
+    us06 = vehsim.load_cycle("us06").duration_s
+    assert plan.set_index("driver")["duration_s"].to_dict() == {
+        "cycle:us06": us06 + 180, "profile:sport": 120 + 180
+    }  # fmt: skip
+    windows, drives, labels = simulate_drives(cfg, plan)
+    keys = ["drive_id", "window_index"]
+    frame = windows.to_pandas().merge(labels.to_pandas()[[*keys, "driver_profile"]], on=keys)
+    lengths = plan[["drive_id", "driver", "duration_s"]].rename(columns={"duration_s": "drive_s"})
+    frame = frame.merge(lengths, on="drive_id")
+    assert frame.groupby("drive_id")["window_end_s"].max().round(6).tolist() == [
+        us06 + 180, 120 + 180
+    ]  # fmt: skip
+    # The last two minutes: standing, engine idling.
+    queue = frame[frame["window_start_s"] >= frame["drive_s"] - 120 - 1e-3]
+    assert len(queue) == 2 * len(plan) and queue["speed_kph_max"].max() == 0.0
+    assert queue["engine_rpm_mean"].min() > 500
+    plain = _queued(idle_after_s=0)
+    before, before_drives, before_labels = simulate_drives(plain, plan_drives(plain))
+    outside = "time_outside_tolerance_s"
+    assert drives[outside].to_pylist() == before_drives[outside].to_pylist(), "queue followed"
+    # Windows of the drivers' part equal those without the queue, bit for bit.
+    driving = frame[frame["window_end_s"] <= frame["drive_s"] - 180 + 1e-3]
+    columns = [c for c in before.column_names if c != "sweep_id"]
+    assert len(driving) == before.num_rows
+    assert driving[columns].reset_index(drop=True).equals(before.to_pandas()[columns])
+    # The profile labels its windows up to the queue, not after.
+    profile = frame[frame["driver"] == "profile:sport"]
+    queued = profile["window_end_s"] > 120 + 1e-3
+    assert profile.loc[~queued, "driver_profile"].eq("sport").all() and (~queued).any()
+    assert profile.loc[queued, "driver_profile"].isna().all() and queued.any()
+    assert before_labels.to_pandas()["driver_profile"].notna().sum() == (~queued).sum()
+
+
+def test_a_dead_fan_shows_in_a_long_idle_in_the_heat():
+    """A hot car standing at 45 °C switches its fan on within 15 minutes (docs/faults.md);
+    with a dead fan its windows then differ from the healthy twin's, and only then."""
+    cfg = _queued(
+        cycles=[], profiles=["eco"], profile_duration_s=60, idle_after_s=1200, starts=["hot"],
+        ambient_temps_c=[45], faults=["cooling_fan_failure"], onsets_s=[0], healthy=1,
+    )  # fmt: skip
+    windows, drives, labels = simulate_drives(cfg, plan_drives(cfg))
+    frame = windows.to_pandas().merge(labels.to_pandas(), on=["drive_id", "window_index"])
+    dead, healthy = frame[frame.drive_id == 0], frame[frame.drive_id == 1]
+    assert healthy["fan_on_frac"].max() > 0 and healthy["coolant_sensor_c_max"].max() < 104
+    fan_on = dead["fan_on_frac"] > 0
+    assert fan_on.any() and dead.loc[fan_on, "fault_expressed"].all()
+    first_on = dead.loc[fan_on, "window_end_s"].min()
+    assert not dead.loc[dead["window_end_s"] < first_on - 60, "fault_expressed"].any()
+    assert dead["coolant_sensor_c_max"].max() > healthy["coolant_sensor_c_max"].max() + 5
+
+
+def test_executors_rebuild_the_queued_sweep_from_its_json_document():
+    """What ``mapInArrow`` ships to an executor (the config as JSON) gives the same rows."""
+    from dataclasses import asdict
+
+    from vehsim_pipelines.sweep import _simulate_slices
+
+    cfg = _queued(cycles=[], profile_duration_s=60, idle_after_s=60)
+    doc = json.loads(json.dumps(asdict(cfg)))
+    out = pa.Table.from_batches(
+        list(_simulate_slices(doc, 1, iter([pa.record_batch([pa.array([0])], names=["id"])])))
+    )
+    windows, _, _ = simulate_drives(cfg, plan_drives(cfg))
+    got = out.filter(pc.equal(out["kind"], "window")).select(windows.column_names)
+    assert got.equals(windows) and got["sweep_id"][0].as_py() == cfg.sweep_id
+
+
 # --- on Spark -------------------------------------------------------------------------------
 
 
