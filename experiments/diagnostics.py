@@ -13,8 +13,9 @@ from the same drive's without the fault, its *healthy twin*), ``none`` otherwise
 never had to run, a thermostat that stayed shut in the cold, leave the telemetry exactly as a
 healthy car's, and no model can see them. A fault whose mechanism acts only in some operating
 conditions (:data:`FAULT_CONDITIONS`: a clogged air filter at full load, a dead fan when the fan
-is switched on) shows only where they held; elsewhere its twin may differ by knock-on traces
-(the driver pressing a little further, coolant a fraction of a kelvin warmer), and such
+is switched on, a dragging brake or a soft tyre while the car moves, a slipping gearbox under
+load) shows only where they held; elsewhere its twin may differ by knock-on traces (the driver
+pressing a little further, coolant a fraction of a kelvin warmer, wear counters ahead), and such
 *unexercised* windows, like those that straddle the onset, are left out of training and of the
 metrics (a straddling window may still raise the first flag of the lead time). The metrics with
 hidden and unexercised windows counted as the fault are reported beside. Two feature sets
@@ -237,6 +238,23 @@ FAULT_CONDITIONS: dict[str, tuple[str, Callable[[pd.Series], pd.Series], str]] =
         "only when the fan is needed (its loss of standstill air flow alone warms the shipped "
         "cars' coolant by less than the 1 K an OBD coolant reading resolves, docs/faults.md)",
     ),
+    "dragging_brake": (
+        "speed_kph_max",
+        lambda speed: speed.fillna(0.0) > 0.0,
+        "the car moved: a caliper's residual force takes power, heats and wears the pad only "
+        "while the wheel turns (docs/faults.md); standing in a queue the car is its twin",
+    ),
+    "underinflated_tyre": (
+        "speed_kph_max",
+        lambda speed: speed.fillna(0.0) > 0.0,
+        "the car moved: a soft tyre's rolling resistance and wear act only while it rolls",
+    ),
+    "gearbox_slip": (
+        "gear_slip_frac_mean",
+        pd.Series.notna,
+        "the pedal above 10 % in gear (the gear-ratio monitor's condition): the slip grows with "
+        "the pedal (docs/faults.md), so at idle or coasting it is nil or within the noise",
+    ),
 }
 
 
@@ -267,7 +285,8 @@ def fault_labels(windows: pd.DataFrame) -> FaultLabels:
     The label is the drive's fault when the window starts at or after the onset, the fault
     shows in it (``fault_expressed`` of ``sweep/labels``: its features differ from the healthy
     twin's) and its condition held (:data:`FAULT_CONDITIONS`: a clogged filter at full load, a
-    dead fan when the fan was switched on), else :data:`NO_FAULT`. *Hidden*: after the onset,
+    dead fan when the fan was switched on, a dragging brake or a soft tyre while moving, a
+    slipping gearbox under load), else :data:`NO_FAULT`. *Hidden*: after the onset,
     but nothing in the window differs from the same drive without the fault (labelled
     :data:`NO_FAULT`: that is what the telemetry is). *Unexercised*: it differs, but outside
     the fault's condition, so only by knock-on traces; neither healthy nor a sign of the fault,

@@ -105,6 +105,22 @@ def test_a_conditional_fault_is_scored_only_where_its_condition_held():
     assert dx.fault_labels(bare).label.tolist()[:2] == ["clogged_air_filter"] * 2
 
 
+def test_faults_of_a_moving_car_are_not_scored_standing_in_a_queue():
+    """A dragging brake and a soft tyre act only while the wheels turn, a slipping gearbox only
+    under load: standing in a queue their twins differ by knock-on traces only (wear counters,
+    a warmer engine), so those windows are left out; a misfire shows at idle too."""
+    standing = {"speed_kph_max": 0.0, "gear_slip_frac_mean": math.nan}
+    moving = {"speed_kph_max": 48.0, "gear_slip_frac_mean": 0.02}
+    names = ["dragging_brake", "underinflated_tyre", "gearbox_slip", "misfire_cylinder_1"]
+    rows = [{"fault": name, **where} for where in (moving, standing) for name in names]
+    windows = pd.DataFrame(rows).assign(
+        severity=1.0, onset_s=0.0, window_start_s=600.0, window_end_s=660.0, fault_expressed=True
+    )
+    truth = dx.fault_labels(windows)
+    assert truth.label.tolist() == [*names, "none", "none", "none", "misfire_cylinder_1"]
+    assert truth.unexercised.tolist() == [False] * 4 + [True, True, True, False]
+
+
 def test_lead_time_is_the_first_right_call_after_the_onset_against_the_code():
     windows = pd.DataFrame(
         {
