@@ -57,8 +57,11 @@ def _small(**changes) -> SweepConfig:
 # --- configuration ----------------------------------------------------------------------------
 
 
-def test_shipped_sweeps_load_and_the_diagnostics_sweep_has_1000_drives():
-    assert load_sweep_config(DIAGNOSTICS).n_drives() == 1000
+def test_shipped_sweeps_load_and_the_diagnostics_sweep_has_1500_drives():
+    diagnostics = load_sweep_config(DIAGNOSTICS)
+    assert diagnostics.n_drives() == 1500
+    # The dead fan shows only where the fan runs: standing still in the heat.
+    assert diagnostics.idle_after_s >= 1200 and max(diagnostics.ambient_temps_c) >= 40
     assert load_sweep_config(SMOKE).n_drives() == 12
 
 
@@ -228,7 +231,8 @@ def test_a_fault_that_changes_nothing_is_hidden_in_its_windows():
     """A cooling fan that fails on udds never had to run, in the cold (-7 °C) or the heat
     (30 °C: ram air and short stops keep the coolant below the fan's switch-on): the windows
     are the healthy twin's, bit for bit, so the labels say the fault does not show. Where the
-    fan is needed (a long idle in the heat) it does show: tests/core/test_fan_idle.py."""
+    fan is needed (a long idle in the heat) it does show: tests/core/test_fan_idle.py and
+    test_a_dead_fan_shows_in_a_long_idle_in_the_heat."""
     cfg = _small(
         vehicles=["compact-sedan"], cycles=["udds"], profiles=[], ambient_temps_c=[-7, 30],
         faults=["cooling_fan_failure"], healthy=0,
