@@ -122,7 +122,11 @@ def run_reference(spark, settings: Settings) -> None:
 def lake_env(settings: Settings, home: Path, **extra: str) -> dict[str, str]:
     """The environment of a ``vehsim`` child process: its own home (lake, checkpoints), the
     test's broker and topics, loopback only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEHSIM_", "SPARK_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VEHSIM_", "SPARK_")) or k == "SPARK_SUBMIT_OPTS"
+    }
     env.update(
         VEHSIM_HOME=str(home),
         VEHSIM_KAFKA_BOOTSTRAP=settings.kafka_bootstrap or "",
@@ -134,6 +138,8 @@ def lake_env(settings: Settings, home: Path, **extra: str) -> dict[str, str]:
         # spark.driver.host.
         SPARK_LOCAL_IP="127.0.0.1",
     )
+    if env.get("SPARK_SUBMIT_OPTS"):  # a cluster's executors get the drivers' JVM flags
+        env["VEHSIM_SPARK_CONF"] = f"spark.executor.extraJavaOptions={env['SPARK_SUBMIT_OPTS']}"
     env.update(extra)
     return env
 
