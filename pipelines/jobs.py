@@ -177,21 +177,23 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
             f"silver: {run.telemetry_rows:,} telemetry, {run.event_rows:,} other events, "
             f"{run.rows_quarantined:,} quarantined, {run.duplicates:,} duplicates"
         )
-        failed = routed.where(F.col("_table") == silver.QUARANTINE).select(*_BRONZE_READ)
-        outputs = (
-            (cat.SILVER_TELEMETRY, silver.telemetry_rows(unique), run.telemetry_rows),
-            (cat.SILVER_EVENTS, silver.event_rows(unique), run.event_rows),
+
+        def failed_rows():
             # the failed records alone are parsed again to name what is wrong with each
-            (
-                cat.SILVER_QUARANTINE,
-                silver.quarantine_rows(silver.parse_events(failed)),
-                run.rows_quarantined,
-            ),
+            failed = routed.where(F.col("_table") == silver.QUARANTINE).select(*_BRONZE_READ)
+            return silver.quarantine_rows(silver.parse_events(failed))
+
+        # Each output's plan is built only when it is written: building Silver's validation
+        # takes thousands of calls into the JVM, wasted on a table with nothing to add.
+        outputs = (
+            (cat.SILVER_TELEMETRY, lambda: silver.telemetry_rows(unique), run.telemetry_rows),
+            (cat.SILVER_EVENTS, lambda: silver.event_rows(unique), run.event_rows),
+            (cat.SILVER_QUARANTINE, failed_rows, run.rows_quarantined),
         )
         for table, rows, n in outputs:
             _commit(lakehouse, table, rows, n, SILVER_APP_ID, upto, say, on_commit)
         dq = _dq_row(spark, lakehouse, run, unique, after, started_at, t0)
-        _commit(lakehouse, cat.DQ_RUNS, dq, 1, SILVER_APP_ID, upto, say, on_commit)
+        _commit(lakehouse, cat.DQ_RUNS, lambda: dq, 1, SILVER_APP_ID, upto, say, on_commit)
     finally:
         for frame in cached:
             frame.unpersist()
@@ -199,7 +201,7 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
 
 
 def _commit(lakehouse, table, rows, n_rows, app_id, upto, say, on_commit) -> None:
-    """Append ``rows`` (``n_rows`` of them) to ``table`` recording ``(app_id, upto)``.
+    """Append ``rows()`` (``n_rows`` of them) to ``table`` recording ``(app_id, upto)``.
 
     Skipped when the table already records ``upto`` (a redo after a crash) and when there is
     nothing to add to an existing table (no new table version); a missing table is created
@@ -207,7 +209,7 @@ def _commit(lakehouse, table, rows, n_rows, app_id, upto, say, on_commit) -> Non
     """
     recorded = lake.txn_version(lakehouse, table, app_id)
     if recorded < upto and (n_rows or lake.table_version(lakehouse, table) is None):
-        lake.append(rows, lakehouse, table, app_id, upto)
+        lake.append(rows(), lakehouse, table, app_id, upto)
         say(f"{app_id.rpartition('.')[2]}: committed {n_rows:,} rows to {table.id}")
     if on_commit is not None:
         on_commit(table.id)
@@ -489,7 +491,7 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
     _commit(
         lakehouse,
         cat.GOLD_RUNS,
-        spark.createDataFrame(record),
+        lambda: spark.createDataFrame(record),
         1,
         GOLD_APP_ID,
         upto,
