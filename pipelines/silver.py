@@ -31,7 +31,10 @@ type", so valid records pay for one parse.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -51,6 +54,7 @@ _ID_MAX_LENGTH = 200
 SEQ_MAX = 2**53 - 1
 #: A C0 control character or DEL anywhere in a text (Java regex).
 _CONTROL = r"[\x00-\x1f\x7f]"
+T_ = TypeVar("T_")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,37 @@ class _Check:
     reason: str
     field: str
     detail: Column
+
+
+def _column_context() -> object:
+    """What built Column expressions can be reused with: every Spark Connect session (its
+    columns are plain expression trees), or the one JVM of classic sessions."""
+    from pyspark.sql.utils import is_remote
+
+    if is_remote():
+        return "connect"
+    from pyspark import SparkContext
+
+    return ("classic", id(SparkContext._gateway))
+
+
+def _built_once(build: Callable[[], T_]) -> Callable[[], T_]:
+    """``build()``'s column expressions, built on the first call per :func:`_column_context`.
+
+    The validation rules are a few thousand expressions; building them is as many calls into
+    the JVM (over a second each time), and they depend on nothing but constants, so a process
+    that runs Silver more than once (a notebook, a scheduler, the tests) builds them once.
+    """
+    built: dict[object, T_] = {}
+
+    @functools.wraps(build)
+    def get() -> T_:
+        key = _column_context()
+        if key not in built:
+            built[key] = build()
+        return built[key]
+
+    return get
 
 
 def parse_events(bronze: DataFrame) -> DataFrame:
@@ -137,6 +172,7 @@ def parse_events(bronze: DataFrame) -> DataFrame:
     )
 
 
+@_built_once
 def error_detail() -> Column:
     """A message naming the field, what was wrong and the allowed form or range.
 
@@ -149,6 +185,7 @@ def error_detail() -> Column:
     return detail
 
 
+@_built_once
 def _looks_mistyped() -> Column:
     """True where a second (VARIANT) look is needed to name a mis-typed field."""
     corrupt = F.col(f"e.{schemas.CORRUPT_COLUMN}").isNotNull()
@@ -206,7 +243,8 @@ _GUARDED_GROUPS = (
 )  # fmt: skip
 
 
-def _check_groups() -> list[list[_Check]]:
+@_built_once
+def _check_groups() -> tuple[tuple[_Check, ...], ...]:
     """Every rule, in groups tried in order; see the module docstring."""
     e = "e"
     raw = F.col("raw_event")
@@ -255,7 +293,7 @@ def _check_groups() -> list[list[_Check]]:
                 ),
             )
         )
-    return [
+    groups = [
         [invalid_json],
         [_field_check("schema_version", int, required=True)],
         [unsupported],
@@ -276,6 +314,7 @@ def _check_groups() -> list[list[_Check]]:
         out_of_range,
         _plausibility_checks(is_raw, PLAUSIBILITY),
     ]
+    return tuple(tuple(group) for group in groups)
 
 
 def _control_character_checks(is_raw: Column) -> list[_Check]:
