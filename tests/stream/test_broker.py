@@ -284,6 +284,11 @@ def test_a_service_inside_exec_counts_as_running(monkeypatch):
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-x"])
     try:
+        # Popen returns once the child is inside execve: its command line may still be empty
+        deadline = time.monotonic() + 10.0
+        while b"marker-x" not in open(f"/proc/{child.pid}/cmdline", "rb").read():
+            assert time.monotonic() < deadline, "the child never showed its command line"
+            time.sleep(0.01)
         assert runs_command(child.pid, "marker-x")
         assert not runs_command(child.pid, "another-program")
         real_open = builtins.open
