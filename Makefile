@@ -18,12 +18,17 @@ PYTEST_ARGS ?=
 
 .PHONY: install jars system-deps demo demo-offline test lint bench clean
 
+# uv installs the same pinned packages as pip, in a third of the time (parallel downloads and
+# builds); pip stays in the venv for whoever adds a package by hand.
+UV_VERSION ?= 0.13.9
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[all]"
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[all]"
 	touch $@
 
 install: $(VENV)/.installed
