@@ -16,7 +16,11 @@ def spark():
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from vehsim_pipelines.session import build_spark
 
-    session = build_spark("vehsim-tests", master="local[2]")
+    # This JVM serves every in-process pipelines test of a worker, for many minutes: it keeps
+    # the optimising compiler that the short-lived JVMs go without (tests/conftest.py).
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("SPARK_SUBMIT_OPTS", raising=False)
+        session = build_spark("vehsim-tests", master="local[2]")
     yield session
     session.stop()
 
