@@ -218,11 +218,6 @@ def _port_answers(host: str, port: int) -> bool:
         return False
 
 
-def _pid_runs(pid: int, main_class: str) -> bool:
-    """True when ``pid`` is alive, not a zombie, and (where /proc says) runs ``main_class``."""
-    return runs_command(pid, main_class)
-
-
 def _daemon_env(layout: SparkLayout, host: str, heap: str = DAEMON_MEMORY) -> dict[str, str]:
     """The environment of every service JVM: loopback only, a bounded heap, scratch under the
     layout, and this interpreter for Python workers.
@@ -266,7 +261,7 @@ def _launch(command: list[str], log_path: Path, env: dict[str, str], cwd: Path) 
 def _terminate(pid: int, main_class: str, timeout_s: float) -> None:
     """SIGTERM to the JVM's process group (the JVM and the executors it launched), SIGKILL when
     it takes longer than ``timeout_s``. Does nothing when ``pid`` no longer runs ``main_class``."""
-    if not _pid_runs(pid, main_class):
+    if not runs_command(pid, main_class):
         return
     try:
         group = os.getpgid(pid)
@@ -282,12 +277,12 @@ def _terminate(pid: int, main_class: str, timeout_s: float) -> None:
 
     signal_all(signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while _pid_runs(pid, main_class) and time.monotonic() < deadline:
+    while runs_command(pid, main_class) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _pid_runs(pid, main_class):
+    if runs_command(pid, main_class):
         signal_all(signal.SIGKILL)
         deadline = time.monotonic() + 5.0
-        while _pid_runs(pid, main_class) and time.monotonic() < deadline:
+        while runs_command(pid, main_class) and time.monotonic() < deadline:
             time.sleep(0.1)
     with contextlib.suppress(ChildProcessError):  # reap it when it is our child
         os.waitpid(pid, os.WNOHANG)
@@ -355,7 +350,7 @@ class LocalCluster:
             raise SparkServiceError(
                 f"{path} is not a cluster record ({exc}); delete it and start again"
             ) from exc
-        return record if _pid_runs(record.master.pid, MASTER_CLASS) else None
+        return record if runs_command(record.master.pid, MASTER_CLASS) else None
 
     def start(
         self,
@@ -453,7 +448,7 @@ class LocalCluster:
             for daemon, cls in [(record.master, MASTER_CLASS)] + [
                 (w, WORKER_CLASS) for w in record.workers
             ]:
-                if not _pid_runs(daemon.pid, cls):
+                if not runs_command(daemon.pid, cls):
                     raise SparkServiceError(
                         f"the Spark {daemon.role} exited while starting; its log: "
                         f"{daemon.log_path}\n{_tail(daemon.log_path)}"
@@ -486,7 +481,7 @@ class LocalCluster:
         except (ValueError, TypeError, KeyError):
             path.unlink(missing_ok=True)
             return False
-        ran = _pid_runs(record.master.pid, MASTER_CLASS)
+        ran = runs_command(record.master.pid, MASTER_CLASS)
         for worker in record.workers:
             _terminate(worker.pid, WORKER_CLASS, timeout_s)
         _terminate(record.master.pid, MASTER_CLASS, timeout_s)
@@ -520,7 +515,7 @@ class ConnectServer:
             raise SparkServiceError(
                 f"{path} is not a Spark Connect record ({exc}); delete it and start again"
             ) from exc
-        return record if _pid_runs(record.server.pid, CONNECT_CLASS) else None
+        return record if runs_command(record.server.pid, CONNECT_CLASS) else None
 
     def start(
         self,
@@ -576,7 +571,7 @@ class ConnectServer:
             try:
                 deadline = time.monotonic() + timeout_s
                 while not _port_answers(self.host, port):
-                    if not _pid_runs(pid, CONNECT_CLASS):
+                    if not runs_command(pid, CONNECT_CLASS):
                         raise SparkServiceError(
                             f"the Spark Connect server exited while starting; its log: "
                             f"{log_path}\n{_tail(log_path)}"
@@ -604,7 +599,7 @@ class ConnectServer:
             except (ValueError, TypeError, KeyError):
                 path.unlink(missing_ok=True)
                 return False
-            ran = _pid_runs(record.server.pid, CONNECT_CLASS)
+            ran = runs_command(record.server.pid, CONNECT_CLASS)
             _terminate(record.server.pid, CONNECT_CLASS, timeout_s)
             path.unlink(missing_ok=True)
             return ran
