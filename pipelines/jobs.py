@@ -29,9 +29,11 @@ Use from a notebook::
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -138,7 +140,7 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from vehsim_pipelines import silver
+    from vehsim_pipelines import schemas, silver
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -183,16 +185,37 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
             failed = routed.where(F.col("_table") == silver.QUARANTINE).select(*_BRONZE_READ)
             return silver.quarantine_rows(silver.parse_events(failed))
 
-        # Each output's plan is built only when it is written: building Silver's validation
-        # takes thousands of calls into the JVM, wasted on a table with nothing to add.
         outputs = (
-            (cat.SILVER_TELEMETRY, lambda: silver.telemetry_rows(unique), run.telemetry_rows),
-            (cat.SILVER_EVENTS, lambda: silver.event_rows(unique), run.event_rows),
-            (cat.SILVER_QUARANTINE, failed_rows, run.rows_quarantined),
+            (
+                cat.SILVER_TELEMETRY,
+                lambda: silver.telemetry_rows(unique),
+                run.telemetry_rows,
+                schemas.telemetry_schema,
+            ),
+            (
+                cat.SILVER_EVENTS,
+                lambda: silver.event_rows(unique),
+                run.event_rows,
+                schemas.events_schema,
+            ),
+            (cat.SILVER_QUARANTINE, failed_rows, run.rows_quarantined, schemas.quarantine_schema),
         )
-        for table, rows, n in outputs:
-            _commit(lakehouse, table, rows, n, SILVER_APP_ID, upto, say, on_commit)
-        dq = _dq_row(spark, lakehouse, run, unique, after, started_at, t0)
+
+        def write(table, rows, n_rows, schema) -> None:
+            if not n_rows:
+                # Written only when missing, then created from its schema without planning
+                # the validation it would run on no rows (thousands of calls into the JVM).
+                rows = functools.partial(spark.createDataFrame, [], schema())
+            _commit(lakehouse, table, rows, n_rows, SILVER_APP_ID, upto, say, on_commit)
+
+        summary: dict = {}
+        # The three tables and the data-quality figures are independent: done at once, one
+        # job's planning and commit overlap another's tasks. The completion marker comes last.
+        _all_done(
+            [functools.partial(write, *output) for output in outputs]
+            + [lambda: summary.update(_dq_summary(spark, lakehouse, unique, after))]
+        )
+        dq = _dq_row(spark, run, summary, started_at, t0)
         _commit(lakehouse, cat.DQ_RUNS, lambda: dq, 1, SILVER_APP_ID, upto, say, on_commit)
     finally:
         for frame in cached:
@@ -213,6 +236,22 @@ def _commit(lakehouse, table, rows, n_rows, app_id, upto, say, on_commit) -> Non
         say(f"{app_id.rpartition('.')[2]}: committed {n_rows:,} rows to {table.id}")
     if on_commit is not None:
         on_commit(table.id)
+
+
+def _all_done(tasks: Sequence[Callable[[], object]]) -> None:
+    """Run ``tasks`` at once, each on its own driver thread, and wait for all of them.
+
+    Spark runs the jobs of several threads side by side (one session is thread-safe); the
+    first failure is raised once every task has ended, so no write is left running behind it.
+    """
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="vehsim-job") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        wait(futures)
+    for future in futures:
+        future.result()
 
 
 #: Bronze columns the Silver parse reads (``bronze_version`` is the commit version).
@@ -277,11 +316,10 @@ def _silver_ids(spark, lakehouse: Catalog, after: int, columns=("event_id",)):
     return parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
 
 
-def _dq_row(spark, lakehouse, run: SilverRun, unique, after, started_at, t0):
-    """The run's ``ops/dq_runs`` row: counts, ``seq`` completeness over every Silver event of
-    the vehicle runs it touched, freshness of its new events."""
+def _dq_summary(spark, lakehouse, unique, after) -> dict:
+    """``seq`` completeness over every Silver event of the vehicle runs a range touched, and
+    the freshness of its new events: one row, collected."""
     from vehsim_pipelines import quality
-    from vehsim_pipelines.schemas import dq_runs_schema
 
     keys = ["vehicle_id", "run_id", "seq"]
     ids = unique.select(*keys)
@@ -289,12 +327,18 @@ def _dq_row(spark, lakehouse, run: SilverRun, unique, after, started_at, t0):
     if earlier is not None:
         touched = ids.select("vehicle_id", "run_id").distinct()
         ids = ids.unionByName(earlier.join(touched, ["vehicle_id", "run_id"], "left_semi"))
-    summary = (
+    return (
         quality.seq_summary(quality.seq_completeness(ids))
         .crossJoin(quality.freshness(unique.select("emitted_at", "ingest_ts")))
         .toArrow()
         .to_pylist()[0]
     )
+
+
+def _dq_row(spark, run: SilverRun, summary: dict, started_at, t0):
+    """The run's ``ops/dq_runs`` row: counts and the figures of :func:`_dq_summary`."""
+    from vehsim_pipelines.schemas import dq_runs_schema
+
     fresh = summary
     run.missing_seq = int(summary["missing_seq_total"])
     run.duration_s = time.monotonic() - t0
@@ -465,7 +509,8 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
             )
         if run.late_events_dropped:
             say(f"gold: {run.late_events_dropped:,} event(s) arrived after their window closed")
-        for table in cat.GOLD_TABLES:
+
+        def write(table) -> None:
             rows = outputs.get(table.id)
             recorded = lake.txn_version(lakehouse, table, GOLD_APP_ID)
             if rows is not None and recorded < upto:
@@ -475,6 +520,11 @@ def _gold_range(spark, lakehouse: Catalog, after, upto, watermark_s, say, on_com
                     say(f"gold: merged {counts[table.id]:,} rows into {table.id}")
             if on_commit is not None:
                 on_commit(table.id)
+
+        # The Gold tables are independent: merged at once (Delta's per-operation work, the
+        # snapshot, the file rewrite and the commit protocol, overlaps), the marker comes last.
+        with lake.idempotent_dml(spark, GOLD_APP_ID, upto):
+            _all_done([functools.partial(write, table) for table in cat.GOLD_TABLES])
     finally:
         for frame in cached:
             frame.unpersist()

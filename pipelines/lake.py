@@ -213,6 +213,9 @@ def merge(spark, df, catalog: Catalog, table: Table, app_id: str, version: int) 
     """``MERGE INTO table`` on its catalog key: update the rows whose key matches, insert the
     rest; records ``(app_id, version)`` and is skipped by delta-spark when the table already
     records that version. A missing table is created by an append of ``df``.
+
+    Several merges of one ``(app_id, version)`` can run at once (on threads) inside one
+    :func:`idempotent_dml` block; each then leaves the session settings alone.
     """
     if table_version(catalog, table) is None:
         append(df, catalog, table, app_id, version)
@@ -220,18 +223,28 @@ def merge(spark, df, catalog: Catalog, table: Table, app_id: str, version: int) 
     view = f"_vehsim_merge_{uuid.uuid4().hex}"
     df.createOrReplaceTempView(view)
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.key)
+    statement = (
+        f"MERGE INTO delta.`{catalog.spark_path(table)}` AS t USING {view} AS s "
+        f"ON {condition} WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+    )
     try:
-        with _idempotent_dml(spark, app_id, version):
-            spark.sql(
-                f"MERGE INTO delta.`{catalog.spark_path(table)}` AS t USING {view} AS s "
-                f"ON {condition} WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            )
+        if _txn_set(spark, app_id, version):
+            spark.sql(statement)
+        else:
+            with idempotent_dml(spark, app_id, version):
+                spark.sql(statement)
     finally:
         spark.catalog.dropTempView(view)
 
 
+def _txn_set(spark, app_id: str, version: int) -> bool:
+    return spark.conf.get(_TXN_APP_ID_CONF, None) == app_id and spark.conf.get(
+        _TXN_VERSION_CONF, None
+    ) == str(version)
+
+
 @contextmanager
-def _idempotent_dml(spark, app_id: str, version: int) -> Iterator[None]:
+def idempotent_dml(spark, app_id: str, version: int) -> Iterator[None]:
     """Session settings that make the Delta DML inside idempotent, removed afterwards."""
     spark.conf.set(_TXN_APP_ID_CONF, app_id)
     spark.conf.set(_TXN_VERSION_CONF, str(version))
@@ -266,6 +279,7 @@ __all__ = [
     "ChangeFeedMissing",
     "append",
     "create_table",
+    "idempotent_dml",
     "merge",
     "open_table",
     "plain_arrow",
