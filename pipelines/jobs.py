@@ -147,9 +147,12 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
     run = SilverRun(after + 1, upto)
     bronze = _bronze_columns(lake.read_changes(spark, lakehouse, cat.BRONZE_EVENTS, after, upto))
     # One parse validates and routes every record; its result is kept on the executors' disks
-    # (not in memory, so memory does not grow with the range) for the writes and counts below.
-    routed = silver.routed_rows(silver.parse_events(bronze)).persist(StorageLevel.DISK_ONLY)
-    cached = [routed]
+    # (not in memory, so memory does not grow with the range) for the writes and counts below,
+    # as a checkpoint: the jobs that read it plan a scan of it, not the validation's thousands
+    # of expressions again (seconds of driver time per job). A lost executor loses its part,
+    # so the range fails and the next run redoes it, as after any crash.
+    routed = _materialized(silver.routed_rows(silver.parse_events(bronze)))
+    cached = []
     try:
         counts = _routed_counts(routed)
         run.rows_read = sum(counts.values())
@@ -220,7 +223,31 @@ def _silver_range(spark, lakehouse: Catalog, after, upto, say, on_commit) -> Sil
     finally:
         for frame in cached:
             frame.unpersist()
+        _release(routed)
     return run
+
+
+def _materialized(frame):
+    """``frame`` computed now onto the executors' disks, as a frame whose plan reads it back."""
+    from pyspark import StorageLevel
+
+    return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+
+
+def _release(checkpointed) -> None:
+    """Free the disk blocks of a :func:`_materialized` frame now, not at the next JVM GC.
+
+    A Spark Connect client releases them when the frame is garbage-collected; a classic
+    session has no public call for it, so the checkpoint's RDD is unpersisted through the JVM.
+    """
+    from pyspark.sql.utils import is_remote
+
+    if is_remote():
+        return
+    try:
+        checkpointed._jdf.queryExecution().logical().rdd().unpersist(False)
+    except Exception:  # noqa: BLE001 - a newer Spark's plan shape: the cleaner frees it later
+        pass
 
 
 def _commit(lakehouse, table, rows, n_rows, app_id, upto, say, on_commit) -> None:
