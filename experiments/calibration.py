@@ -14,7 +14,8 @@ into every fold). Every evaluation is one fleet run: all cars of a fold in one k
 
     python experiments/calibration.py [max_evals] [prior|shipped]          # all 45 cars
     python experiments/calibration.py --cv [max_evals] [k] [results.csv]   # k-fold CV
-    (either with --fix=section.key=value to hold a parameter instead of fitting it)
+    (either with --fix=section.key=value to hold a parameter instead of fitting it; --cv with
+    --seed=N to deal the cars into other folds than CV_SEED's)
 """
 
 from __future__ import annotations
@@ -219,14 +220,16 @@ def cross_validate(
     k: int = CV_FOLDS,
     progress: Callable[[int, int, float], None] | None = None,
     fixed: dict[tuple[str, str], float] | None = None,
+    seed: int = CV_SEED,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """k-fold cross-validation of :func:`calibrate` (from :data:`PRIOR`, ``fixed`` held).
+    """k-fold cross-validation of :func:`calibrate` (from :data:`PRIOR`, ``fixed`` held; the cars
+    dealt into folds by ``seed``).
 
     Returns the held-out results (one row per car, predicted by the models of the fold that did
     not see it, in the frame's order, with a ``fold`` column) and each fold's fitted values.
     """
     parts, fitted = [], []
-    for fold, held_out in enumerate(folds(len(frame), k)):
+    for fold, held_out in enumerate(folds(len(frame), k, seed)):
         train = frame.drop(frame.index[held_out])
         models, _ = calibrate(
             train,
@@ -246,7 +249,8 @@ def _log(text: str) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--fix=")]
+    args = [a for a in sys.argv[1:] if not a.startswith(("--fix=", "--seed="))]
+    seeds = [int(a[len("--seed=") :]) for a in sys.argv[1:] if a.startswith("--seed=")]
     # --fix=section.key=value holds a parameter of FITTED at a value (repeatable)
     fixed = {
         tuple(a[len("--fix=") :].split("=")[0].split(".", 1)): float(a.split("=")[-1])
@@ -266,6 +270,7 @@ if __name__ == "__main__":
                 _log(f"fold {f}: eval {n}: objective {v:.3f}") if n % 25 == 0 else None
             ),
             fixed=fixed,
+            seed=seeds[-1] if seeds else CV_SEED,
         )
         results.to_csv(out, index=False)
         print(json.dumps({"cross_validated": summary(results), "folds": fitted}))
