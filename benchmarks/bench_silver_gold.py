@@ -191,7 +191,10 @@ def build_bronze(home: Path, n_events: int, n_vehicles: int, commits: int) -> No
     from vehsim_pipelines.session import build_spark
 
     settings = load_settings({"VEHSIM_HOME": str(home)})
-    spark = build_spark("vehsim-bench-bronze", master="local[2]")
+    # Each commit's Arrow slices pass through the driver (400,000 events, ~0.5 GB, at 4M).
+    spark = build_spark(
+        "vehsim-bench-bronze", master="local[2]", conf={"spark.driver.memory": "6g"}
+    )
     uri = settings.table_uri("bronze", "events")
     step = -(-n_events // commits)
     for start in range(0, n_events, step):
