@@ -271,9 +271,6 @@ def _all_done(tasks: Sequence[Callable[[], object]]) -> None:
     Spark runs the jobs of several threads side by side (one session is thread-safe); the
     first failure is raised once every task has ended, so no write is left running behind it.
     """
-    if len(tasks) == 1:
-        tasks[0]()
-        return
     with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="vehsim-job") as pool:
         futures = [pool.submit(task) for task in tasks]
         wait(futures)
