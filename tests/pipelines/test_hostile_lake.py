@@ -49,15 +49,22 @@ def _produce(settings, records) -> tuple[dict, dict]:
     )
     landed, refused = {}, {}
     for r in records:  # one at a time: the broker refuses a whole batch for one bad record
-        future = producer.send(
-            settings.telemetry_topic, key=r.key, value=r.value, partition=0,
-            timestamp_ms=r.timestamp_ms,
-        )  # fmt: skip
-        try:
-            meta = future.get(timeout=30)
-            landed[r.id] = (meta.partition, meta.offset)
-        except KafkaError as exc:
-            refused[r.id] = exc
+        for attempt in range(40):
+            future = producer.send(
+                settings.telemetry_topic, key=r.key, value=r.value, partition=0,
+                timestamp_ms=r.timestamp_ms,
+            )  # fmt: skip
+            try:
+                meta = future.get(timeout=30)
+                landed[r.id] = (meta.partition, meta.offset)
+            except KafkaError as exc:
+                # A new topic's leader can still be on its way (NotLeaderForPartition on a
+                # loaded machine): that is no refusal of the record, so it is sent again.
+                if exc.retriable and attempt < 39:
+                    time.sleep(0.25)
+                    continue
+                refused[r.id] = exc
+            break
     producer.close()
     time.sleep(0.1)
     return landed, refused
