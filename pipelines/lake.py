@@ -228,24 +228,24 @@ def merge(spark, df, catalog: Catalog, table: Table, app_id: str, version: int) 
         f"ON {condition} WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
     )
     try:
-        if _txn_set(spark, app_id, version):
+        with idempotent_dml(spark, app_id, version):
             spark.sql(statement)
-        else:
-            with idempotent_dml(spark, app_id, version):
-                spark.sql(statement)
     finally:
         spark.catalog.dropTempView(view)
 
 
-def _txn_set(spark, app_id: str, version: int) -> bool:
-    return spark.conf.get(_TXN_APP_ID_CONF, None) == app_id and spark.conf.get(
-        _TXN_VERSION_CONF, None
-    ) == str(version)
-
-
 @contextmanager
 def idempotent_dml(spark, app_id: str, version: int) -> Iterator[None]:
-    """Session settings that make the Delta DML inside idempotent, removed afterwards."""
+    """Session settings that make the Delta DML inside idempotent, removed afterwards.
+
+    Nested in a block of the same ``(app_id, version)`` it changes nothing, so the DML of
+    several threads inside one outer block keeps the settings until that block ends.
+    """
+    if spark.conf.get(_TXN_APP_ID_CONF, None) == app_id and spark.conf.get(
+        _TXN_VERSION_CONF, None
+    ) == str(version):
+        yield
+        return
     spark.conf.set(_TXN_APP_ID_CONF, app_id)
     spark.conf.set(_TXN_VERSION_CONF, str(version))
     try:
