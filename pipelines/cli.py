@@ -322,12 +322,30 @@ def _refine_session(args: argparse.Namespace):
     return build_spark("vehsim-refine", master=args.master, conf=conf, remote=args.remote)
 
 
+class _OnDemandSession:
+    """The command's Spark session, started the first time a job needs one: a run with nothing
+    new reads the Delta logs alone and starts no JVM."""
+
+    def __init__(self, args: argparse.Namespace):
+        self._args = args
+        self.session = None
+
+    def __call__(self):
+        if self.session is None:
+            self.session = _refine_session(self._args)
+        return self.session
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+
+
 def run_silver_command(args: argparse.Namespace) -> int:
     from vehsim.config import load_settings
     from vehsim_pipelines import jobs
 
     settings = load_settings()
-    spark = _refine_session(args)
+    spark = _OnDemandSession(args)
     try:
         runs = jobs.run_silver(spark, settings, progress=_say)
     finally:
@@ -341,7 +359,7 @@ def run_gold_command(args: argparse.Namespace) -> int:
     from vehsim_pipelines import jobs
 
     settings = load_settings()
-    spark = _refine_session(args)
+    spark = _OnDemandSession(args)
     try:
         runs = jobs.run_gold(spark, settings, progress=_say, watermark_s=args.watermark_s)
     finally:
@@ -376,7 +394,7 @@ def run_all_command(args: argparse.Namespace) -> int:
         _say(f"bronze: {run.records:,} records in {run.batches} batch(es)")
         result["bronze"] = {"records": run.records, "batches": run.batches}
     else:
-        spark = _refine_session(args)
+        spark = _OnDemandSession(args)
     try:
         result["silver"] = [r.as_dict() for r in jobs.run_silver(spark, settings, progress=_say)]
         result["gold"] = [

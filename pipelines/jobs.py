@@ -114,7 +114,11 @@ def run_silver(
     progress: Progress | None = _stderr,
     on_commit: CommitHook | None = None,
 ) -> list[SilverRun]:
-    """Bring Silver up to the current Bronze version; returns one entry per range processed."""
+    """Bring Silver up to the current Bronze version; returns one entry per range processed.
+
+    ``spark``: a SparkSession, or a callable that returns one and is called only when there is
+    a range to process (default: a local session, likewise started only when needed).
+    """
     settings = settings or load_settings()
     lakehouse = Catalog(settings)
     say = progress or (lambda _m: None)
@@ -128,7 +132,7 @@ def run_silver(
         say(f"silver: up to date with Bronze version {head}")
         return []
     lake.require_change_feed(lakehouse, cat.BRONZE_EVENTS)
-    spark = spark or _session()
+    spark = _start(spark)
     runs = []
     for after, upto in ranges:
         say(f"silver: Bronze versions {after + 1}..{upto}")
@@ -425,6 +429,7 @@ def run_gold(
     """Bring Gold up to the Bronze version Silver is complete for; one entry per range.
 
     Args:
+        spark: As for :func:`run_silver`.
         watermark_s: A window that ended more than this before the newest event Gold already
             had for the run is final: a later event for it is counted, not applied.
     """
@@ -437,7 +442,7 @@ def run_gold(
     if not ranges:
         say(f"gold: up to date with Silver (Bronze version {head})")
         return []
-    spark = spark or _session()
+    spark = _start(spark)
     runs = []
     for after, upto in ranges:
         say(f"gold: Silver rows of Bronze versions {after + 1}..{upto}")
@@ -607,6 +612,14 @@ def _vehicle_dimension(spark):
 
 
 # --- both -------------------------------------------------------------------------------------
+
+
+def _start(spark):
+    """The session to run on: ``spark`` itself, or what the callable ``spark`` returns (called
+    only once there is work, so that a run with nothing new starts no JVM), or a local one."""
+    if spark is None:
+        return _session()
+    return spark() if callable(spark) and not hasattr(spark, "sql") else spark
 
 
 def _session(master: str | None = None, conf: Mapping[str, str] | None = None):
