@@ -401,18 +401,19 @@ def test_sweep_on_local_spark_equals_the_in_process_fleet(spark, tmp_path):
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_sweep_command_on_local_and_on_a_standalone_cluster_equals_the_in_process_fleet(
+def test_sweep_command_on_a_standalone_cluster_equals_the_in_process_fleet(
     tmp_path,
     spark_cluster,  # noqa: F811
 ):
+    """The command line on a cluster (on local Spark the same job is tested in process, above)."""
     from vehsim_pipelines.sweep import read_sweep
 
     cfg = load_sweep_config(SMOKE)
-    expected = simulate_sweep(cfg)
     base = load_settings({"VEHSIM_HOME": str(tmp_path / "unused")})
-    for master, home in (("local[*]", "local"), (spark_cluster.master_url, "cluster")):
-        env = lake_env(base, tmp_path / home)
-        done = run_vehsim(["sweep", "--config", str(SMOKE), "--master", master, "-q"], env)
-        summary = json.loads(done.stdout)
-        assert summary["sweep_id"] == cfg.sweep_id and summary["drives"] == 12
-        _assert_same(expected, read_sweep(load_settings(env), cfg.sweep_id))
+    env = lake_env(base, tmp_path / "cluster")
+    done = run_vehsim(
+        ["sweep", "--config", str(SMOKE), "--master", spark_cluster.master_url, "-q"], env
+    )
+    summary = json.loads(done.stdout)
+    assert summary["sweep_id"] == cfg.sweep_id and summary["drives"] == 12
+    _assert_same(simulate_sweep(cfg), read_sweep(load_settings(env), cfg.sweep_id))
