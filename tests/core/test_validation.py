@@ -3,8 +3,9 @@
 Published figures: unadjusted FTP and HWFE fuel economy and FTP bag 1/3 values from the EPA 2022
 Test Car List (vehsim/data/testcar, source note in vehsim/data/SOURCES.md). Guarded in-sample
 figures of the shipped generic models: median absolute error <= 4.5% on each test, >= 84% of
-vehicles within ±10% on FTP (38 of 45) and >= 88% on HWFE (40 of 45); predicted bag 3 / bag 1
-between 1.08 and 1.22 for >= 80% of vehicles (EPA median 1.147); the cycle follower within
+vehicles within ±10% on FTP (38 of 45) and >= 88% on HWFE (40 of 45) (shipped: medians 3.8%
+and 3.3%, 38 and 40 cars); predicted bag 3 / bag 1 between 1.08 and 1.22 for >= 80% of
+vehicles (EPA median 1.147); the cycle follower within
 ±2 mph / ±1 s for >= 99% of the cycle time (40 CFR 86.115). The FTP share is lower than the 85%
 this file once asked for because the calibration no longer rewards tucking a car just inside
 ±10% (docs/validation.md, Calibration); the cross-validated figures there are the ones that
@@ -105,3 +106,19 @@ def test_parameters_the_subset_cannot_identify_hold_typical_values():
     for (section, key), value in held.items():
         assert (section, key) not in fitted
         assert models[section][key] == value, (section, key)
+
+
+def test_prior_penalty_pulls_only_the_parameters_it_names_towards_their_priors():
+    """The calibration's prior (docs/validation.md, Calibration): zero at PRIOR, one weight per
+    squared standard deviation away, nothing for parameters without a prior spread."""
+    from vehsim_experiments.calibration import FITTED, PRIOR, PRIOR_SD, prior_penalty
+
+    fitted = {(s, k) for s, k, *_ in FITTED}
+    assert set(PRIOR_SD) <= fitted
+    assert all(sd > 0 for sd in PRIOR_SD.values())
+    assert prior_penalty(dict(PRIOR)) == 0.0
+    for p, sd in PRIOR_SD.items():
+        moved = {**PRIOR, p: PRIOR[p] + 2 * sd}
+        assert prior_penalty(moved, weight=1.5) == pytest.approx(1.5 * 4)
+    free = next(p for p in fitted if p not in PRIOR_SD)
+    assert prior_penalty({**PRIOR, free: PRIOR[free] * 1.1}) == 0.0
