@@ -31,13 +31,16 @@ def steady_windows(speed_kph: np.ndarray) -> list[int]:
     ]
 
 
-def gear_trace(vehicle: str, cycle: vehsim.Cycle) -> tuple[np.ndarray, np.ndarray]:
-    """Times [s] and gears of ``vehicle`` following ``cycle``, every 0.1 s."""
-    sim = vehsim.Simulator([vehsim.load_vehicle(vehicle)], dt_s=DT_S, start="cold")
-    sim.set_driver(0, cycle)
+def gear_traces(vehicles: list[str], cycle: vehsim.Cycle) -> dict[str, tuple]:
+    """Times [s] and gears of each vehicle following ``cycle``, every 0.1 s (one fleet run:
+    its rows equal single runs bit for bit, tests/core/test_invariants.py)."""
+    sim = vehsim.Simulator([vehsim.load_vehicle(v) for v in vehicles], dt_s=DT_S, start="cold")
+    sim.set_driver(slice(None), cycle)
     every = int(round(RECORD_S / DT_S))
     records = sim.run_steps(int(round(cycle.duration_s / DT_S)), every)
-    return records[:, 0, S["time_s"]], records[:, 0, S["gear"]]
+    return {
+        v: (records[:, i, S["time_s"]], records[:, i, S["gear"]]) for i, v in enumerate(vehicles)
+    }
 
 
 def test_steady_windows_are_found_in_every_cycle():
@@ -51,8 +54,7 @@ def test_no_vehicle_shifts_more_than_once_while_the_target_speed_is_steady(cycle
     cycle = vehsim.load_cycle(cycle_name)
     windows = steady_windows(cycle.speed_mps * 3.6)
     busy = []
-    for vehicle in vehsim.list_vehicles():
-        time_s, gear = gear_trace(vehicle, cycle)
+    for vehicle, (time_s, gear) in gear_traces(vehsim.list_vehicles(), cycle).items():
         shift_times = time_s[1:][np.diff(gear) != 0]
         for k in windows:
             n = int(np.count_nonzero((shift_times > k) & (shift_times <= k + WINDOW_S)))
@@ -63,7 +65,7 @@ def test_no_vehicle_shifts_more_than_once_while_the_target_speed_is_steady(cycle
 
 def test_pickup_holds_its_gear_at_a_steady_103_kph_on_us06():
     """The reported case: US06 near 103 km/h (455-470 s), formerly 7-8-7-8 every few seconds."""
-    time_s, gear = gear_trace("pickup-v8", vehsim.load_cycle("us06"))
+    time_s, gear = gear_traces(["pickup-v8"], vehsim.load_cycle("us06"))["pickup-v8"]
     window = (time_s >= 455.0) & (time_s <= 470.0)
     assert np.count_nonzero(np.diff(gear[window])) <= 1
 
