@@ -7,7 +7,9 @@
    (c) by the previous Bronze source, a Python data source over kafka-python/librdkafka
    (``benchmarks/legacy``), into the same delta-spark sink. Reports events/s of each and the
    ratios (target >= 100,000 events/s into Bronze on 2 cores). The Spark session is warmed up
-   on a small topic first, as a long-running stream is.
+   on a small topic first, as a long-running stream is. Two ceilings are measured beside them:
+   Spark's Kafka source alone (Bronze's columns into a ``noop`` sink), and the wall time of a
+   small Delta append, plain and idempotent (as the streaming sink commits every batch).
 2. Steady state: events produced at a fixed rate (default 2,000/s) while Bronze runs with a
    1 s trigger; for every event, the time from its Kafka timestamp (producer create time) to
    the moment a reader sees it in the Delta table (a poller watches the table every 50 ms).
@@ -168,6 +170,45 @@ def _summary(records: int, duration_s: float, progress: list[dict]) -> dict:
         "batch_s": batch_s,
         "events_per_batch_s": records / batch_s if batch_s else float("nan"),
     }
+
+
+def _spark_source_alone(spark, settings, events: int) -> float:
+    """Events/s of Spark's Kafka source reading the backlog into a sink that does nothing
+    (``noop``) with Bronze's columns: the ceiling of any Bronze on this source (best of two)."""
+    from vehsim_pipelines import bronze
+
+    best = float("inf")
+    for _ in range(2):
+        frame = (
+            spark.read.format("kafka")
+            .options(**bronze.kafka_options(settings, settings.kafka_bootstrap))
+            .option("subscribe", settings.telemetry_topic)
+            .load()
+        )
+        start = time.perf_counter()
+        bronze.bronze_frame(frame).write.format("noop").mode("overwrite").save()
+        best = min(best, time.perf_counter() - start)
+    return events / best
+
+
+def _commit_costs(spark, work: Path, commits: int = 8) -> dict:
+    """Median wall time of a Delta append of 10 rows, plain and idempotent (``txnAppId`` and
+    ``txnVersion``, as the streaming sink commits every batch): the second looks up the table's
+    transactions, which rebuilds the table state from its log on every commit."""
+    frame = spark.range(10).selectExpr("id", "repeat('x', 1000) AS raw_event")
+    out = {}
+    for name in ("plain", "idempotent"):
+        path = str(work / f"commit-{name}")
+        times = []
+        for k in range(commits):
+            writer = frame.write.format("delta").mode("append")
+            if name == "idempotent":
+                writer = writer.option("txnAppId", "bench").option("txnVersion", k)
+            start = time.perf_counter()
+            writer.save(path)
+            times.append(time.perf_counter() - start)
+        out[name] = statistics.median(times[1:])
+    return out
 
 
 def _bronze_backlog(spark, settings) -> dict:
@@ -398,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         bronze.run_bronze_available_now(spark, warm)
         cold_s = time.monotonic() - t0
 
+        source_eps = _spark_source_alone(spark, backlog, args.events)
+        commit_s = _commit_costs(spark, work)
         results = {}
         for name in ("spark-kafka", *(() if args.no_legacy else ("legacy-python",))):
             target = replace(backlog, lake_uri=str(work / f"backlog-{name}" / "lake"),
@@ -421,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  raw kafka-python consume (baseline)   {raw_eps:>10,.0f} events/s")
     if rdkafka_eps:
         print(f"  raw confluent-kafka consume           {rdkafka_eps:>10,.0f} events/s")
+    print(f"  Spark's Kafka source alone (no sink)  {source_eps:>10,.0f} events/s")
     labels = {
         "spark-kafka": "Bronze: Spark Kafka source -> delta",
         "legacy-python": "previous Python source -> delta   ",
@@ -435,6 +479,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = results["spark-kafka"]["events_per_s"] / results["legacy-python"]["events_per_s"]
         print(f"  Spark's Kafka source / previous Python source: {ratio:.2f}x")
     print(f"  Spark session start {session_s:.1f} s; first run (cold JIT) {cold_s:.1f} s")
+    print(
+        f"  Delta append of 10 rows: plain {commit_s['plain']:.2f} s, idempotent "
+        f"(txnAppId/txnVersion, as every streaming batch) {commit_s['idempotent']:.2f} s"
+    )
     print(
         f"  steady state at {steady['achieved_rate_hz']:,.0f} events/s, trigger {args.trigger_s} s: "
         f"event-to-Bronze latency p50 {steady['p50_s']:.2f} s, p95 {steady['p95_s']:.2f} s, "
@@ -456,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         "event_bytes": round(mean_bytes),
         "raw_consume_events_per_s": round(raw_eps),
         "raw_rdkafka_consume_events_per_s": round(rdkafka_eps) if rdkafka_eps else None,
+        "spark_source_alone_events_per_s": round(source_eps),
+        "delta_commit_s": {k: round(v, 3) for k, v in commit_s.items()},
         "bronze_events_per_s": {k: round(r["events_per_s"]) for k, r in results.items()},
         "bronze_vs_raw": {k: round(r["events_per_s"] / raw_eps, 3) for k, r in results.items()},
         "session_start_s": round(session_s, 2),
