@@ -48,6 +48,8 @@ _UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 _UTC_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"
 #: Text that Spark's JSON reader gives a string column for a non-string JSON token.
 _NON_STRING_TOKEN = r"^(-?[0-9][0-9.eE+-]*|true|false|[\[{][\s\S]*)$"
+#: The first characters a text matching :data:`_NON_STRING_TOKEN` can have.
+_NON_STRING_TOKEN_STARTS = tuple("-0123456789tf[{")
 _ID_MAX_LENGTH = 200
 #: Largest ``seq`` accepted: the largest integer every JSON parser reads exactly (2^53 - 1,
 #: RFC 8259 section 6); a run emitting 1,000 events/s reaches it after 285,000 years.
@@ -55,6 +57,8 @@ SEQ_MAX = 2**53 - 1
 #: A C0 control character or DEL anywhere in a text (Java regex).
 _CONTROL = r"[\x00-\x1f\x7f]"
 T_ = TypeVar("T_")
+#: Columns of :func:`parse_events` holding the parsed ``emitted_at`` and ``sim_clock_utc``.
+_EMITTED_TS, _CLOCK_TS = "_emitted_ts", "_clock_ts"
 
 
 @dataclass(frozen=True)
@@ -132,14 +136,20 @@ def parse_events(bronze: DataFrame) -> DataFrame:
         bronze: Bronze rows; needs ``raw_event`` (string) and passes every other column through.
 
     Returns:
-        The input columns plus ``e`` (the parsed envelope), ``_v`` (the record as a VARIANT,
-        only where a mis-typed field must be named), ``_check`` (index of the first failed
-        rule, see :func:`error_detail`), ``_error`` and ``_error_field`` (null when valid).
+        The input columns plus ``e`` (the parsed envelope), ``_emitted_ts`` and ``_clock_ts``
+        (``e.emitted_at`` and ``e.payload.sim_clock_utc`` parsed; null when not a time),
+        ``_v`` (the record as a VARIANT, only where a mis-typed field must be named),
+        ``_check`` (index of the first failed rule, see :func:`error_detail`), ``_error`` and
+        ``_error_field`` (null when valid).
     """
     if "ingest_ts" not in bronze.columns:  # records not read from Bronze: judge times by now
         bronze = bronze.withColumn("ingest_ts", F.current_timestamp())
     parsed = bronze.withColumn(
         "e", F.from_json(F.col("raw_event"), schemas.envelope_schema(), JSON_OPTIONS)
+    )
+    # The two times, parsed once here for the checks and the Silver columns that use them.
+    parsed = parsed.withColumn(_EMITTED_TS, _timestamp(F.col("e.emitted_at"))).withColumn(
+        _CLOCK_TS, _timestamp(F.col("e.payload.sim_clock_utc"))
     )
     parsed = parsed.withColumn("_needs_variant", _looks_mistyped())
     parsed = parsed.withColumn(
@@ -190,7 +200,11 @@ def _looks_mistyped() -> Column:
     """True where a second (VARIANT) look is needed to name a mis-typed field."""
     corrupt = F.col(f"e.{schemas.CORRUPT_COLUMN}").isNotNull()
     for path in _string_paths():
-        corrupt = corrupt | F.col(path).rlike(_NON_STRING_TOKEN)
+        value = F.col(path)
+        # Every text the pattern matches starts with one of these characters; comparing the
+        # first one spares most values a Java String and a regex matcher (a UUID, a name).
+        could_be_token = F.substring(value, 1, 1).isin(*_NON_STRING_TOKEN_STARTS)
+        corrupt = corrupt | (could_be_token & value.rlike(_NON_STRING_TOKEN))
     return corrupt
 
 
@@ -322,18 +336,25 @@ def _control_character_checks(is_raw: Column) -> list[_Check]:
 
     A trailing newline in ``event_id`` would otherwise pass a ``^...$`` pattern (``$`` matches
     before a final line break) and make two ids of one event.
+
+    One regular expression over the fields joined spares a valid record one Java String and
+    matcher per field; only a record where it finds a control character looks at each field.
     """
-    checks = []
-    for name, kind in events.ENVELOPE_FIELDS.items():
-        if kind is str:
-            value = F.col(f"e.{name}")
-            checks.append(
-                _form_check(name, value.rlike(_CONTROL), "must not contain control characters")
-            )
+    names = [name for name, kind in events.ENVELOPE_FIELDS.items() if kind is str]
     clock = F.col("e.payload.sim_clock_utc")
+    joined = F.concat_ws("", *[F.col(f"e.{name}") for name in names], clock)
+    any_control = joined.rlike(_CONTROL)
+
+    def has_control(value: Column) -> Column:
+        return any_control & value.rlike(_CONTROL)
+
+    checks = [
+        _form_check(name, has_control(F.col(f"e.{name}")), "must not contain control characters")
+        for name in names
+    ]
     checks.append(
         _Check(
-            is_raw & clock.rlike(_CONTROL),
+            is_raw & has_control(clock),
             "schema_violation",
             "payload.sim_clock_utc",
             F.lit("payload.sim_clock_utc: must not contain control characters"),
@@ -363,7 +384,7 @@ def _unknown_field_check() -> _Check:
 def _plausibility_checks(is_raw: Column, window: Plausibility) -> list[_Check]:
     """Integers and times that parse but cannot be true (see :class:`Plausibility`)."""
     seq = F.col("e.seq")
-    emitted = _timestamp(F.col("e.emitted_at"))
+    emitted = F.col(_EMITTED_TS)
     ingest = F.col("ingest_ts")
 
     def seconds(delta_s: float) -> Column:
@@ -372,7 +393,7 @@ def _plausibility_checks(is_raw: Column, window: Plausibility) -> list[_Check]:
     too_early = emitted < ingest - seconds(window.max_age_s)
     too_late = emitted > ingest + seconds(window.max_ahead_s)
     clock_text = F.col("e.payload.sim_clock_utc")
-    clock = _timestamp(clock_text)
+    clock = F.col(_CLOCK_TS)
     clock_form = clock_text.isNotNull() & (~clock_text.rlike(_UTC_PATTERN) | clock.isNull())
     clock_far = (clock < emitted - seconds(window.max_age_s)) | (
         clock > emitted + seconds(window.max_sim_clock_ahead_s)
@@ -442,7 +463,7 @@ def _envelope_form_checks(name: str) -> list[_Check]:
         bad = (value < 0) | F.isnan(value) | (value == float("inf"))
         return [_form_check(name, bad, "must be a finite number >= 0")]
     if name == "emitted_at":
-        bad = ~value.rlike(_UTC_PATTERN) | _timestamp(value).isNull()
+        bad = ~value.rlike(_UTC_PATTERN) | F.col(_EMITTED_TS).isNull()
         return [
             _form_check(name, bad, "must be a UTC ISO-8601 time, e.g. 2026-11-27T14:06:24.123456Z")
         ]
@@ -493,9 +514,10 @@ def _timestamp(text: Column) -> Column:
 
 
 def _flat_values() -> dict[str, Column]:
-    """The envelope and payload of ``e`` by Silver column name (``emitted_at`` parsed)."""
+    """The envelope and payload of ``e`` by Silver column name (``emitted_at`` parsed), from
+    the output of :func:`parse_events`."""
     values = {f.name: F.col(f"e.{f.name}") for f in schemas.ENVELOPE_COLUMNS}
-    values["emitted_at"] = _timestamp(F.col("e.emitted_at"))
+    values["emitted_at"] = F.col(_EMITTED_TS)
     values.update({n: F.col(f"e.payload.{n}") for n in schemas.raw_payload_fields()})
     values.update(
         {col: F.col(f"e.payload.{n}") for n, col in schemas.EVENT_PAYLOAD_COLUMNS.items()}

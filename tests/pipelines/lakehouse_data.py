@@ -87,6 +87,11 @@ def _mutated(seq: int, change) -> str:
     return json.dumps(event)
 
 
+def _raw_del(value: str) -> str:
+    """``value`` with each escaped DEL (``\\u007f``) as the raw character."""
+    return value.replace("\\u007f", "\x7f")
+
+
 def bad_event_corpus() -> list[CorpusItem]:
     """Valid events, every kind of bad event, and duplicates, with the expected outcome.
 
@@ -135,6 +140,36 @@ def bad_event_corpus() -> list[CorpusItem]:
                 f"payload.{name}",
             )
         )
+    # control characters in the envelope strings and the simulated clock: C0 ones escaped (as
+    # JSON requires), DEL raw (JSON lets it through unescaped; Python's encoder escapes it)
+    for name, char in (
+        ("event_id", "\x7f"),
+        ("event_type", "\n"),
+        ("vehicle_id", "\t"),
+        ("vehicle_id", "\x7f"),
+        ("run_id", "\x1f"),
+        ("run_id", "\x7f"),
+        ("emitted_at", "\x00"),
+    ):
+        items.append(
+            CorpusItem(
+                _raw_del(_mutated(next(seq), lambda e, n=name, c=char: e.update({n: e[n] + c}))),
+                "schema_violation",
+                name,
+            )
+        )
+    for char in ("\x00", "\x7f"):
+        clock = {"sim_clock_utc": f"2026-11-27T12:00:00Z{char}"}
+        items.append(
+            CorpusItem(
+                _raw_del(_mutated(next(seq), lambda e, c=clock: e["payload"].update(c))),
+                "schema_violation",
+                "payload.sim_clock_utc",
+            )
+        )
+    # a raw (unescaped) C0 character inside a string is not JSON
+    escaped = _mutated(next(seq), lambda e: e.update(run_id="corpus\u0001run"))
+    items.append(CorpusItem(escaped.replace("\\u0001", "\x01"), "invalid_json", "raw_event"))
     # wrong types
     wrong = [
         ("seq", lambda e: e.update(seq="7"), "seq"),
