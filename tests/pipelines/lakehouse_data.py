@@ -170,6 +170,13 @@ def bad_event_corpus() -> list[CorpusItem]:
     # a raw (unescaped) C0 character inside a string is not JSON
     escaped = _mutated(next(seq), lambda e: e.update(run_id="corpus\u0001run"))
     items.append(CorpusItem(escaped.replace("\\u0001", "\x01"), "invalid_json", "raw_event"))
+    # top-level fields schema version 1 does not define (the payload may carry extra ones)
+    for extra in ({"colour": "red"}, {"colour": None}, {"a": 1, "b": [2]}):
+        items.append(
+            CorpusItem(
+                _mutated(next(seq), lambda e, x=extra: e.update(x)), "schema_violation", "raw_event"
+            )
+        )
     # wrong types
     wrong = [
         ("seq", lambda e: e.update(seq="7"), "seq"),
