@@ -29,6 +29,11 @@ before this one (Silver/Gold through driver-side Arrow and delta-rs), taken from
 (``--previous-ref``) into a temporary package.
 
 Prints the load average next to every figure and ends with a one-line JSON summary.
+
+The speed of a shared (virtual) host varies over a day, on this project's 2-core machines by
+up to twice for the same code: every run also times a fixed pure-Python loop
+(``host_reference_s``, best of three, before and after the measurements), so two runs'
+figures can be compared at the host speed each had.
 """
 
 from __future__ import annotations
@@ -415,6 +420,18 @@ def _report(name: str, n_events: int, result: dict) -> dict:
     return result
 
 
+def host_reference_s() -> float:
+    """Seconds a fixed single-threaded Python loop takes on this host now (best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return round(best, 3)
+
+
 def _bronze(n_events: int, args, label: str) -> Path:
     home = Path(tempfile.mkdtemp(prefix=f"vehsim-bench-{label}-"))
     t0 = time.perf_counter()
@@ -470,6 +487,8 @@ def main() -> int:
         warmup_events = 20_000 if args.quick else 100_000
 
     previous = previous_package(args.previous_ref) if args.previous else None
+    reference_before = host_reference_s()
+    print(f"host reference: {reference_before:.3f} s (a fixed Python loop)", file=sys.stderr)
     results = []
     homes = []
     scratch = []
@@ -500,6 +519,7 @@ def main() -> int:
         "driver_memory": DRIVER_MEMORY,
         "target_events_per_s": TARGET_EVENTS_PER_S,
         "cpu_count": os.cpu_count(),
+        "host_reference_s": [reference_before, host_reference_s()],
         "target_met": all(r["events_per_s"] >= TARGET_EVENTS_PER_S for r in spark_runs),
         "results": results,
     }
