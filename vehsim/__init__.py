@@ -30,6 +30,7 @@ _EXPORTS = {
     "Simulator": "vehsim.simulator",
     "simulate": "vehsim.simulator",
     "simulate_fleet": "vehsim.simulator",
+    "mild_hybrid": "vehsim.testcar",
     "vehicle_from_testcar": "vehsim.testcar",
 }
 _SUBMODULES = {"telemetry"}
@@ -65,4 +66,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     )
     from vehsim.params import VehicleParams, list_vehicles, load_vehicle  # noqa: F401
     from vehsim.simulator import Result, Simulator, simulate, simulate_fleet  # noqa: F401
-    from vehsim.testcar import vehicle_from_testcar  # noqa: F401
+    from vehsim.testcar import mild_hybrid, vehicle_from_testcar  # noqa: F401

@@ -12,12 +12,17 @@ totals over a run into a chain of stages and the losses between them::
       - friction, - pumping
     = brake work
       - accessories (alternator, pumps), - climate control (A/C compressor and blower)
+      + a mild hybrid's machine at the crank (braking energy given back)
     = engine output into the driveline
       - driveline (converter and clutch slip, gear mesh and spin losses, shift torque dips,
         and the engine's inertia as the driveline couples and lets go of it)
     = work at the tyres
-      = aerodynamic drag + rolling resistance + grade (negative downhill) + service brakes
-        + kinetic energy still in the car at the end
+      = aerodynamic drag + rolling resistance + grade (negative downhill) + friction brakes
+        + braking taken by a mild hybrid's machine + kinetic energy still in the car at the end
+
+A mild hybrid's braking energy leaves the chain at the wheels and returns at the crank; what it
+loses on the way (driveline, machine, battery) and the change of the battery's charge over the
+run make the ``hybrid_j`` loss (``physics/hybrid.py``; zero without the machine).
 
 Two balances are measured, not defined: the engine's (indicated - friction - pumping against
 accessories + output, from mean effective pressures on one side and torques on the other) and the
@@ -50,6 +55,7 @@ LOSSES: tuple[tuple[str, str], ...] = (
     ("rolling_j", "rolling resistance"),
     ("grade_j", "grade"),
     ("brakes_j", "brakes"),
+    ("hybrid_j", "mild hybrid (losses, change of charge)"),
     ("kinetic_j", "kinetic (left in the car)"),
 )
 #: The stages of the chain [J].
@@ -88,6 +94,8 @@ def energy_audit(
     grade = _delta(final, initial, "grade_work_j")
     brakes = _delta(final, initial, "service_brake_work_j")
     kinetic_steps = _delta(final, initial, "kinetic_work_j")
+    regen = _delta(final, initial, "bsg_regen_work_j")
+    assist = _delta(final, initial, "bsg_assist_work_j")
 
     # Both accessory loads are constant powers drawn while the engine turns: split in proportion.
     base_w = float(params_row[P["accessory_power_w"]])
@@ -118,10 +126,11 @@ def energy_audit(
         "aero_j": aero,
         "rolling_j": rolling,
         "grade_j": grade,
-        "brakes_j": brakes,
+        "brakes_j": brakes - regen,
+        "hybrid_j": regen - assist,
         "kinetic_j": kinetic,
         # measured balances: MEPs against torques, tyre work against the forces
-        "engine_balance_j": indicated - friction - pumping - accessory_total - engine_out,
+        "engine_balance_j": indicated - friction - pumping + assist - accessory_total - engine_out,
         "wheel_balance_j": wheel - aero - rolling - grade - brakes - kinetic_steps,
     }
     out["residual_j"] = fuel - sum(out[key] for key, _ in LOSSES)

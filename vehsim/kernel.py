@@ -3,7 +3,7 @@
 ``step_vehicle`` advances one vehicle by ``dt_s`` as a sequence of stages, each living in the
 physics module of its topic and compiled inline: driver target → engine mode → driveline
 coupling → engine capability → wheel forces → road forces → pedals → engine output → drive force
-→ motion → fuel → thermal → wear → gear choice → trace tolerance → sensors. Stages read and write the
+→ motion → mild-hybrid machine → fuel → thermal → wear → gear choice → trace tolerance → sensors. Stages read and write the
 vehicle's state, inputs and parameters by name (``state.speed_mps``, ``params.mass_kg``) and hand
 their results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
 the code in the parameter row (``physics/options.py``), so one compiled kernel serves a mixed
@@ -29,7 +29,17 @@ from vehsim.layout import (
     STATE_COLUMNS,
     STATE_RECORD,
 )
-from vehsim.physics import driveline, driver, engine, faults, gearbox, road_load, thermal, wear
+from vehsim.physics import (
+    driveline,
+    driver,
+    engine,
+    faults,
+    gearbox,
+    hybrid,
+    road_load,
+    thermal,
+    wear,
+)
 from vehsim.physics._jit import jit
 
 N_STATE = len(STATE_COLUMNS)
@@ -113,9 +123,29 @@ def step_vehicle(state, inputs, params, vehicle, cycles, rng, i, dt_s, input_rpm
         state, params, road, drive_force, brake, wheel.mass_eff_kg, target.grade_frac, dt_s
     )
 
+    # A mild hybrid's machine: torque back at the crank, braking taken from the pads.
+    bsg = hybrid.bsg_stage(state, params, mode.running, coupling, capability, output, motion, dt_s)
+    if bsg.regen_wheel_w > 0.0:  # the friction brakes do the rest (pad wear, brake energy)
+        motion = road_load.Motion(
+            motion.accel_mps2,
+            motion.speed_new_mps,
+            motion.distance_m,
+            motion.brake_n,
+            max(motion.brake_power_w - bsg.regen_wheel_w, 0.0),
+        )
+
     # What the step cost: fuel, heat, wear; then the gear for the next step.
     fuel_power, load = engine.fuel_stage(
-        state, inputs, params, vehicle, mode, capability, output, coupling, dt_s
+        state,
+        inputs,
+        params,
+        vehicle,
+        mode,
+        capability,
+        output,
+        coupling,
+        bsg.assist_torque_nm,
+        dt_s,
     )
     friction_power = engine.friction_power_w(mode, capability, params.displacement_l)
     coolant_before_c = state.coolant_temp_c

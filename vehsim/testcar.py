@@ -501,7 +501,7 @@ def vehicle_from_testcar(
         "source": f"EPA 2022 Test Car List, test vehicle {vid} ({_text(row, COL_MAKE)} {model}); "
         "unlisted parameters from vehsim generic models",
         "notes": f"{transmission}, {gears} gears, {drive}; {'turbocharged' if turbo else 'naturally aspirated'}"
-        f"{', mild hybrid with stop-start' if mild_hybrid else ''}"
+        f"{', mild hybrid (belt starter-generator, stop-start)' if mild_hybrid else ''}"
         f"{', cylinder deactivation' if deactivation else ''} "
         f"(specific power {specific_power / 1000:.0f} kW/L)"
         f"{'; estimated: ' + ', '.join(estimated) if estimated else ''}",
@@ -549,6 +549,7 @@ def vehicle_from_testcar(
             "fuel_cutoff_min_rpm": eng["fuel_cutoff_min_rpm"],
             "fuel_cutoff_delay_s": eng["fuel_cutoff_delay_s"],
             "idle_stop": int(mild_hybrid),
+            **(_mild_hybrid_fields(eng) if mild_hybrid else {}),
             "deactivation_active_frac": eng["deactivation_active_frac"] if deactivation else 1.0,
             "deactivation_max_bmep_pa": eng["deactivation_max_bmep_pa"] if deactivation else 0.0,
             "deactivation_min_rpm": eng["deactivation_min_rpm"],
@@ -606,6 +607,28 @@ def vehicle_from_testcar(
         },
     }
     return from_dict(doc, origin=f"test car {vid}")
+
+
+def _mild_hybrid_fields(engine_models: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine fields of the generic 48 V belt starter-generator (``physics/hybrid.py``)."""
+    return {
+        "hybrid": "belt_starter_generator",
+        "bsg_power_w": engine_models["bsg_power_w"],
+        "bsg_usable_energy_j": engine_models["bsg_usable_energy_j"],
+        "bsg_efficiency": engine_models["bsg_efficiency"],
+    }
+
+
+def mild_hybrid(params: VehicleParams, models: Mapping[str, Any] | None = None) -> VehicleParams:
+    """``params`` as a 48 V mild hybrid: the generic belt starter-generator and stop-start.
+
+    What a test car whose model designation says MHEV, eTorque or 48V gets; for a study of what
+    the machine saves on any vehicle (``vehsim.mild_hybrid(vehsim.load_vehicle("compact-suv"))``).
+    """
+    g = generic_models() if models is None else models
+    doc = params.to_dict()
+    doc["engine"].update(idle_stop=1, **_mild_hybrid_fields(g["engine"]))
+    return from_dict(doc, origin=f"{params.name} (mild hybrid)")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from vehsim.physics import options
         ("gearbox", "cvt", options.GEARBOX_CVT),
         ("thermal", "lumped", options.THERMAL_LUMPED),
         ("thermal", "three_node", options.THERMAL_THREE_NODE),
+        ("hybrid", "none", options.HYBRID_NONE),
+        ("hybrid", "belt_starter_generator", options.HYBRID_BSG),
     ],
 )
 def test_codes_are_the_positions_in_the_table(submodel, name, code):

@@ -100,6 +100,9 @@ def test_parameters_the_subset_cannot_identify_hold_typical_values():
         ("engine", "deactivation_delay_s"): 5.0,
         ("gearbox", "converter_stall_torque_ratio"): 2.0,
         ("gearbox", "efficiency_awd_factor"): 0.99,
+        ("engine", "bsg_power_w"): 12_000.0,
+        ("engine", "bsg_usable_energy_j"): 720_000.0,
+        ("engine", "bsg_efficiency"): 0.8,
     }
     models = generic_models()
     fitted = {(s, k) for s, k, *_ in FITTED}

@@ -429,13 +429,17 @@ def _engine_work_stage(state, params, indicated_mep, friction_mep, pumping_mep, 
 
 
 @jit(inline="always")
-def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupling, dt_s):
+def fuel_stage(
+    state, inputs, params, vehicle, engine, capability, output, coupling, assist_torque_nm, dt_s
+):
     """Engine stage 4: fuel flow [g/s] and fuel power [W]; the tank; load for the wear model.
 
     Willans line in mean effective pressures with cold enrichment; cranking burns
-    ``start_fuel_g`` over the crank. An empty tank ends the flow and stops the engine at the
-    next step. Writes fuel used, fuel energy, ``fuel_rate_gps``, ``fuel_cutoff`` and
-    ``out_of_fuel``. Returns (fuel power [W], load fraction [-]).
+    ``start_fuel_g`` over the crank. A mild hybrid's machine carries ``assist_torque_nm`` of the
+    brake torque (``physics/hybrid.py``), which the combustion then does not. An empty tank ends
+    the flow and stops the engine at the next step. Writes fuel used, fuel energy,
+    ``fuel_rate_gps``, ``fuel_cutoff`` and ``out_of_fuel``. Returns (fuel power [W], load
+    fraction [-]).
     """
     cold = cold_enrichment_factor(
         state.coolant_temp_c,
@@ -444,6 +448,8 @@ def fuel_stage(state, inputs, params, vehicle, engine, capability, output, coupl
         params.cold_enrichment_gain,
     )
     t_brake = output.brake_torque_nm
+    if assist_torque_nm > 0.0:
+        t_brake -= assist_torque_nm
     t_max = capability.max_torque_nm
     if engine.running and not output.fuel_cut:
         load = t_brake / t_max if t_max > 1.0 else 0.0

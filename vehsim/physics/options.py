@@ -7,7 +7,8 @@ parameter row carries each choice as a small integer code, and the stage of that
 A new variant is one function in its physics module, one entry here (its name, and the parameters
 and state it adds) and its data. Parameters a variant adds are required in the files of vehicles
 that choose it and zero in the others. The state it adds starts at zero, except temperatures of
-the engine (names ending in ``_temp_c``), which start where the coolant starts.
+the engine (names ending in ``_temp_c``), which start where the coolant starts, and a mild
+hybrid's stored energy, which starts half way (``Simulator``).
 
 Pure Python, no Numba: ``vehsim.params`` reads this table without loading the kernel.
 """
@@ -59,11 +60,28 @@ SUBMODELS: dict[str, tuple[str, str, tuple[Variant, ...]]] = {
             ),
         ),
     ),
+    "hybrid": (
+        "engine",
+        "hybrid",
+        (
+            Variant("none"),
+            Variant(
+                "belt_starter_generator",
+                params=(
+                    ("bsg_power_w", "W", 1_000.0, 30_000.0),
+                    ("bsg_usable_energy_j", "J", 10_000.0, 5_000_000.0),
+                    ("bsg_efficiency", "-", 0.5, 1.0),
+                ),
+                state=("bsg_stored_j", "bsg_regen_work_j", "bsg_assist_work_j"),
+            ),
+        ),
+    ),
 }
 
 # Codes as the kernel sees them (position in the tuple above).
 GEARBOX_AUTOMATIC, GEARBOX_MANUAL, GEARBOX_CVT = 0, 1, 2
 THERMAL_LUMPED, THERMAL_THREE_NODE = 0, 1
+HYBRID_NONE, HYBRID_BSG = 0, 1
 
 
 def variants(submodel: str) -> tuple[Variant, ...]:
