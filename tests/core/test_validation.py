@@ -2,14 +2,13 @@
 
 Published figures: unadjusted FTP and HWFE fuel economy and FTP bag 1/3 values from the EPA 2022
 Test Car List (vehsim/data/testcar, source note in vehsim/data/SOURCES.md). Guarded in-sample
-figures of the shipped generic models: median absolute error <= 4.5% on each test, >= 84% of
-vehicles within ±10% on FTP (38 of 45) and >= 88% on HWFE (40 of 45) (shipped: medians 3.8%
-and 3.3%, 38 and 40 cars); predicted bag 3 / bag 1 between 1.08 and 1.22 for >= 80% of
+figures of the shipped generic models: median absolute error <= 4.5% on each test, >= 86% of
+vehicles within ±10% on FTP (39 of 45) and >= 88% on HWFE (40 of 45) (shipped: medians 4.1%
+and 3.2%, 39 and 41 cars); predicted bag 3 / bag 1 between 1.08 and 1.22 for >= 80% of
 vehicles (EPA median 1.147); the cycle follower within
-±2 mph / ±1 s for >= 99% of the cycle time (40 CFR 86.115). The FTP share is lower than the 85%
-this file once asked for because the calibration no longer rewards tucking a car just inside
-±10% (docs/validation.md, Calibration); the cross-validated figures there are the ones that
-say how a new car fares.
+±2 mph / ±1 s for >= 99% of the cycle time (40 CFR 86.115). The calibration does not reward
+tucking a car just inside ±10% (docs/validation.md, Calibration); the cross-validated figures
+there are the ones that say how a new car fares.
 """
 
 import pytest
@@ -27,7 +26,7 @@ def test_fuel_economy_matches_epa(results):
     s = summary(results)
     assert s["ftp_median_abs_error_pct"] <= 4.5, s
     assert s["hwfe_median_abs_error_pct"] <= 4.5, s
-    assert s["ftp_within_10pct_share"] >= 0.84, s
+    assert s["ftp_within_10pct_share"] >= 0.86, s
     assert s["hwfe_within_10pct_share"] >= 0.88, s
 
 
