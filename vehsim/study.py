@@ -11,8 +11,12 @@ A study is a table of runs, one row per run and one column per factor. Factors a
 - ``payload_kg`` [kg]: mass added to the vehicle, with rolling resistance (the coast-down A term)
   in proportion to the weight (Gillespie, *Fundamentals of Vehicle Dynamics*, 1992, ch. 4:
   ``F_roll = Crr m g``);
+- ``mild_hybrid`` (true or false): the vehicle as a 48 V mild hybrid, with the generic belt
+  starter-generator and stop-start (:func:`vehsim.testcar.mild_hybrid`);
 - any scalar vehicle parameter by its path in the vehicle file (``vehicle.mass_kg``,
-  ``engine.friction_scale``, ``vehicle.road_load_c_n_per_mps2``) or by its bare name.
+  ``engine.friction_scale``, ``vehicle.road_load_c_n_per_mps2``) or by its bare name, and the
+  parameters of a submodel variant the run's vehicle uses (``engine.bsg_power_w`` with
+  ``mild_hybrid``).
 
 :func:`run_study` runs every row as one vectorised fleet (one :class:`vehsim.Simulator`, every
 run a vehicle of it, all advanced together by the compiled kernel) and returns a tidy frame: the
@@ -41,6 +45,7 @@ from vehsim.energy import energy_audit
 from vehsim.errors import CommandError, ParameterError, VehsimError
 from vehsim.layout import S
 from vehsim.params import SCALAR_FIELDS, VehicleParams, load_vehicle
+from vehsim.physics.options import variant_param_fields
 from vehsim.simulator import (
     ENGINE_TEMPERATURE_COLUMNS,
     HOT_START_TEMP_C,
@@ -62,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "wind_mps": 0.0,
     "grade_frac": None,
     "payload_kg": 0.0,
+    "mild_hybrid": False,
 }
 #: Units of the non-parameter factors, for labels.
 UNITS: dict[str, str] = {
@@ -73,7 +79,9 @@ UNITS: dict[str, str] = {
     "payload_kg": "kg",
 }
 #: Vehicle parameter -> (section, unit), for factors given by path or by name.
-PARAMETERS: dict[str, tuple[str, str]] = {key: (sec, unit) for sec, key, unit, *_ in SCALAR_FIELDS}
+PARAMETERS: dict[str, tuple[str, str]] = {
+    key: (sec, unit) for sec, key, unit, *_ in (*SCALAR_FIELDS, *variant_param_fields())
+}
 #: Results every run reports, with their units (besides the energy audit's ``*_j`` columns).
 METRICS: dict[str, str] = {
     "fuel_l_per_100km": "L/100 km",
@@ -133,8 +141,19 @@ def full_factorial(levels: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
     return pd.DataFrame(list(itertools.product(*(levels[n] for n in names))), columns=names)
 
 
+def _mild_hybrid_level(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+        return bool(value)
+    raise ParameterError(f"study factor mild_hybrid must be true or false, got {value!r}")
+
+
 def _vehicle_of(row: Mapping[str, Any], base: VehicleParams) -> VehicleParams:
-    """The run's parameter set: the base vehicle with its parameter factors and payload."""
+    """The run's parameter set: the base vehicle (as a mild hybrid when asked) with its parameter
+    factors and payload."""
+    if _mild_hybrid_level(row.get("mild_hybrid", False)):
+        from vehsim.testcar import mild_hybrid  # the generic machine lives with the generic models
+
+        base = mild_hybrid(base)
     changes: dict[str, float] = {}
     for name, value in row.items():
         key = parameter_key(name)
@@ -147,6 +166,13 @@ def _vehicle_of(row: Mapping[str, Any], base: VehicleParams) -> VehicleParams:
         changes["mass_kg"] = mass + payload
         changes["road_load_a_n"] = a_n * (mass + payload) / mass
     return base.replace(**changes) if changes else base
+
+
+def _base_value(base: VehicleParams, run_vehicle: VehicleParams, factor: str) -> float:
+    """A parameter factor's value in a run whose row leaves it out: the shipped vehicle's, or the
+    run's own for a variant's parameter the shipped vehicle lacks (a mild hybrid's machine)."""
+    key = parameter_key(factor)
+    return base.values.get(key, run_vehicle.values.get(key, math.nan))
 
 
 def _is_missing(value: Any) -> bool:
@@ -200,7 +226,13 @@ def run_study(
             bases[name] = load_vehicle(name)
         key = (
             name,
-            tuple(sorted((k, v) for k, v in row.items() if parameter_key(k) or k == "payload_kg")),
+            tuple(
+                sorted(
+                    (k, v)
+                    for k, v in row.items()
+                    if parameter_key(k) or k in ("payload_kg", "mild_hybrid")
+                )
+            ),
         )
         if key not in cache:
             cache[key] = _vehicle_of(row, bases[name])
@@ -260,7 +292,7 @@ def run_study(
                 "run": i,
                 **{name: row[name] for name in settings},
                 **{
-                    name: row.get(name, bases[str(row["vehicle"])][parameter_key(name)])
+                    name: row.get(name, _base_value(bases[str(row["vehicle"])], vehicles[i], name))
                     for name in frame.columns
                     if name not in settings
                 },

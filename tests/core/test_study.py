@@ -80,6 +80,30 @@ def test_payload_adds_mass_and_rolling_resistance():
     assert runs["fuel_l_per_100km"].iloc[1] > runs["fuel_l_per_100km"].iloc[0]
 
 
+def test_a_mild_hybrid_study_saves_more_with_a_stronger_machine():
+    """``mild_hybrid`` makes the vehicle one; its machine's power is a factor like any other."""
+    runs = run_study(
+        [
+            {"mild_hybrid": False},
+            {"mild_hybrid": True, "engine.bsg_power_w": 4000.0},
+            {"mild_hybrid": True},
+            {"mild_hybrid": True, "engine.bsg_power_w": 24000.0},
+        ],
+        dt_s=0.1,
+        defaults={"cycle": "udds"},
+    )
+    fuel = runs["fuel_l_per_100km"].to_numpy()
+    assert fuel[0] > fuel[1] > fuel[2] >= fuel[3]  # a stronger machine takes more braking
+    assert runs["hybrid_j"].iloc[0] == 0.0 and (runs["hybrid_j"].iloc[1:] > 0).all()
+    base = vehsim.load_vehicle("compact-sedan")
+    assert runs["param_hash"].iloc[2] == vehsim.mild_hybrid(base).content_hash()
+    assert runs["base_param_hash"].nunique() == 1
+    with pytest.raises(ParameterError, match="mild_hybrid must be true or false"):
+        run_study([{"mild_hybrid": "yes"}])
+    with pytest.raises(ParameterError, match=r"bsg_power_w belongs to engine model"):
+        run_study([{"engine.bsg_power_w": 8000.0}])
+
+
 def test_bad_factors_are_named():
     with pytest.raises(ParameterError, match="unknown study factor 'mass'"):
         run_study([{"mass": 1}])
