@@ -287,7 +287,7 @@ def run_fleet(
     """
     for i in prange(state.shape[0]):
         run_vehicle(
-            i,
+            np.int64(i),  # the parallel loop's index is unsigned: one signature, one compile
             state,
             inputs,
             params,
