@@ -3,11 +3,11 @@
 ``step_vehicle`` advances one vehicle by ``dt_s`` as a sequence of stages, each living in the
 physics module of its topic and compiled inline: driver target → engine mode → driveline
 coupling → engine capability → wheel forces → road forces → pedals → engine output → drive force
-→ motion → mild-hybrid machine → fuel → thermal → wear → gear choice → trace tolerance → sensors. Stages read and write the
-vehicle's state, inputs and parameters by name (``state.speed_mps``, ``params.mass_kg``) and hand
-their results to the next stage as named tuples; a submodel's variant is chosen inside its stage from
-the code in the parameter row (``physics/options.py``), so one compiled kernel serves a mixed
-fleet.
+→ motion → mild-hybrid machine → fuel → thermal → wear → gear choice → trace tolerance →
+sensors. Stages read and write the vehicle's state, inputs and parameters by name
+(``state.speed_mps``, ``params.mass_kg``) and hand their results to the next stage as named
+tuples; a submodel's variant is chosen inside its stage from the code in the parameter row
+(``physics/options.py``), so one compiled kernel serves a mixed fleet.
 
 ``run_fleet`` is the only loop: every vehicle is independent, so vehicles run in parallel
 (``numba.prange``) and each one steps through time on its own; results do not depend on the
