@@ -167,9 +167,6 @@ class Simulator:
             self.state[:, S[column]] = engine_temp
         self.state[:, S["gear"]] = 1.0
         self.state[:, S["oil_life_frac"]] = 1.0
-        # A mild hybrid's battery starts in the middle of its usable window, where its controller
-        # keeps it (a car is driven before it is parked for a test); 0 for other vehicles.
-        self.state[:, S["bsg_stored_j"]] = 0.5 * self.params[:, P["bsg_usable_energy_j"]]
         self.set_wear_time_scale(slice(None), wear_time_scale)
         if state is not None:
             states = [state] * n if isinstance(state, (VehicleState, str, Path)) else list(state)

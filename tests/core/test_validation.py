@@ -3,8 +3,8 @@
 Published figures: unadjusted FTP and HWFE fuel economy and FTP bag 1/3 values from the EPA 2022
 Test Car List (vehsim/data/testcar, source note in vehsim/data/SOURCES.md). Guarded in-sample
 figures of the shipped generic models: median absolute error <= 4.5% on each test, >= 86% of
-vehicles within ±10% on FTP (39 of 45) and >= 88% on HWFE (40 of 45) (shipped: medians 4.1%
-and 3.2%, 39 and 41 cars); predicted bag 3 / bag 1 between 1.08 and 1.22 for >= 80% of
+vehicles within ±10% on FTP (39 of 45) and >= 88% on HWFE (40 of 45) (shipped: medians 3.9%
+and 3.5%, 39 and 40 cars); predicted bag 3 / bag 1 between 1.08 and 1.22 for >= 80% of
 vehicles (EPA median 1.147); the cycle follower within
 ±2 mph / ±1 s for >= 99% of the cycle time (40 CFR 86.115). The calibration does not reward
 tucking a car just inside ±10% (docs/validation.md, Calibration); the cross-validated figures

@@ -14,10 +14,16 @@ Variants (``engine.hybrid`` in a vehicle file, ``physics/options.py``):
   India's light-duty vehicle market" (ICCT white paper, 2022); the generic machine and battery
   (``generic_models.yaml``) are typical 2022 48 V sizes.
 
-The stored energy is a state (``bsg_stored_j``, usable energy in the battery), half of the
-usable energy at the start of a run (the middle of the window the controller keeps it in); the energy audit (``vehsim.energy``) books the braking power the
-machine takes (``bsg_regen_work_j``, at the wheels) and the work it gives at the crank
-(``bsg_assist_work_j``), so the chain from fuel to road still closes.
+The stored energy is a state (``bsg_stored_j``, usable energy in the battery, from the bottom of
+the window it is used in). A run starts with none: the machine gives back what it stores at the
+next acceleration, so a car that ended its last drive with a stop, as a test car ends its
+preparation drive, holds little more than its last braking put in; and a run that starts empty
+never draws on charge it did not store: over a test its battery gains a little and never lends
+fuel energy it did not recover (a charge-sustaining hybrid's fuel economy is measured with a
+balanced battery: SAE J1711, which 40 CFR 600.116 applies). The energy
+audit (``vehsim.energy``) books the braking power the machine takes (``bsg_regen_work_j``, at the
+wheels) and the work it gives at the crank (``bsg_assist_work_j``), so the chain from fuel to
+road still closes.
 """
 
 from collections import namedtuple

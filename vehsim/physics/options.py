@@ -7,8 +7,7 @@ parameter row carries each choice as a small integer code, and the stage of that
 A new variant is one function in its physics module, one entry here (its name, and the parameters
 and state it adds) and its data. Parameters a variant adds are required in the files of vehicles
 that choose it and zero in the others. The state it adds starts at zero, except temperatures of
-the engine (names ending in ``_temp_c``), which start where the coolant starts, and a mild
-hybrid's stored energy, which starts half way (``Simulator``).
+the engine (names ending in ``_temp_c``), which start where the coolant starts.
 
 Pure Python, no Numba: ``vehsim.params`` reads this table without loading the kernel.
 """
