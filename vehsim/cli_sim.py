@@ -96,6 +96,12 @@ def register_simulate(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--testcar-csv", type=Path, help="CSV with EPA Test Car List columns")
     p.add_argument("--testcar-id", help="'Test Vehicle ID' of the row to use (with --testcar-csv)")
     p.add_argument(
+        "--mild-hybrid",
+        action="store_true",
+        help="the vehicle as a 48 V mild hybrid: the generic belt starter-generator and "
+        "stop-start (docs/validation.md); the summary adds what the machine recovered",
+    )
+    p.add_argument(
         "--cycle",
         help="udds, hwfet, us06, wltc3b, or a CSV (time_s,speed_mps[,grade]); required "
         "unless --scenario",
@@ -126,7 +132,8 @@ def _vehicle(args):
     from vehsim.testcar import COL_ID, read_testcar_csv
 
     if args.vehicle:
-        return vehsim.load_vehicle(args.vehicle)
+        params = vehsim.load_vehicle(args.vehicle)
+        return vehsim.mild_hybrid(params) if args.mild_hybrid else params
     if not args.testcar_id:
         raise ParameterError("--testcar-csv needs --testcar-id (a 'Test Vehicle ID' of the file)")
     frame = read_testcar_csv(args.testcar_csv)
@@ -135,17 +142,20 @@ def _vehicle(args):
         raise ParameterError(
             f"no row with Test Vehicle ID {args.testcar_id!r} in {args.testcar_csv}"
         )
-    return vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
+    params = vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
+    if args.mild_hybrid and params.submodel("hybrid") == "none":
+        params = vehsim.mild_hybrid(params)
+    return params
 
 
 def _run_scenario(args) -> int:
     from vehsim.progress import announce_kernel_compile
     from vehsim.scenario import load_scenario, run_scenario
 
-    if args.cycle or args.fault or args.out or args.plot or args.state:
+    if args.cycle or args.fault or args.out or args.plot or args.state or args.mild_hybrid:
         raise ParameterError(
             "--scenario holds the vehicles, driver and faults: drop --cycle, --fault, --out, "
-            "--plot and --state (or put the faults in the scenario file)"
+            "--plot, --state and --mild-hybrid (or put the faults in the scenario file)"
         )
     scenario = load_scenario(args.scenario)
     announce_kernel_compile(args.quiet)

@@ -611,9 +611,26 @@ def simulate(
         "start": start,
         "wear_time_scale": float(wear_time_scale),
         **summarize(sim.state[0], initial, ambient_temp_c),
+        **_hybrid_summary(params, sim.state[0], initial),
         **_diagnostic_summary(sim, 0),
     }
     return Result(frame, summary, sim.vehicle_state(0))
+
+
+def _hybrid_summary(params: VehicleParams, final: np.ndarray, initial: np.ndarray) -> dict:
+    """A mild hybrid's machine over the run (summary fields; none for other vehicles): braking it
+    took from the pads at the wheels, work it gave at the crank, energy left in its battery."""
+    if params.submodel("hybrid") == "none":
+        return {}
+    return {
+        "bsg_regen_mj": round(
+            float(final[S["bsg_regen_work_j"]] - initial[S["bsg_regen_work_j"]]) / 1e6, 4
+        ),
+        "bsg_assist_mj": round(
+            float(final[S["bsg_assist_work_j"]] - initial[S["bsg_assist_work_j"]]) / 1e6, 4
+        ),
+        "bsg_stored_kj": round(float(final[S["bsg_stored_j"]]) / 1e3, 2),
+    }
 
 
 def _diagnostic_summary(sim: Simulator, i: int) -> dict[str, Any]:

@@ -627,8 +627,9 @@ def mild_hybrid(params: VehicleParams, models: Mapping[str, Any] | None = None) 
     """
     g = generic_models() if models is None else models
     doc = params.to_dict()
+    doc["name"] = f"{params.name}-mild-hybrid"
     doc["engine"].update(idle_stop=1, **_mild_hybrid_fields(g["engine"]))
-    return from_dict(doc, origin=f"{params.name} (mild hybrid)")
+    return from_dict(doc, origin=doc["name"])
 
 
 @dataclass(frozen=True)

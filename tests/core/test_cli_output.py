@@ -151,7 +151,7 @@ def test_cold_kernel_cache_is_announced_once(tmp_path, monkeypatch, capsys):
     assert cache_dir().parent == tmp_path
     assert not progress.kernel_is_compiled()
     assert progress.announce_kernel_compile()
-    assert "compiling the simulation kernel once, ~40 s" in capsys.readouterr().err
+    assert "compiling the simulation kernel once, ~25 s" in capsys.readouterr().err
     assert not progress.announce_kernel_compile(quiet=True)
     assert capsys.readouterr().err == ""
 

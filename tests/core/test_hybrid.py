@@ -165,3 +165,23 @@ def test_test_cars_named_mild_hybrids_get_the_machine():
     assert built["1500 2WD"].submodel("hybrid") == "none"
     sim = vehsim.Simulator([built["1500 HFE 4X2"], built["1500 2WD"]], dt_s=0.1)
     assert sim.params[0, P["bsg_power_w"]] > 0.0 == sim.params[1, P["bsg_power_w"]]
+
+
+def test_simulate_mild_hybrid_reports_what_the_machine_did(capsys):
+    """``vehsim simulate --mild-hybrid``: the vehicle with the generic machine, and its figures."""
+    import json
+
+    from vehsim.cli import main
+
+    argv = ["simulate", "--vehicle", "compact-suv", "--cycle", "udds", "--dt-s", "0.1", "-q"]
+    assert main([*argv, "--format", "json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--mild-hybrid", "--format", "json"]) == 0
+    hybrid = json.loads(capsys.readouterr().out)
+    assert "bsg_regen_mj" not in plain
+    assert hybrid["vehicle"] == "compact-suv-mild-hybrid"
+    assert 0.0 < hybrid["bsg_assist_mj"] < hybrid["bsg_regen_mj"]
+    assert hybrid["fuel_l_per_100km"] < plain["fuel_l_per_100km"]
+    assert hybrid["brake_energy_mj"] < plain["brake_energy_mj"]
+    assert main(["simulate", "--scenario", "x.yaml", "--mild-hybrid"]) == 2
+    assert "--mild-hybrid" in capsys.readouterr().err  # a scenario file holds its vehicles

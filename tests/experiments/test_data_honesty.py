@@ -178,7 +178,7 @@ def test_fallback_to_simulation_announces_a_cold_kernel(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert err.splitlines() == [
         "Gold features missing or incomplete: simulating a feature table",
-        "compiling the simulation kernel once, ~40 s (later runs start at once) ...",
+        "compiling the simulation kernel once, ~25 s (later runs start at once) ...",
     ]
     Reporter(quiet=True, interactive=False)("Gold features missing or incomplete: simulating")
     assert capsys.readouterr().err == ""

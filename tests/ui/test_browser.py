@@ -95,7 +95,7 @@ def test_drive_the_car_from_the_dashboard(local_dashboard, page):
         ".vehsim-spec",
     ):
         assert page.is_visible(hook), hook
-    # the clock moves once the kernel has compiled the simulation (~40 s on first use, more on
+    # the clock moves once the kernel has compiled the simulation (~25 s on first use, more on
     # a loaded machine) and runs it
     clock = ".vehsim-status-clock"
     wait_for(lambda: page.text_content(clock) not in ("", "0:00.0"), 240, "the simulation")
