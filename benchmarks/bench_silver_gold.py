@@ -223,8 +223,13 @@ def _status_kib(pid: int, field: str) -> int | None:
 
 
 def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``; none once it has ended (it may end while it is read)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
