@@ -132,8 +132,7 @@ def _vehicle(args):
     from vehsim.testcar import COL_ID, read_testcar_csv
 
     if args.vehicle:
-        params = vehsim.load_vehicle(args.vehicle)
-        return vehsim.mild_hybrid(params) if args.mild_hybrid else params
+        return vehsim.load_vehicle(args.vehicle)
     if not args.testcar_id:
         raise ParameterError("--testcar-csv needs --testcar-id (a 'Test Vehicle ID' of the file)")
     frame = read_testcar_csv(args.testcar_csv)
@@ -142,10 +141,7 @@ def _vehicle(args):
         raise ParameterError(
             f"no row with Test Vehicle ID {args.testcar_id!r} in {args.testcar_csv}"
         )
-    params = vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
-    if args.mild_hybrid and params.submodel("hybrid") == "none":
-        params = vehsim.mild_hybrid(params)
-    return params
+    return vehsim.vehicle_from_testcar(rows.iloc[0].to_dict())
 
 
 def _run_scenario(args) -> int:
@@ -176,6 +172,8 @@ def run_simulate(args) -> int:
         raise ParameterError("--cycle is required (or give a --scenario file)")
     faults = [parse_fault_spec(text) for text in args.fault]
     params = _vehicle(args)
+    if args.mild_hybrid and params.submodel("hybrid") == "none":  # a mild hybrid keeps its own
+        params = vehsim.mild_hybrid(params)
     cycle = vehsim.load_cycle(args.cycle)
     announce_kernel_compile(args.quiet)
     state = args.state if args.state and args.state.exists() else None

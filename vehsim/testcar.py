@@ -36,6 +36,7 @@ from vehsim.constants import KG_PER_LB, MPS_PER_MPH, N_PER_LBF
 from vehsim.errors import ParameterError
 from vehsim.params import VehicleParams, from_dict
 from vehsim.physics.gearbox import generic_ratios
+from vehsim.physics.options import variant_param_fields
 from vehsim.units import hp_to_w, lb_to_kg
 
 #: EPA Test Car List column names used here.
@@ -610,12 +611,16 @@ def vehicle_from_testcar(
 
 
 def _mild_hybrid_fields(engine_models: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine fields of the generic 48 V belt starter-generator (``physics/hybrid.py``)."""
+    """The engine fields of the generic 48 V belt starter-generator (``physics/hybrid.py``): the
+    variant's name and every parameter the option table gives it, from the generic models."""
+    variant = "belt_starter_generator"
     return {
-        "hybrid": "belt_starter_generator",
-        "bsg_power_w": engine_models["bsg_power_w"],
-        "bsg_usable_energy_j": engine_models["bsg_usable_energy_j"],
-        "bsg_efficiency": engine_models["bsg_efficiency"],
+        "hybrid": variant,
+        **{
+            key: engine_models[key]
+            for _, key, *_, submodel, name in variant_param_fields()
+            if (submodel, name) == ("hybrid", variant)
+        },
     }
 
 
