@@ -23,10 +23,10 @@ hidden and unexercised windows counted as the fault are reported beside. Two fea
 
 - ``telemetry``: the ``vehsim.features`` columns of the window (what ``vehsim score`` computes
   from live ``simulation.raw`` events); registered as ``vehsim-fault``;
-- ``obd``: those plus :data:`vehsim_pipelines.sweep.DIAGNOSTIC_FEATURES` (the coolant sensor's
+- ``obd``: those plus :data:`vehsim.diagnostic_features.DIAGNOSTIC_FEATURES` (the coolant sensor's
   reading, the speed signal, fuel trim, misfires, gearbox input speed, as an OBD reader gets
-  them); registered as ``vehsim-fault-obd``. Live scoring can use it once the live telemetry
-  carries those readings.
+  them); registered as ``vehsim-fault-obd``. The live telemetry carries those readings, and
+  ``vehsim score`` computes the same features from it (``vehsim.diagnostic_features``).
 
 Evaluation on held-out vehicles (car models) and runs (driver x ambient x start x replicate):
 per-class precision and recall, macro-F1 over the windows of the test drives (faults of
@@ -110,7 +110,7 @@ def telemetry_features() -> tuple[str, ...]:
 
 def obd_features() -> tuple[str, ...]:
     """The ``obd`` inputs: :func:`telemetry_features` and the sweep's diagnostic features."""
-    from vehsim_pipelines.sweep import DIAGNOSTIC_FEATURES
+    from vehsim.diagnostic_features import DIAGNOSTIC_FEATURES
 
     return (*telemetry_features(), *DIAGNOSTIC_FEATURES)
 

@@ -13,13 +13,19 @@ Per ``simulation.raw`` event read from the telemetry topic:
 3. **Features** (:func:`window_features`): ``vehsim.features`` (``sample_increments`` ->
    ``span_sums`` -> ``span_features``), the functions Gold and the experiments compute theirs
    with; each sample carries the interval that ends at it, as in Gold, so a window is exactly
-   :data:`WINDOW_S` seconds long.
+   :data:`WINDOW_S` seconds long. Beside them the diagnostic features of the controllers'
+   readings (:func:`diagnostic_window_features`, ``vehsim.diagnostic_features``), as the sweeps
+   compute them for the OBD fault model.
 4. **Models** (:class:`ChampionSet`): whichever of the fault classifier, the driving-style
    classifier and the fuel regressor has a version with the alias ``champion``
    (``models:/<name>@champion``), loaded with ``mlflow.pyfunc`` by the version the alias names;
    every :data:`RELOAD_CHECK_S` the aliases are looked up again and a moved one is reloaded.
-   A model reads the columns of its signature; a window with one of them unknown (NaN) is not
-   scored by it (counted as ``incomplete:<role>``).
+   A model reads the columns of its signature. A model that takes missing values (scikit-learn's
+   ``allow_nan``: gradient-boosted trees, random forests) scores every window, as it learnt
+   from windows with the same undefined figures; another model does not score a window with
+   one of them unknown (NaN). A model reading a diagnostic feature does not score a window
+   whose controller readings are unknown (:data:`DIAGNOSTICS_KNOWN`). Windows left unscored
+   are counted as ``incomplete:<role>``.
 5. **Events** (:func:`prediction_event`, :func:`coaching_event`): a ``diagnostic.prediction`` per
    scored window when there is a fault model, a ``driver.coaching`` per minute of the car's
    simulated time, published on the telemetry topic through the project's durable publisher.
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -62,6 +69,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vehsim import diagnostic_features as dfx
 from vehsim import events as ev
 from vehsim import features as fx
 from vehsim.errors import ConfigError, RunFailure
@@ -114,8 +122,10 @@ NO_FAULT_LABELS = frozenset({"none", "healthy", "no_fault", "ok", ""})
 #: style's label (ground truth), never an input.
 GROUND_TRUTH_COLUMNS = ("driver_mode", "driver_profile")
 #: Window columns a model may read: every feature, ratio, target and aggregate of
-#: vehsim.features.span_features.
-AVAILABLE_COLUMNS = frozenset().union(fx.FEATURES, fx.RATIOS, fx.TARGETS, fx.AGGREGATES)
+#: vehsim.features.span_features, and the diagnostic features of vehsim.diagnostic_features.
+AVAILABLE_COLUMNS = frozenset().union(
+    fx.FEATURES, fx.RATIOS, fx.TARGETS, fx.AGGREGATES, dfx.DIAGNOSTIC_FEATURES
+)
 
 #: Eco-style value of the features an eco driver changes, for the coaching's counterfactual:
 #: no harsh accelerations or brakings (thresholds in vehsim.features).
@@ -134,6 +144,14 @@ _REQUIRED_NUMBERS = tuple(c for c in fx.NUMERIC_SAMPLE_COLUMNS if c in ev.RAW_PA
 _OPTIONAL_NUMBERS = tuple(
     c for c in fx.NUMERIC_SAMPLE_COLUMNS if c in ev.OPTIONAL_RAW_PAYLOAD_FIELDS
 )
+#: Controller readings the diagnostic features read beyond those (``vehsim.telemetry``): taken
+#: when present (a producer that does not send them leaves the diagnostic features unknown).
+_DIAGNOSTIC_FLAGS = ("fan_on", "driveline_locked")
+_DIAGNOSTIC_NUMBERS = tuple(
+    c
+    for c in dfx.PAYLOAD_FIELDS
+    if c not in (*_REQUIRED_NUMBERS, *_OPTIONAL_NUMBERS, *_DIAGNOSTIC_FLAGS, "engine_on")
+)
 _MAX_ID_CHARS = 200
 
 
@@ -143,6 +161,11 @@ class BadEvent(ValueError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+#: Window column: whether its diagnostic features rest on the controllers' readings and the
+#: vehicle's engine speeds (False: unknown, and no model reading them scores the window).
+DIAGNOSTICS_KNOWN = "_diagnostics_known"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +233,23 @@ def parse_sample(value: bytes | str | None) -> Sample | None:
         if not low <= number <= high:  # NaN too
             raise BadEvent(f"out_of_range:{name}")
         values[name] = number
+    for name in _DIAGNOSTIC_NUMBERS:
+        number = payload.get(name)
+        if number is None:
+            continue
+        if not _is_number(number):
+            raise BadEvent(f"wrong_type:{name}")
+        low, high = ev.PAYLOAD_RANGES.get(name, (-math.inf, math.inf))
+        if not (math.isfinite(number) and low <= number <= high):
+            raise BadEvent(f"out_of_range:{name}")
+        values[name] = number
+    for name in _DIAGNOSTIC_FLAGS:
+        flag = payload.get(name)
+        if flag is None:
+            continue
+        if not isinstance(flag, bool):
+            raise BadEvent(f"wrong_type:{name}")
+        values[name] = flag
     engine_on = payload.get("engine_on")
     if not isinstance(engine_on, bool):
         raise BadEvent("missing_field:engine_on" if engine_on is None else "wrong_type:engine_on")
@@ -316,8 +356,15 @@ class Track:
         )
 
 
-#: The payload fields of a window's samples passed to vehsim.features.
-_SAMPLE_COLUMNS = (*_REQUIRED_NUMBERS, *_OPTIONAL_NUMBERS, "engine_on")
+#: The payload fields of a window's samples passed to vehsim.features and
+#: vehsim.diagnostic_features.
+_SAMPLE_COLUMNS = (
+    *_REQUIRED_NUMBERS,
+    *_OPTIONAL_NUMBERS,
+    "engine_on",
+    *_DIAGNOSTIC_NUMBERS,
+    *_DIAGNOSTIC_FLAGS,
+)
 
 
 def samples_frame(windows: Sequence[Window]) -> pd.DataFrame:
@@ -335,8 +382,13 @@ def samples_frame(windows: Sequence[Window]) -> pd.DataFrame:
     )
 
 
-def window_features(samples: pd.DataFrame, vehicles: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Features of trailing windows with the functions of ``vehsim.features``.
+def window_features(
+    samples: pd.DataFrame,
+    vehicles: pd.DataFrame | None = None,
+    engine_speeds: Mapping[str, tuple[float, float]] | None = None,
+) -> pd.DataFrame:
+    """Features of trailing windows with the functions of ``vehsim.features`` and
+    ``vehsim.diagnostic_features``.
 
     Args:
         samples: telemetry (``simulation.raw`` payload names and units, ``sim_time_s``,
@@ -346,10 +398,12 @@ def window_features(samples: pd.DataFrame, vehicles: pd.DataFrame | None = None)
             ``driver_mode`` is dropped (ground truth of the driving style).
         vehicles: the vehicle dimension (``vehicle_model`` and
             ``vehsim.features.VEHICLE_FEATURES``), or None.
+        engine_speeds: ``vehicle_model`` -> (rated, highest) engine speed [rpm], for the
+            full-load diagnostic features (:func:`diagnostic_window_features`).
 
     Returns:
         One row per window, indexed by ``window``: every feature, target and aggregate of
-        ``vehsim.features.span_features``.
+        ``vehsim.features.span_features``, and the diagnostic features.
     """
     frame = samples.drop(columns=[c for c in GROUND_TRUTH_COLUMNS if c in samples.columns])
     # a window is a drive of its own for vehsim.features (windows of one run overlap)
@@ -359,7 +413,66 @@ def window_features(samples: pd.DataFrame, vehicles: pd.DataFrame | None = None)
     sums = fx.span_sums(inc, ["vehicle_id", "run_id"])
     out = fx.span_features(sums, vehicles, on="vehicle_model")
     out.index = out["run_id"].astype(int).rename("window")
-    return out.sort_index()
+    return out.sort_index().join(diagnostic_window_features(samples, engine_speeds))
+
+
+def diagnostic_window_features(
+    samples: pd.DataFrame, engine_speeds: Mapping[str, tuple[float, float]] | None = None
+) -> pd.DataFrame:
+    """:data:`vehsim.diagnostic_features.DIAGNOSTIC_FEATURES` of each window, as the sweeps
+    compute them for training: one row per ``window`` (the index).
+
+    A window's features are known when it holds :data:`WINDOW_S` samples one
+    :data:`vehsim.diagnostic_features.SAMPLE_S` apart after its anchor, every one with the
+    controllers' readings (:data:`vehsim.diagnostic_features.PAYLOAD_FIELDS`); otherwise (a gap,
+    another sample spacing, a producer that does not send them) they are NaN, and a model
+    reading them does not score that window. The full-load ones also need the vehicle's engine
+    speeds (``engine_speeds``, by ``vehicle_model``).
+    """
+    names = list(dfx.DIAGNOSTIC_FEATURES)
+    ids = samples["window"].to_numpy()
+    all_windows = pd.Index(np.unique(ids), name="window")
+    width = int(dfx.WINDOW_S) + 1
+    unknown = pd.DataFrame(np.nan, index=all_windows, columns=names).assign(
+        **{DIAGNOSTICS_KNOWN: False}
+    )
+    missing = [c for c in dfx.PAYLOAD_FIELDS if c not in samples.columns]
+    if missing or len(samples) == 0:
+        return unknown
+    fields = samples[list(dfx.PAYLOAD_FIELDS)]
+    time_s = samples["sim_time_s"].to_numpy(dtype=float)
+    per_window = pd.DataFrame(
+        {
+            "window": ids,
+            "known": fields.notna().all(axis=1).to_numpy(),
+            "step_ok": np.r_[True, np.abs(np.diff(time_s) - dfx.SAMPLE_S) < 0.25 * dfx.SAMPLE_S],
+        }
+    )
+    first = np.r_[True, ids[1:] != ids[:-1]]  # a window's anchor: no step before it counts
+    per_window.loc[first, "step_ok"] = True
+    grouped = per_window.groupby("window", sort=True)
+    complete = (grouped.size() == width) & grouped["known"].all() & grouped["step_ok"].all()
+    chosen = complete.index[complete.to_numpy()]
+    if len(chosen) == 0:
+        return unknown
+    rows = np.isin(ids, chosen)
+    block = {
+        c: fields[c].to_numpy()[rows].astype(float).reshape(len(chosen), width)
+        for c in dfx.PAYLOAD_FIELDS
+    }
+    models = samples["vehicle_model"].to_numpy(dtype=object)[rows].reshape(len(chosen), width)
+    speeds = [(engine_speeds or {}).get(m, (math.nan, math.nan)) for m in models[:, -1]]
+    channels = dfx.payload_channels(
+        block, np.array([r for r, _ in speeds]), np.array([h for _, h in speeds])
+    )
+    values = dfx.diagnostic_features(channels, np.array([width - 1]))
+    known = pd.DataFrame({n: values[n][:, 0] for n in names}, index=pd.Index(chosen, name="window"))
+    known[DIAGNOSTICS_KNOWN] = np.isfinite([r for r, _ in speeds]) & np.isfinite(
+        [h for _, h in speeds]
+    )
+    out = known.reindex(all_windows)
+    out[DIAGNOSTICS_KNOWN] = out[DIAGNOSTICS_KNOWN].fillna(False).astype(bool)
+    return out
 
 
 def stream_features(
@@ -395,7 +508,8 @@ def stream_features(
     if not windows:
         return pd.DataFrame(columns=["vehicle_id", "run_id", "window_start_s", "window_end_s"])
     frame = samples_frame(windows)
-    features = window_features(frame, VehicleDims().frame(frame["vehicle_model"].tolist()))
+    dims, names = VehicleDims(), frame["vehicle_model"].tolist()
+    features = window_features(frame, dims.frame(names), dims.engine_speeds(names))
     features = features.drop(columns=["vehicle_id", "run_id"])
     keys = pd.DataFrame(
         {
@@ -413,6 +527,7 @@ class VehicleDims:
 
     def __init__(self):
         self._rows: dict[str, dict[str, Any] | None] = {}
+        self._speeds: dict[str, tuple[float, float]] = {}
 
     def frame(self, names: Iterable[str | None]) -> pd.DataFrame | None:
         import vehsim
@@ -420,11 +535,20 @@ class VehicleDims:
         for name in set(names):
             if isinstance(name, str) and name not in self._rows:
                 known = name in vehsim.list_vehicles()
-                self._rows[name] = (
-                    fx.vehicle_features(name, vehsim.load_vehicle(name).values) if known else None
-                )
+                values = vehsim.load_vehicle(name).values if known else None
+                self._rows[name] = fx.vehicle_features(name, values) if known else None
+                if values is not None:
+                    self._speeds[name] = (
+                        float(values["rated_speed_rpm"]),
+                        float(values["max_speed_rpm"]),
+                    )
         rows = [r for r in self._rows.values() if r is not None]
         return pd.DataFrame(rows) if rows else None
+
+    def engine_speeds(self, names: Iterable[str | None]) -> dict[str, tuple[float, float]]:
+        """``vehicle_model`` -> (rated, highest) engine speed [rpm] of the shipped vehicles."""
+        self.frame(names)
+        return dict(self._speeds)
 
 
 # --- 3. coaching ----------------------------------------------------------------------------------
@@ -567,6 +691,26 @@ class ChampionModel:
     def eco_basis(self) -> bool:
         """Whether this fuel model can give the coaching's model-based estimate."""
         return self.target == FUEL_TARGET and bool(set(self.inputs) & set(ECO_STYLE))
+
+    @functools.cached_property
+    def takes_missing(self) -> bool:
+        """Whether the model predicts from rows with missing values (scikit-learn's
+        ``allow_nan`` tag: gradient-boosted trees, random forests). Such a model learnt from
+        windows whose conditional figures were undefined (no coasting, no full throttle, a
+        standing car's per-km figures), as live windows have them."""
+        if self.estimator is None:
+            return False
+        try:
+            from sklearn.utils import get_tags
+
+            return bool(get_tags(self.estimator).input_tags.allow_nan)
+        except Exception:  # not a scikit-learn estimator, or an older scikit-learn
+            return False
+
+    @property
+    def reads_diagnostics(self) -> bool:
+        """Whether the model reads a diagnostic feature of the controllers' readings."""
+        return bool(set(self.inputs) & set(dfx.DIAGNOSTIC_FEATURES))
 
 
 _THREADPOOLS: list[Any] = []
@@ -993,8 +1137,8 @@ class Scorer:
             return []
         self.stats.windows += len(windows)
         frame = samples_frame(windows)
-        vehicles = self._dims.frame(frame["vehicle_model"].tolist())
-        features = window_features(frame, vehicles)
+        names = frame["vehicle_model"].tolist()
+        features = window_features(frame, self._dims.frame(names), self._dims.engine_speeds(names))
         models = dict(self.champions.models)
         outputs = {role: self._predict(models.get(role), features) for role in (FAULT, STYLE)}
         fuel = models.get(FUEL)
@@ -1050,7 +1194,13 @@ class Scorer:
         if model is None:
             return {}
         X = features[list(model.inputs)].astype("float64")
-        complete = X.notna().all(axis=1).to_numpy()
+        if model.takes_missing:
+            # undefined figures are data to it; unknown readings are not
+            complete = np.ones(len(X), dtype=bool)
+        else:
+            complete = X.notna().all(axis=1).to_numpy(copy=True)
+        if model.reads_diagnostics:
+            complete &= features[DIAGNOSTICS_KNOWN].fillna(False).to_numpy(dtype=bool)
         if not complete.all():
             self.stats.incomplete[model.role] += int((~complete).sum())
         if not complete.any():
@@ -1269,7 +1419,8 @@ def register(subparsers) -> None:
         help="apply the champion models to live telemetry: diagnoses and coaching events",
         description=(
             "Read simulation.raw telemetry from the telemetry topic, keep a window per vehicle, "
-            "compute its features as training does (vehsim.features), apply the champion "
+            "compute its features as training does (vehsim.features, and the diagnostic "
+            "features of the OBD readings: vehsim.diagnostic_features), apply the champion "
             "models (models:/<name>@champion: fault classifier, driving-style classifier, fuel "
             "regressor, whichever exist; reloaded when the alias moves) and publish "
             "diagnostic.prediction and driver.coaching events on the same topic. Malformed "

@@ -63,38 +63,30 @@ import pyarrow as pa
 
 from vehsim import features as fx
 from vehsim.cycles import Cycle
+from vehsim.diagnostic_features import (
+    DIAGNOSTIC_FEATURES,
+    SAMPLE_S,
+    WINDOW_S,
+    diagnostic_features,
+)
 from vehsim.errors import ConfigError
 
 ASSIGNMENTS = ("grid", "random")
 STARTS = ("cold", "hot")
-#: Length of a telemetry window [s of simulated time]; windows start every ``window_stride_s``
-#: from the drive's start, and only whole windows are kept.
-WINDOW_S = 60
-#: Telemetry sampling of the windows [s] (the live path's 1 Hz telemetry).
-SAMPLE_S = 1.0
+# WINDOW_S: length of a telemetry window [s of simulated time]; windows start every
+# ``window_stride_s`` from the drive's start, and only whole windows are kept. SAMPLE_S: their
+# sampling [s] (the live path's 1 Hz telemetry). Both those of the diagnostic features, which the
+# live scorer computes the same way.
 #: Vehicles simulated together in one kernel call at most (bounds a task's memory: records of
 #: 64 vehicles over 30 min at 1 Hz are ~60 MB).
 MAX_FLEET = 64
 #: Largest sweep one command accepts [drives].
 MAX_DRIVES = 1_000_000
-#: Speed above which the speed signal must not read zero [km/h], and what counts as zero.
-VSS_CHECK_KPH = 10.0
-VSS_ZERO_KPH = 1.0
-#: Coasting (no pedal) above this speed measures the car's drag [km/h].
-COAST_MIN_KPH = 20.0
-#: Pedal below which a pedal counts as released [%].
-PEDAL_RELEASED_PCT = 1.0
-#: Pedal above which the engine counts as at full load [%].
-FULL_THROTTLE_PCT = 90.0
 #: Deceleration of the car pulling up at the end of a drive with ``idle_after_s`` [m/s²]: the
 #: rate AASHTO's stopping sight distance assumes, comfortable for most drivers (A Policy on
 #: Geometric Design of Highways and Streets, 2018, section 3.2.2: 3.4 m/s²); below the harsh
 #: braking threshold of ``vehsim.features`` (0.4 g).
 QUEUE_DECEL_MPS2 = 3.4
-#: Speed above which the air stream, not the fan, cools the radiator [km/h].
-MOVING_KPH = 50.0
-#: Pedal above which the gearbox's slip is measured [%] (the gear-ratio monitor's 10 %).
-SLIP_MIN_THROTTLE_PCT = 10.0
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -450,46 +442,6 @@ def _diagnostic_channels(
     }
 
 
-#: Diagnostic window features -> definition (unit in the name): what a telematics unit reading
-#: the car's OBD port adds to the ``simulation.raw`` telemetry (``vehsim.features`` has the
-#: rest). Means are over the window's samples; NaN where the condition never held.
-DIAGNOSTIC_FEATURES: dict[str, str] = {
-    "coolant_sensor_c_mean": "mean coolant temperature as its sensor reads [°C]",
-    "coolant_sensor_c_min": "lowest coolant sensor reading [°C]",
-    "coolant_sensor_c_max": "highest coolant sensor reading [°C]",
-    "coolant_sensor_c_rise": "coolant reading at the window's last sample minus the one before "
-    "the window [K]",
-    "coolant_sensor_c_travel": "sum of the coolant reading's absolute changes [K]",
-    "coolant_sensor_over_ambient_c": "mean coolant reading above ambient [K]",
-    "oil_over_coolant_sensor_c": "mean oil temperature above the coolant reading [K]",
-    "fan_on_frac": "share of samples with the radiator fan on [-]",
-    "fuel_trim_pct_mean": "mean closed-loop fuel trim [%]",
-    "fuel_trim_pct_max": "highest fuel trim [%]",
-    "misfires_per_1000_rev": "misfires counted per 1000 crankshaft revolutions [-]",
-    "fuel_l_per_kwh": "fuel over the engine's positive work [L/kWh] (unknown below 1 Wh)",
-    "gear_slip_frac_mean": "mean engine speed over gearbox input speed, minus 1, in gear "
-    "with the pedal above 10 % [-]",
-    "gear_slip_frac_max": "highest such slip [-]",
-    "speed_signal_dropout_frac": "share of samples above 10 km/h whose speed signal reads "
-    "below 1 km/h [-]",
-    "speed_signal_error_kph_mean": "mean speed signal minus speed [km/h]",
-    "coast_accel_mps2_mean": "mean acceleration with no pedal above 20 km/h [m/s²]",
-    "full_throttle_load_frac_mean": "mean calculated load (torque over the healthy full-load "
-    "torque at that speed, J1979 PID 04) with the pedal above 90 % and the engine above half "
-    "its maximum speed [-]",
-    "pad_wear_released_pct_per_h": "brake-pad life used while the brake pedal is released, per "
-    "hour of such samples [%/h]",
-    "coolant_sensor_c_rise_fan_on_per_min": "coolant reading's change over samples with the fan "
-    "on, per minute of them [K/min]",
-    "coolant_sensor_c_moving_mean": "mean coolant reading above 50 km/h [°C]",
-    "full_load_torque_achieved_frac": "mean engine torque over the torque the pedal asks of the "
-    "healthy engine at that speed (J1979 PID 62 over PID 61: pedal times the healthy full-load "
-    "torque), with the pedal above 90 % and the engine above half its maximum speed [-]",
-    "full_load_torque_loss_per_speed_sq": "least-squares slope, through the origin, of the "
-    "torque shortfall (1 - achieved over asked) against the square of engine speed over rated "
-    "speed, on the same samples [-]: an intake restriction's pressure drop, and so its loss, "
-    "grows with the square of the air flow (ORNL/TM-2009/021)",
-}
 #: ``vehsim.features`` columns of a window kept in ``sweep/windows``: aggregates, features and
 #: targets, the vehicle dimension (``vehsim.features.vehicle_features``) included.
 SPAN_COLUMNS: tuple[str, ...] = tuple(
@@ -502,132 +454,6 @@ def window_ends(n_samples: int, stride: int) -> np.ndarray:
     (the window holds the :data:`WINDOW_S` samples up to it, the sample before anchors its
     increments, as ``vehsim score`` builds its windows)."""
     return np.arange(WINDOW_S, n_samples, int(stride), dtype=np.int64)
-
-
-def _windows(values: np.ndarray, ends: np.ndarray, width: int = WINDOW_S) -> np.ndarray:
-    """``[n_vehicles, n_samples]`` -> ``[n_vehicles, n_windows, width]``: the ``width`` samples
-    ending at each of ``ends``, as a contiguous copy (reductions over the last axis then run the
-    same way for every window)."""
-    offsets = ends[:, None] - np.arange(width - 1, -1, -1)[None, :]
-    return np.ascontiguousarray(np.asarray(values, dtype=float)[:, offsets])
-
-
-def diagnostic_features(channels: Mapping[str, np.ndarray], ends: np.ndarray):
-    """:data:`DIAGNOSTIC_FEATURES` of the windows ending at ``ends`` of every drive.
-
-    Args:
-        channels: :func:`_diagnostic_channels` (``[n_drives, n_samples]`` each).
-        ends: window ends (:func:`window_ends`).
-
-    Returns:
-        name -> ``[n_drives, n_windows]``.
-    """
-
-    def w(name_or_values) -> np.ndarray:
-        values = channels[name_or_values] if isinstance(name_or_values, str) else name_or_values
-        return _windows(values, ends)
-
-    def growth(name: str) -> np.ndarray:
-        """Increments of a counter over each window (the sample before it anchors the first)."""
-        anchored = _windows(channels[name], ends, WINDOW_S + 1)
-        return np.maximum(np.diff(anchored, axis=2), 0.0)
-
-    def mean(x: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-        if where is not None:
-            x = np.where(where, x, np.nan)
-        with _quiet():
-            return np.nanmean(x, axis=2)
-
-    def extreme(x: np.ndarray, how) -> np.ndarray:
-        with _quiet():
-            return how(x, axis=2)
-
-    rpm = np.asarray(channels["engine_rpm"])
-    throttle = np.asarray(channels["throttle_pct"])
-    speed = np.asarray(channels["vehicle_speed_kph"])
-    input_rpm = np.asarray(channels["gearbox_input_rpm"])
-    coolant = w("coolant_sensor_temp_c")
-    anchored_coolant = _windows(channels["coolant_sensor_temp_c"], ends, WINDOW_S + 1)
-    # Positive engine work [kWh] and crankshaft revolutions of each 1 s sample.
-    work_kwh = (
-        (np.maximum(channels["engine_torque_nm"], 0.0) * rpm * (2.0 * math.pi / 60.0))
-        * SAMPLE_S
-        / 3.6e6
-    )
-    revolutions = rpm * SAMPLE_S / 60.0
-    fuel_l = growth("fuel_used_l").sum(axis=2)
-    work = w(work_kwh).sum(axis=2)
-    revs = w(revolutions).sum(axis=2)
-    misfires = growth("misfire_count").sum(axis=2)
-    loaded = (
-        np.asarray(channels["driveline_locked"])
-        & (throttle > SLIP_MIN_THROTTLE_PCT)
-        & (input_rpm > 0.0)
-        & np.asarray(channels["engine_on"])
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slip = np.where(loaded, rpm / input_rpm - 1.0, np.nan)
-        fuel_per_kwh = np.where(work >= 1e-3, fuel_l / work, np.nan)
-        misfire_rate = np.where(revs >= 1.0, misfires / revs * 1000.0, np.nan)
-    moving = speed > VSS_CHECK_KPH
-    dropout = np.where(moving, (channels["speed_sensor_kph"] < VSS_ZERO_KPH).astype(float), np.nan)
-    coasting = (
-        (throttle < PEDAL_RELEASED_PCT)
-        & (np.asarray(channels["brake_pct"]) < PEDAL_RELEASED_PCT)
-        & (speed > COAST_MIN_KPH)
-    )
-    wot = (throttle > FULL_THROTTLE_PCT) & (np.asarray(channels["engine_rpm_frac_of_max"]) > 0.5)
-    demand = np.asarray(channels["engine_demand_torque_nm"])
-    asked = wot & (demand > 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        achieved = np.where(asked, np.asarray(channels["engine_torque_nm"]) / demand, np.nan)
-    speed_sq = np.where(asked, np.asarray(channels["engine_rpm_frac_of_rated"]) ** 2, np.nan)
-    shortfall_w, speed_sq_w = w(1.0 - achieved), w(speed_sq)
-    with _quiet(), np.errstate(divide="ignore", invalid="ignore"):
-        loss_slope = np.nansum(shortfall_w * speed_sq_w, axis=2) / np.nansum(speed_sq_w**2, axis=2)
-    loss_slope = np.where(np.isfinite(speed_sq_w).any(axis=2), loss_slope, np.nan)
-    released = np.asarray(channels["brake_pct"]) < PEDAL_RELEASED_PCT
-    pad_wear = growth("brake_pad_wear_pct")
-    released_w = w(released.astype(float))
-    fan_w = w("fan_on")
-    coolant_step = np.diff(anchored_coolant, axis=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pad_released = np.where(
-            released_w.sum(axis=2) >= 1,
-            (pad_wear * released_w).sum(axis=2) / (released_w.sum(axis=2) * SAMPLE_S) * 3600.0,
-            np.nan,
-        )
-        fan_rise = np.where(
-            fan_w.sum(axis=2) >= 1,
-            (coolant_step * fan_w).sum(axis=2) / (fan_w.sum(axis=2) * SAMPLE_S) * 60.0,
-            np.nan,
-        )
-    features = {
-        "coolant_sensor_c_mean": mean(coolant),
-        "coolant_sensor_c_min": extreme(coolant, np.nanmin),
-        "coolant_sensor_c_max": extreme(coolant, np.nanmax),
-        "coolant_sensor_c_rise": anchored_coolant[:, :, -1] - anchored_coolant[:, :, 0],
-        "coolant_sensor_c_travel": np.abs(np.diff(anchored_coolant, axis=2)).sum(axis=2),
-        "coolant_sensor_over_ambient_c": mean(coolant - w("ambient_temp_c")),
-        "oil_over_coolant_sensor_c": mean(w("oil_temp_c") - coolant),
-        "fan_on_frac": mean(w("fan_on")),
-        "fuel_trim_pct_mean": mean(w("fuel_trim_pct")),
-        "fuel_trim_pct_max": extreme(w("fuel_trim_pct"), np.nanmax),
-        "misfires_per_1000_rev": misfire_rate,
-        "fuel_l_per_kwh": fuel_per_kwh,
-        "gear_slip_frac_mean": mean(w(slip)),
-        "gear_slip_frac_max": extreme(w(slip), np.nanmax),
-        "speed_signal_dropout_frac": mean(w(dropout)),
-        "speed_signal_error_kph_mean": mean(w("speed_sensor_kph") - w("vehicle_speed_kph")),
-        "coast_accel_mps2_mean": mean(w("accel_mps2"), w(coasting) > 0.5),
-        "full_throttle_load_frac_mean": mean(w("engine_load_frac"), w(wot) > 0.5),
-        "pad_wear_released_pct_per_h": pad_released,
-        "coolant_sensor_c_rise_fan_on_per_min": fan_rise,
-        "coolant_sensor_c_moving_mean": mean(coolant, w(speed > MOVING_KPH) > 0.5),
-        "full_load_torque_achieved_frac": mean(w(achieved)),
-        "full_load_torque_loss_per_speed_sq": loss_slope,
-    }
-    return {k: np.asarray(v, dtype=float) for k, v in features.items()}
 
 
 def window_table(
@@ -694,21 +520,6 @@ def window_table(
         data[name] = diag[name].reshape(-1)
     arrays = [pa.array(data[f.name], type=f.type, from_pandas=True) for f in WINDOW_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=WINDOW_SCHEMA)
-
-
-class _quiet:
-    """Silence NumPy's "mean of empty slice" warnings (an all-NaN window is unknown, not wrong)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._catch.__exit__(*exc)
-        return False
 
 
 # --- simulating a slice ---------------------------------------------------------------------

@@ -62,8 +62,9 @@ def raw_payload(snapshot: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
 
 
 def _controller_fields(s: Mapping[str, Any]) -> dict[str, Any]:
-    """What the engine controller measures and reports (its sensors, MIL and codes): the
-    dashboard's MIL panel and the OBD-II port (``vehsim.obd``) read these. The sensors differ
+    """What the engine and gearbox controllers measure and report (their sensors, counters, MIL
+    and codes): the dashboard's MIL panel, the OBD-II port (``vehsim.obd``) and the live fault
+    scorer's diagnostic features (``vehsim.diagnostic_features``) read these. The sensors differ
     from the physics only under a sensor fault (``docs/faults.md``)."""
     status = [s[dtc_status_key(code)] for code in CODE_LIST]
     return {
@@ -71,6 +72,10 @@ def _controller_fields(s: Mapping[str, Any]) -> dict[str, Any]:
         "speed_sensor_kph": round(float(mps_to_kph(s["speed_sensor_mps"])), 3),
         "fuel_trim_pct": round(float(s["fuel_trim_frac"]) * 100.0, 2),
         "engine_load_pct": round(float(s["engine_load_frac"]) * 100.0, 2),
+        "engine_demand_torque_nm": round(float(s["engine_demand_torque_nm"]), 2),
+        "misfire_count": int(s["misfire_count"]),
+        "gearbox_input_rpm": round(float(s["gearbox_input_rpm"]), 1),
+        "driveline_locked": bool(s["driveline_locked"] > 0.5),
         "engine_run_time_s": round(float(s["engine_run_time_s"]), 2),
         "mil_on": bool(s["mil_on"]),
         "mil_distance_km": round(float(s["mil_distance_m"]) / 1e3, 4),

@@ -202,3 +202,44 @@ def test_fault_and_style_experiments_log_everything_and_register(vehsim_env, tin
     assert {"feature_importances.json", "feature_importances.png", "confusion_matrix.png"} <= (
         artifacts
     )
+
+
+def test_the_obd_model_of_a_sweep_diagnoses_live_telemetry(vehsim_env, tiny_data):
+    """``vehsim experiment fault --features obd`` registers a model that ``vehsim score`` loads
+    and applies to live ``simulation.raw`` events (the diagnostic features computed from the
+    payload's controller readings as the sweep computes them from the kernel's records): a
+    misfiring car is named, a healthy one is not."""
+    import vehsim
+    from vehsim import events as ev
+    from vehsim.faults import FaultSpec
+    from vehsim.telemetry import raw_payload
+    from vehsim_experiments import score as sc
+
+    fault = dx.run_fault_experiment(
+        tiny_data, features="obd", seed=1, params=SMALL, say=lambda _: None
+    )
+    assert fault["registered_model"] == dx.OBD_FAULT_MODEL
+    scorer = sc.local_scorer(names={sc.FAULT: dx.OBD_FAULT_MODEL}, every_s=30.0)
+    assert scorer is not None and scorer.champions.models[sc.FAULT].reads_diagnostics
+    cars = [None, ("misfire_cylinder_1", 1.0)]
+    sim = vehsim.Simulator([vehsim.load_vehicle("compact-sedan")] * len(cars), dt_s=0.05)
+    sim.set_driver(slice(None), "cycle:hwfet")
+    sim.inject_fault(1, FaultSpec("misfire_cylinder_1", 1.0, 0.0))
+    named: dict[str, list[str]] = {"car-0": [], "car-1": []}
+    for k in range(301):
+        if k:
+            sim.advance(1.0)
+        snapshot = sim.snapshot()
+        for i in range(len(cars)):
+            payload = raw_payload(snapshot, i)
+            scorer.feed(
+                ev.encode_event(
+                    ev.make_event(ev.SIMULATION_RAW, f"car-{i}", "live", k, sim.time_s, payload)
+                )
+            )
+        for event in scorer.score():
+            if event["event_type"] == ev.DIAGNOSTIC_PREDICTION:
+                named[event["vehicle_id"]].append(event["payload"]["fault"])
+    assert len(named["car-1"]) >= 6 and scorer.stats.incomplete[sc.FAULT] == 0
+    assert named["car-1"].count("misfire_cylinder_1") > len(named["car-1"]) / 2, named
+    assert "misfire_cylinder_1" not in named["car-0"], named

@@ -22,6 +22,7 @@ import pytest
 
 from vehsim import events as ev
 from vehsim import features as fx
+from vehsim.diagnostic_features import DIAGNOSTIC_FEATURES as DIAGNOSTIC_FEATURES_NAMES
 from vehsim.errors import ConfigError
 
 pytest.importorskip("mlflow", reason="needs the [ml] extra")
@@ -670,3 +671,98 @@ def test_a_misfiring_car_is_diagnosed_live(kafka_broker, tmp_path, monkeypatch):
     assert "SIGTERM, stopping" in err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["predictions"] >= 1 and summary["skipped"] == {} and summary["spooled"] == 0
+
+
+# --- 8. diagnostic features: live as the sweeps compute them for training -----------------------
+def _drive_records(faults: list[tuple[str, float]], seconds: int):
+    """One compact sedan per fault on the UDDS at 1 Hz: its ``simulation.raw`` events and the
+    kernel's state records ``[n_samples, n_vehicles, n_state]`` of the same instants (the
+    sweeps' input), the initial state first."""
+    import vehsim
+    from vehsim.faults import FaultSpec
+    from vehsim.telemetry import raw_payload
+
+    car = vehsim.load_vehicle("compact-sedan")
+    sim = vehsim.Simulator([car] * len(faults), dt_s=0.05)
+    sim.set_driver(slice(None), "cycle:udds")
+    for i, (name, severity) in enumerate(faults):
+        sim.inject_fault(i, FaultSpec(name, severity, 0.0))
+    events, records = [], []
+    for k in range(seconds + 1):
+        if k:
+            sim.advance(1.0)
+        records.append(sim.state.copy())
+        snapshot = sim.snapshot()
+        for i in range(len(faults)):
+            events.append(
+                ev.make_event(
+                    ev.SIMULATION_RAW, f"car-{i}", "run", k, sim.time_s, raw_payload(snapshot, i)
+                )
+            )
+    ambient = sim.snapshot()["ambient_temp_c"]
+    return car, events, np.stack(records), ambient
+
+
+def test_live_diagnostic_features_are_the_sweeps():
+    """A window's diagnostic features from live telemetry equal what the sweeps compute from
+    the kernel's records of the same drive (what the OBD fault model is trained on), to the
+    payload's rounding; a window without the controllers' readings has none."""
+    from vehsim.diagnostic_features import DIAGNOSTIC_FEATURES, diagnostic_features
+    from vehsim_pipelines.sweep import _diagnostic_channels, window_ends
+
+    faults = [(MISFIRE, 0.8), ("gearbox_slip", 0.8), ("speed_sensor_dropout", 1.0)]
+    car, events, full, ambient = _drive_records(faults, seconds=300)
+    live = sc.stream_features(events, every_s=30.0, sample_s=1.0)
+    ends = window_ends(full.shape[0], 30)
+    sweep = diagnostic_features(_diagnostic_channels(full, ambient, [car] * len(faults)), ends)
+    compared = 0
+    for i in range(len(faults)):
+        mine = live[live["vehicle_id"] == f"car-{i}"].set_index("window_end_s")
+        for j, end in enumerate(ends):
+            row = mine.loc[float(end)]
+            for name in DIAGNOSTIC_FEATURES:
+                a, b = row[name], sweep[name][i, j]
+                same = (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=2e-3, abs=2e-2)
+                assert same, (faults[i], end, name, a, b)
+                compared += not np.isnan(b)
+    assert compared > 200
+    slipping = live[live["vehicle_id"] == "car-1"]["gear_slip_frac_max"]
+    assert slipping.max() > 0.05  # the faults show: the gearbox slips, the misfires count
+    assert live[live["vehicle_id"] == "car-0"]["misfires_per_1000_rev"].max() > 1.0
+    # an older producer without the controllers' readings: the features are unknown, not 0
+    for event in events:
+        event["payload"].pop("gearbox_input_rpm")
+    assert live[sc.DIAGNOSTICS_KNOWN].all()
+    bare = sc.stream_features(events, every_s=30.0, sample_s=1.0)
+    assert bare[list(DIAGNOSTIC_FEATURES)].isna().all().all()
+    assert not bare[sc.DIAGNOSTICS_KNOWN].any() and bare["speed_kph_mean"].notna().all()
+
+
+def test_which_windows_a_model_scores():
+    """A model that takes missing values scores windows with undefined figures (it learnt from
+    them); another skips them; none scores a window whose controller readings are unknown."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    columns = ["speed_kph_mean", "coast_accel_mps2_mean"]
+    X = pd.DataFrame({columns[0]: [1.0, 2.0, 3.0, 4.0], columns[1]: [np.nan, -0.3, np.nan, -0.9]})
+    y = ["none", "none", MISFIRE, MISFIRE]
+    windows = X.assign(**{sc.DIAGNOSTICS_KNOWN: [True, True, True, False]})
+    scorer = sc.Scorer(sc.ChampionSet("sqlite:///unused.db", {}))
+    for estimator, scored in (
+        (HistGradientBoostingClassifier(max_iter=5), [0, 1, 2]),
+        (LogisticRegression(), [1]),
+    ):
+        fitted = estimator.fit(X.fillna(0.0) if scored == [1] else X, y)
+        model = sc.ChampionModel(sc.FAULT, "m", "1", tuple(columns), fitted, fitted)
+        assert sorted(scorer._predict(model, windows)) == scored, type(estimator).__name__
+
+
+def test_a_fault_model_on_the_obd_features_is_accepted():
+    assert set(DIAGNOSTIC_FEATURES_NAMES) <= sc.AVAILABLE_COLUMNS
+    sc.check_inputs("vehsim-fault-obd", "1", ["speed_kph_mean", *DIAGNOSTIC_FEATURES_NAMES])
+    bad = {**_payload(0.0, 10.0, 0.0, 0.0, 0.0), "misfire_count": "3"}
+    with pytest.raises(sc.BadEvent, match="wrong_type:misfire_count"):
+        sc.parse_sample(
+            ev.encode_event(ev.make_event(ev.SIMULATION_RAW, "car", "run", 0, 0.0, bad))
+        )
