@@ -20,10 +20,11 @@ Per ``simulation.raw`` event read from the telemetry topic:
    classifier and the fuel regressor has a version with the alias ``champion``
    (``models:/<name>@champion``), loaded with ``mlflow.pyfunc`` by the version the alias names;
    every :data:`RELOAD_CHECK_S` the aliases are looked up again and a moved one is reloaded.
-   A model reads the columns of its signature. A model that takes missing values (scikit-learn's
-   ``allow_nan``: gradient-boosted trees, random forests) scores every window, as it learnt
-   from windows with the same undefined figures; another model does not score a window with
-   one of them unknown (NaN). A model reading a diagnostic feature does not score a window
+   A model reads the columns of its signature. A fault or driving-style classifier that takes
+   missing values (scikit-learn's ``allow_nan``: gradient-boosted trees, random forests) scores
+   every window, as it learnt from sweep windows with the same undefined figures; another
+   model (and every fuel regressor, trained on complete rows) does not score a window with one
+   of them unknown (NaN). A model reading a diagnostic feature does not score a window
    whose controller readings are unknown (:data:`DIAGNOSTICS_KNOWN`). Windows left unscored
    are counted as ``incomplete:<role>``.
 5. **Events** (:func:`prediction_event`, :func:`coaching_event`): a ``diagnostic.prediction`` per
@@ -694,11 +695,13 @@ class ChampionModel:
 
     @functools.cached_property
     def takes_missing(self) -> bool:
-        """Whether the model predicts from rows with missing values (scikit-learn's
-        ``allow_nan`` tag: gradient-boosted trees, random forests). Such a model learnt from
-        windows whose conditional figures were undefined (no coasting, no full throttle, a
-        standing car's per-km figures), as live windows have them."""
-        if self.estimator is None:
+        """Whether the model predicts from windows with undefined figures: a fault or driving-
+        style classifier that takes missing values (scikit-learn's ``allow_nan`` tag:
+        gradient-boosted trees, random forests). The experiments train those on sweep windows
+        whose conditional figures are left undefined (no coasting, no full throttle, a standing
+        car's per-km figures), as live windows have them; a fuel regressor is trained on
+        complete rows only, so it is given complete windows only."""
+        if self.estimator is None or self.role == FUEL:
             return False
         try:
             from sklearn.utils import get_tags

@@ -741,7 +741,7 @@ def test_live_diagnostic_features_are_the_sweeps():
 def test_which_windows_a_model_scores():
     """A model that takes missing values scores windows with undefined figures (it learnt from
     them); another skips them; none scores a window whose controller readings are unknown."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression
 
     columns = ["speed_kph_mean", "coast_accel_mps2_mean"]
@@ -756,6 +756,10 @@ def test_which_windows_a_model_scores():
         fitted = estimator.fit(X.fillna(0.0) if scored == [1] else X, y)
         model = sc.ChampionModel(sc.FAULT, "m", "1", tuple(columns), fitted, fitted)
         assert sorted(scorer._predict(model, windows)) == scored, type(estimator).__name__
+    # a fuel regressor is trained on complete rows: given complete windows only
+    fuel = HistGradientBoostingRegressor(max_iter=5).fit(X, [5.0, 6.0, 7.0, 8.0])
+    model = sc.ChampionModel(sc.FUEL, "f", "1", tuple(columns), fuel, fuel)
+    assert not model.takes_missing and sorted(scorer._predict(model, windows)) == [1]
 
 
 def test_a_fault_model_on_the_obd_features_is_accepted():
