@@ -110,6 +110,9 @@ DEFAULT_MODEL_NAMES: Mapping[str, str] = {
     STYLE: "vehsim-driving-style",
     FUEL: PRESETS["fuel"].registered_model_name,
 }
+#: Other models of a role the experiments register (``vehsim experiment fault --features obd``):
+#: named, with the option that picks it, when the role's own model has no champion.
+OTHER_MODEL_NAMES: Mapping[str, tuple[str, ...]] = {FAULT: ("vehsim-fault-obd",)}
 ROLE_HELP: Mapping[str, str] = {
     FAULT: "fault classifier (diagnostic.prediction)",
     STYLE: "driving-style classifier (style in driver.coaching)",
@@ -833,6 +836,13 @@ class ChampionSet:
         except MlflowException:
             return None
 
+    def _other_champion(self, role: str, name: str) -> str:
+        """A hint naming another model of ``role`` that has a champion, or ``""``."""
+        for other in OTHER_MODEL_NAMES.get(role, ()):
+            if other != name and self.champion_version(other) is not None:
+                return f" ({other}@{CHAMPION_ALIAS} exists: --{role}-model {other})"
+        return ""
+
     def refresh(self) -> list[str]:
         """Look every alias up and (re)load what moved; returns what changed, one line each.
 
@@ -849,7 +859,9 @@ class ChampionSet:
                 self.problems[role] = f"cannot look up {name}@{CHAMPION_ALIAS}: {exc}"
                 continue
             if version is None:
-                self.problems[role] = f"no {name}@{CHAMPION_ALIAS}"
+                self.problems[role] = f"no {name}@{CHAMPION_ALIAS}" + self._other_champion(
+                    role, name
+                )
                 if current is not None:
                     del models[role]
                     changes.append(f"{role} model {name}: alias {CHAMPION_ALIAS} gone, not applied")

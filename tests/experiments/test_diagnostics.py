@@ -219,6 +219,13 @@ def test_the_obd_model_of_a_sweep_diagnoses_live_telemetry(vehsim_env, tiny_data
         tiny_data, features="obd", seed=1, params=SMALL, say=lambda _: None
     )
     assert fault["registered_model"] == dx.OBD_FAULT_MODEL
+    # vehsim score's default fault model has no champion here: it names the one that has
+    defaults = sc.ChampionSet(load_settings().mlflow_tracking_uri)
+    defaults.refresh()
+    assert defaults.problems[sc.FAULT] == (
+        "no vehsim-fault@champion (vehsim-fault-obd@champion exists: "
+        "--fault-model vehsim-fault-obd)"
+    )
     scorer = sc.local_scorer(names={sc.FAULT: dx.OBD_FAULT_MODEL}, every_s=30.0)
     assert scorer is not None and scorer.champions.models[sc.FAULT].reads_diagnostics
     cars = [None, ("misfire_cylinder_1", 1.0)]
