@@ -57,6 +57,10 @@ DEFAULT_CONF: dict[str, str] = {
     # Spark's default misses the lake's storage account key (``fs.azure.account.key.*``, see
     # ``Catalog.spark_conf``); SAS tokens and OAuth secrets match ``token`` and ``secret``.
     "spark.redaction.regex": "(?i)secret|password|token|access[.]?key|account[.]key|jaas",
+    # A listener event that takes over a second to process is logged whole, and the environment
+    # update holds every setting unredacted: on a busy machine the lake's storage key went into
+    # the log file. The message says nothing the job's own progress lines do not.
+    "spark.scheduler.listenerbus.logSlowEvent": "false",
 }
 
 #: delta-spark as the session's Delta implementation (Delta Lake's quick-start settings).

@@ -188,6 +188,9 @@ def test_every_layer_lands_on_azurite_through_spark_and_reads_back_through_delta
         PYSPARK_PYTHON=sys.executable,
         PYSPARK_DRIVER_PYTHON=sys.executable,
         SPARK_LOCAL_IP="127.0.0.1",
+        # Every listener event counts as slow: Spark would log each whole, the environment
+        # update with the storage key in it, unless the session switches that log off.
+        VEHSIM_SPARK_CONF="spark.scheduler.listenerbus.logSlowEvent.threshold=0ms",
     )
     settings = load_settings(env)
     fs = AzureBlobFileSystem(
