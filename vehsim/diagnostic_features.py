@@ -12,7 +12,7 @@ to the other:
 
 A window is the :data:`WINDOW_S` samples, :data:`SAMPLE_S` apart, up to its end; the sample
 before it anchors the increments of counters (fuel, misfires, pad wear) and the coolant's rise.
-Pure NumPy: no pandas, Spark or MLflow.
+Pure NumPy functions: no Spark or MLflow.
 """
 
 from __future__ import annotations
