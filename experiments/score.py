@@ -1279,6 +1279,20 @@ def _store_missing(tracking_uri: str) -> bool:
     return False
 
 
+def dashboard_model_names(tracking_uri: str) -> dict[str, str]:
+    """:data:`DEFAULT_MODEL_NAMES`, with another model of a role (:data:`OTHER_MODEL_NAMES`)
+    where the default has no champion and that one has: the dashboard has no option to pick a
+    model, so a store holding only the OBD fault model's champion still gets a diagnosis."""
+    champions = ChampionSet(tracking_uri)
+    names = dict(DEFAULT_MODEL_NAMES)
+    for role, others in OTHER_MODEL_NAMES.items():
+        if champions.champion_version(names[role]) is None:
+            found = [o for o in others if champions.champion_version(o) is not None]
+            if found:
+                names[role] = found[0]
+    return names
+
+
 def champion_scorer(settings=None) -> Scorer:
     """The ``vehsim.scorers`` plug-in ``champion``: a :func:`local_scorer` over the champions of
     the configured MLflow store, for the dashboard's local mode (``vehsim.ui.scoring``). It
@@ -1286,7 +1300,8 @@ def champion_scorer(settings=None) -> Scorer:
 
     Raises:
         ScorerUnavailable: MLflow is not installed, the store does not exist, or none of
-            :data:`DEFAULT_MODEL_NAMES` has a champion.
+            :data:`DEFAULT_MODEL_NAMES` (nor the OBD fault model, :func:`dashboard_model_names`)
+            has a champion.
     """
     import logging
 
@@ -1301,7 +1316,11 @@ def champion_scorer(settings=None) -> Scorer:
     except ImportError:
         raise ScorerUnavailable("MLflow is not installed", "pip install 'vehsim[ml]'") from None
     log = logging.getLogger(__name__)
-    scorer = local_scorer(settings.mlflow_tracking_uri, say=lambda text: log.info("%s", text))
+    scorer = local_scorer(
+        settings.mlflow_tracking_uri,
+        names=dashboard_model_names(settings.mlflow_tracking_uri),
+        say=lambda text: log.info("%s", text),
+    )
     if scorer is None:
         raise ScorerUnavailable(*NO_CHAMPION)
     return scorer

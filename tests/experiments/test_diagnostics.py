@@ -226,6 +226,9 @@ def test_the_obd_model_of_a_sweep_diagnoses_live_telemetry(vehsim_env, tiny_data
         "no vehsim-fault@champion (vehsim-fault-obd@champion exists: "
         "--fault-model vehsim-fault-obd)"
     )
+    # the dashboard has no option: it takes the OBD model
+    dashboard = sc.champion_scorer(load_settings())
+    assert dashboard.champions.models[sc.FAULT].name == dx.OBD_FAULT_MODEL
     scorer = sc.local_scorer(names={sc.FAULT: dx.OBD_FAULT_MODEL}, every_s=30.0)
     assert scorer is not None and scorer.champions.models[sc.FAULT].reads_diagnostics
     cars = [None, ("misfire_cylinder_1", 1.0)]
