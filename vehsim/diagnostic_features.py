@@ -107,28 +107,14 @@ CHANNELS: tuple[str, ...] = (
     "driveline_locked",
     "ambient_temp_c",
 )
-#: ``simulation.raw`` payload fields :func:`payload_channels` reads (``vehsim.telemetry``).
+#: Channels computed from the payload rather than carried in it: the load from its percentage,
+#: the engine speed's shares from the vehicle's rated and highest speed.
+_DERIVED_CHANNELS = ("engine_load_frac", "engine_rpm_frac_of_max", "engine_rpm_frac_of_rated")
+#: ``simulation.raw`` payload fields :func:`payload_channels` reads (``vehsim.telemetry``): the
+#: calculated load in per cent, and every other channel under its own name and unit.
 PAYLOAD_FIELDS: tuple[str, ...] = (
     "engine_load_pct",
-    "engine_demand_torque_nm",
-    "brake_pad_wear_pct",
-    "engine_on",
-    "engine_rpm",
-    "vehicle_speed_kph",
-    "speed_sensor_kph",
-    "accel_mps2",
-    "throttle_pct",
-    "brake_pct",
-    "coolant_sensor_temp_c",
-    "oil_temp_c",
-    "fan_on",
-    "fuel_used_l",
-    "fuel_trim_pct",
-    "misfire_count",
-    "engine_torque_nm",
-    "gearbox_input_rpm",
-    "driveline_locked",
-    "ambient_temp_c",
+    *(c for c in CHANNELS if c not in _DERIVED_CHANNELS),
 )
 
 
@@ -145,7 +131,7 @@ def payload_channels(
     f = {name: np.asarray(fields[name], dtype=float) for name in PAYLOAD_FIELDS}
     rated = np.asarray(rated_speed_rpm, dtype=float)[:, None]
     highest = np.asarray(max_speed_rpm, dtype=float)[:, None]
-    out = {name: f[name] for name in PAYLOAD_FIELDS if name in CHANNELS}
+    out = {name: f[name] for name in CHANNELS if name not in _DERIVED_CHANNELS}
     out["engine_load_frac"] = f["engine_load_pct"] / 100.0
     out["engine_rpm_frac_of_max"] = f["engine_rpm"] / highest
     out["engine_rpm_frac_of_rated"] = f["engine_rpm"] / rated
