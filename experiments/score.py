@@ -456,15 +456,14 @@ def diagnostic_window_features(
         for c in dfx.PAYLOAD_FIELDS
     }
     models = samples["vehicle_model"].to_numpy(dtype=object)[rows].reshape(len(chosen), width)
-    speeds = [(engine_speeds or {}).get(m, (math.nan, math.nan)) for m in models[:, -1]]
-    channels = dfx.payload_channels(
-        block, np.array([r for r, _ in speeds]), np.array([h for _, h in speeds])
-    )
+    # (rated, highest) engine speed of each window's vehicle [rpm]
+    speeds = np.array(
+        [(engine_speeds or {}).get(m, (math.nan, math.nan)) for m in models[:, -1]], dtype=float
+    ).reshape(-1, 2)
+    channels = dfx.payload_channels(block, speeds[:, 0], speeds[:, 1])
     values = dfx.diagnostic_features(channels, np.array([width - 1]))
     known = pd.DataFrame({n: values[n][:, 0] for n in names}, index=pd.Index(chosen, name="window"))
-    known[DIAGNOSTICS_KNOWN] = np.isfinite([r for r, _ in speeds]) & np.isfinite(
-        [h for _, h in speeds]
-    )
+    known[DIAGNOSTICS_KNOWN] = np.isfinite(speeds).all(axis=1)
     out = known.reindex(all_windows)
     out[DIAGNOSTICS_KNOWN] = out[DIAGNOSTICS_KNOWN].fillna(False).astype(bool)
     return out
