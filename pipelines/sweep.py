@@ -67,6 +67,7 @@ from vehsim.diagnostic_features import (
     DIAGNOSTIC_FEATURES,
     SAMPLE_S,
     WINDOW_S,
+    controller_load,
     diagnostic_features,
 )
 from vehsim.errors import ConfigError
@@ -401,20 +402,22 @@ def _diagnostic_channels(
 
     rpm = state("engine_speed_rpm")
     running = (state("engine_state") >= 2) & (rpm > 0)
-    full_load_nm = np.vstack(
-        [np.interp(rpm[i], v.torque_curve_rpm, v.torque_curve_nm) for i, v in enumerate(vehicles)]
+    full_load_nm = np.where(
+        running,
+        np.vstack(
+            [
+                np.interp(rpm[i], v.torque_curve_rpm, v.torque_curve_nm)
+                for i, v in enumerate(vehicles)
+            ]
+        ),
+        0.0,
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(
-            running & (full_load_nm > 0),
-            np.clip(state("engine_torque_nm") / full_load_nm, 0.0, 1.0),
-            0.0,
-        )
+    # The calculated load (J1979 PID 04) and the torque the pedal asks (PID 61), as
+    # Simulator.snapshot reports them live.
+    load, demand = controller_load(state("engine_torque_nm"), state("throttle_frac"), full_load_nm)
     return {
         "engine_load_frac": load,
-        # The torque the pedal asks of the healthy engine at this speed (a torque-based engine
-        # controller's driver demand, SAE J1979 PID 61, over its reference torque).
-        "engine_demand_torque_nm": np.where(running, state("throttle_frac") * full_load_nm, 0.0),
+        "engine_demand_torque_nm": demand,
         "engine_rpm_frac_of_max": rpm
         / np.array([v.values["max_speed_rpm"] for v in vehicles])[:, None],
         "engine_rpm_frac_of_rated": rpm

@@ -118,6 +118,20 @@ PAYLOAD_FIELDS: tuple[str, ...] = (
 )
 
 
+def controller_load(
+    torque_nm: np.ndarray, throttle_frac: np.ndarray, full_load_nm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the engine controller reports of its load, from the healthy engine's full-load
+    torque at the current speed (0 where the engine is off): the calculated load (SAE J1979
+    PID 04, brake torque over full-load torque, a torque proxy for airflow over peak airflow)
+    [-] and the driver's demand (PID 61: the torque the pedal asks, pedal times full-load
+    torque) [N m]. ``Simulator.snapshot`` (live) and the sweeps (records) both use it."""
+    torque_nm, full_load_nm = np.asarray(torque_nm, float), np.asarray(full_load_nm, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(full_load_nm > 0, np.clip(torque_nm / full_load_nm, 0.0, 1.0), 0.0)
+    return load, np.asarray(throttle_frac, float) * full_load_nm
+
+
 def payload_channels(
     fields: Mapping[str, np.ndarray], rated_speed_rpm: np.ndarray, max_speed_rpm: np.ndarray
 ) -> dict[str, np.ndarray]:

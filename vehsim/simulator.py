@@ -26,6 +26,7 @@ from vehsim.constants import (
     MPS_PER_MPH,
 )
 from vehsim.cycles import Cycle, load_cycle
+from vehsim.diagnostic_features import controller_load
 from vehsim.diagnostics import (
     CODE_LIST,
     CONFIRMED,
@@ -475,11 +476,12 @@ class Simulator:
             out[dtc_status_key(code)] = self.diagnostics.status[:, j].copy()
         out["engine_run_time_s"] = self.diagnostics.engine_run_time_s
         out["mil_distance_m"] = self.diagnostics.mil_distance_m.copy()
-        full_load_nm = self._full_load_torque_nm()
-        out["engine_load_frac"] = self._engine_load_frac(full_load_nm)
-        # The torque the pedal asks of the healthy engine at this speed (a torque-based engine
-        # controller's driver demand, SAE J1979 PID 61 over its reference torque, PID 63).
-        out["engine_demand_torque_nm"] = self.state[:, S["throttle_frac"]] * full_load_nm
+        # The calculated load (J1979 PID 04) and the torque the pedal asks (PID 61).
+        out["engine_load_frac"], out["engine_demand_torque_nm"] = controller_load(
+            self.state[:, S["engine_torque_nm"]],
+            self.state[:, S["throttle_frac"]],
+            self._full_load_torque_nm(),
+        )
         # Who and what: the vehicle's name, the driver (cycle follower or a profile's name),
         # automatic or held gears, engine power, and the wear time scale.
         out["vehicle_model"] = np.array([v.name for v in self.vehicles], dtype=object)
@@ -507,16 +509,6 @@ class Simulator:
         for i in np.flatnonzero((self.state[:, S["engine_state"]] >= 2) & (rpm > 0)):
             k = self.n_curve[i]
             out[i] = np.interp(rpm[i], self.curve_rpm[i, :k], self.curve_nm[i, :k])
-        return out
-
-    def _engine_load_frac(self, full_load_nm: np.ndarray) -> np.ndarray:
-        """Calculated load value (SAE J1979 PID 04) per vehicle [-]: brake torque over the
-        full-load torque at the current engine speed, 0 with the engine off (a torque proxy
-        for J1979's airflow over peak airflow at wide-open throttle)."""
-        torque = self.state[:, S["engine_torque_nm"]]
-        out = np.zeros(self.n_vehicles)
-        for i in np.flatnonzero(full_load_nm > 0):
-            out[i] = min(max(torque[i] / full_load_nm[i], 0.0), 1.0)
         return out
 
 
