@@ -106,8 +106,9 @@ def add_bronze(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-offsets-per-trigger",
         type=_positive_int,
-        default=500_000,
-        help="records per micro-batch at most (default 500000)",
+        default=None,
+        help="records per micro-batch at most (default 2000000: few large batches catch up "
+        "fastest, each batch has a fixed cost)",
     )
     parser.add_argument(
         "--reset-checkpoint",
@@ -130,7 +131,11 @@ def run_bronze_command(args: argparse.Namespace) -> int:
         trigger_s=args.trigger_s,
         available_now=args.available_now,
         starting_offsets=args.starting_offsets,
-        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        **(
+            {}
+            if args.max_offsets_per_trigger is None
+            else {"max_offsets_per_trigger": args.max_offsets_per_trigger}
+        ),
     )
     bootstrap = resolve_bootstrap(settings)  # fails fast, with advice, when no broker is known
     if args.reset_checkpoint:
