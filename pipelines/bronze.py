@@ -100,7 +100,7 @@ class OffsetsRewound(RunFailure):
 
 
 #: Records per micro-batch at most, by default. Each batch pays a fixed cost (offsets, planning,
-#: the idempotent Delta commit, about 1 s on 2 cores), and its memory does not grow with its size
+#: the idempotent Delta commit: 0.5-1 s on 2 cores), and its memory does not grow with its size
 #: (Spark streams the records from Kafka into Parquet), so a backlog catches up fastest in few
 #: large batches: on 2 cores, 2,000,000 events took 5 batches of 500,000 in 14.8-17.3 s and one
 #: batch in 12.8-13.0 s (docs/bronze.md). The cap still bounds what a failed batch replays.
