@@ -18,7 +18,7 @@
    Reports p50/p95/max (target p95 <= 3 s).
 
 Usage: ``python benchmarks/bench_bronze.py [--events N] [--rate-hz R] [--duration-s S]
-[--trigger-s T] [--no-legacy]``. Prints a table and, last, a one-line JSON
+[--trigger-s T] [--no-legacy] [--keep]``. Prints a table and, last, a one-line JSON
 summary. Nothing is asserted.
 """
 
@@ -28,6 +28,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -392,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration-s", type=float, default=30.0)
     parser.add_argument("--trigger-s", type=float, default=1.0)
     parser.add_argument("--no-legacy", action="store_true", help="skip the previous source")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the broker's log and the lakes (gigabytes)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -458,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
         spark.stop()
     finally:
         broker.stop()
+        if args.keep:
+            print(f"kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nBronze benchmark ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
     print(
