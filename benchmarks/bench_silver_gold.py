@@ -24,6 +24,12 @@ while sampling the peak resident memory (``VmHWM`` in ``/proc/<pid>/status``) of
 Python interpreter and of its driver JVM. Jobs that move no table through the driver keep both
 flat as the data grows.
 
+``--separate-executors`` runs the measured session on Spark's ``local-cluster[1,2,2048]``: the
+same two cores, but the executor is a JVM of its own (1.5 GiB heap) started by an in-process
+worker, as on a cluster, so the driver JVM's peak is the driver's alone (in ``local[2]`` the
+executors' tasks live in the driver JVM and its peak rises with their heap use). The executor
+JVM's peak is reported next to it.
+
 ``--previous`` also runs, on the same Bronze table and in the same way, the implementation
 before this one (Silver/Gold through driver-side Arrow and delta-rs), taken from git
 (``--previous-ref``) into a temporary package.
@@ -282,12 +288,17 @@ def measure(
         stdout=subprocess.PIPE,
         text=True,
     )
-    peak_py, peak_jvm = 0, 0
+    peak_py, peak_jvm, peak_executor = 0, 0, 0
     while child.poll() is None:
         peak_py = max(peak_py, _status_kib(child.pid, "VmHWM") or 0)
-        for pid in _descendants(child.pid):
-            if _is_java(pid):
-                peak_jvm = max(peak_jvm, _status_kib(pid, "VmHWM") or 0)
+        # the driver JVM is the Python process's own child; executor JVMs (--separate-executors)
+        # are started below it by the in-process worker
+        drivers = [pid for pid in _children(child.pid) if _is_java(pid)]
+        for pid in drivers:
+            peak_jvm = max(peak_jvm, _status_kib(pid, "VmHWM") or 0)
+            for sub in _descendants(pid):
+                if _is_java(sub):
+                    peak_executor = max(peak_executor, _status_kib(sub, "VmHWM") or 0)
         time.sleep(0.2)
     out = child.stdout.read() if child.stdout else ""
     if warm_home is not None:
@@ -298,6 +309,9 @@ def measure(
     result["driver_python_peak_mib"] = round(peak_py / 1024)
     result["driver_jvm_peak_mib"] = round(peak_jvm / 1024)
     result["driver_memory"] = driver_memory or DRIVER_MEMORY
+    result["master"] = MASTER
+    if MASTER != LOCAL_MASTER:
+        result["executor_jvm_peak_mib"] = round(peak_executor / 1024)
     return result
 
 
@@ -325,11 +339,10 @@ def run(home: Path, package: str, warm_home: Path | None = None) -> dict:
     session = importlib.import_module(f"{package}.session")
     settings = load_settings({"VEHSIM_HOME": str(home)})
     started = time.perf_counter()
-    spark = session.build_spark(
-        "vehsim-bench",
-        master="local[2]",
-        conf={"spark.ui.showConsoleProgress": "false", "spark.driver.memory": DRIVER_MEMORY},
-    )
+    conf = {"spark.ui.showConsoleProgress": "false", "spark.driver.memory": DRIVER_MEMORY}
+    if MASTER != LOCAL_MASTER:
+        conf["spark.executor.memory"] = EXECUTOR_MEMORY
+    spark = session.build_spark("vehsim-bench", master=MASTER, conf=conf)
     spark.range(1000).selectExpr("sum(id)").collect()  # session start, not timed
     session_s = time.perf_counter() - started
     warmup_s = 0.0
@@ -373,6 +386,12 @@ def run(home: Path, package: str, warm_home: Path | None = None) -> dict:
 
 #: Driver heap of the measured session (fixed, so memory figures compare across sizes).
 DRIVER_MEMORY = os.environ.get("VEHSIM_BENCH_DRIVER_MEMORY", "2g")
+LOCAL_MASTER = "local[2]"
+#: ``--separate-executors``: one worker with 2 cores whose executor is a JVM of its own (Spark's
+#: ``local-cluster`` mode), so the driver JVM's peak is the driver's alone.
+SEPARATE_MASTER = "local-cluster[1,2,2048]"
+EXECUTOR_MEMORY = "1536m"
+MASTER = os.environ.get("VEHSIM_BENCH_MASTER", LOCAL_MASTER)
 
 
 def previous_package(ref: str) -> Path:
@@ -421,7 +440,13 @@ def _report(name: str, n_events: int, result: dict) -> dict:
         f"{result.get('cpu_s', 0):.0f} CPU s = {result['events_per_cpu_s'] or 0:,} events per "
         f"CPU s; warm-up {result.get('warmup_s', 0):.0f} s; driver peak: JVM "
         f"{result['driver_jvm_peak_mib']:,} MiB, Python "
-        f"{result['driver_python_peak_mib']:,} MiB; no-op rerun "
+        f"{result['driver_python_peak_mib']:,} MiB"
+        + (
+            f", executor JVM {result['executor_jvm_peak_mib']:,} MiB"
+            if "executor_jvm_peak_mib" in result
+            else ""
+        )
+        + f"; no-op rerun "
         f"{result['noop_run_s']:.2f} s, versions unchanged: "
         f"{result['noop_versions_unchanged']}",
         flush=True,
@@ -481,6 +506,12 @@ def main() -> int:
         default=1_000_000,
         help="time the previous jobs only up to this size (they hold a whole range in memory)",
     )
+    parser.add_argument(
+        "--separate-executors",
+        action="store_true",
+        help="run the executors in a JVM of their own (local-cluster), so the driver's peak "
+        "memory is the driver's alone",
+    )
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--warm-home", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--package", default="vehsim_pipelines", help=argparse.SUPPRESS)
@@ -490,6 +521,9 @@ def main() -> int:
     if args.run is not None:
         print(json.dumps(run(args.run, args.package, args.warm_home)))
         return 0
+    if args.separate_executors:
+        global MASTER
+        MASTER = os.environ["VEHSIM_BENCH_MASTER"] = SEPARATE_MASTER
     sizes = list(QUICK_EVENTS) if args.quick else args.events
     warmup_events = args.warmup_events
     if warmup_events is None:
@@ -526,6 +560,7 @@ def main() -> int:
         "vehicles": args.vehicles,
         "warmup_events": warmup_events,
         "driver_memory": DRIVER_MEMORY,
+        "master": MASTER,
         "target_events_per_s": TARGET_EVENTS_PER_S,
         "cpu_count": os.cpu_count(),
         "host_reference_s": [reference_before, host_reference_s()],
