@@ -52,6 +52,18 @@ def offline_only(page, blocked: list[str], failed: list[str] | None = None) -> N
         )
 
 
+#: How long a dashboard may take to render. Voila answers the page only once its kernel has
+#: started and run the notebook, which takes seconds on an idle machine and has taken over
+#: 30 s (Playwright's default navigation timeout) on a loaded two-core one.
+DASHBOARD_LOAD_TIMEOUT_MS = 120_000
+
+
+def open_dashboard(page, url: str) -> None:
+    """Navigate to the dashboard at ``url`` and wait for its engine speed dial to show."""
+    page.goto(url, timeout=DASHBOARD_LOAD_TIMEOUT_MS)
+    page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=DASHBOARD_LOAD_TIMEOUT_MS)
+
+
 def gauge(page, name: str) -> float:
     """The number shown by gauge ``name`` (rpm, speed, coolant, fuel)."""
     return float(page.text_content(f".vehsim-gauge-{name} .vehsim-value"))

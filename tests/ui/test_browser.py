@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from .browser import ARTIFACTS, gauge, launch, offline_only, wait_for
+from .browser import ARTIFACTS, gauge, launch, offline_only, open_dashboard, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -83,8 +83,7 @@ def test_drive_the_car_from_the_dashboard(local_dashboard, page):
     failed: list[str] = []
     offline_only(page, blocked, failed)
     page.set_viewport_size({"width": 1280, "height": 1500})  # the whole cluster in one screenshot
-    page.goto(local_dashboard.url)
-    page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
+    open_dashboard(page, local_dashboard.url)
     assert page.text_content(".vehsim-mode-badge").strip() == "LOCAL"
     for name in ("rpm", "speed", "coolant", "fuel"):
         assert page.is_visible(f".vehsim-gauge-{name} .vehsim-value")
@@ -219,8 +218,7 @@ def test_connected_dashboard_commands_a_car_through_kafka(connected_dashboard, p
     blocked: list[str] = []
     failed: list[str] = []
     offline_only(page, blocked, failed)
-    page.goto(connected_dashboard.url)
-    page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
+    open_dashboard(page, connected_dashboard.url)
     assert page.text_content(".vehsim-mode-badge").strip() == "CONNECTED"
     wait_for(
         lambda: "following vehicle" in page.text_content(".vehsim-status-subtitle"),
@@ -268,8 +266,7 @@ def test_a_closed_dashboard_lets_its_kernel_be_culled(browser, tmp_path):
 
     with server:
         page = browser.new_page()
-        page.goto(server.url)
-        page.wait_for_selector(".vehsim-gauge-rpm .vehsim-value", timeout=90_000)
+        open_dashboard(page, server.url)
         page.click(".vehsim-start-engine")
         page.wait_for_timeout(12_000)  # longer than the idle timeout: watched, so not culled
         assert len(kernels()) == 1
