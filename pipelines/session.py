@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+from vehsim import jvm
 from vehsim.config import Settings, load_settings
 from vehsim.errors import ConfigError
 from vehsim.jvm import ensure_jars
@@ -93,12 +94,40 @@ def log_file(app_name: str) -> Path:
     return home / "logs" / f"spark-{app_name}.log"
 
 
-def _logging_conf(app_name: str, settings: Mapping[str, str]) -> dict[str, str]:
+#: The class-data archive of Spark's driver JVMs (:mod:`vehsim_pipelines.class_archive`).
+CLASS_ARCHIVE = "spark-driver"
+
+
+def class_archive_location() -> tuple[str | None, list[Path]]:
+    """The Java and the classpath folders the driver's class-data archive is made for: the
+    jars of pyspark's wheel (the driver's classpath) and the connector jars."""
+    return jvm.java_executable(), [
+        d for d in (jvm.pyspark_jars_dir(), jvm.jars_root() / "spark") if d is not None
+    ]
+
+
+def class_archive_options(extra: str | None = None) -> list[str]:
+    """The options that map the driver's class-data archive, when it was built and ``extra``
+    (the session's own ``spark.driver.extraJavaOptions``) does not choose one itself."""
+    if jvm.chooses_class_archive(extra):
+        return []
+    java, dirs = class_archive_location()
+    return jvm.class_archive_options(CLASS_ARCHIVE, java, dirs)
+
+
+def _driver_java_conf(app_name: str, settings: Mapping[str, str]) -> dict[str, str]:
+    """The driver's logging to a file, and its class-data archive when there is one."""
     path = log_file(app_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = f"-Dlog4j2.configurationFile={LOG4J_CONFIG} -Dvehsim.log.file={path}"
     extra = settings.get("spark.driver.extraJavaOptions")
-    return {"spark.driver.extraJavaOptions": f"{options} {extra}" if extra else options}
+    options = [
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        f"-Dvehsim.log.file={path}",
+        *class_archive_options(extra),
+    ]
+    if extra:
+        options.append(extra)
+    return {"spark.driver.extraJavaOptions": " ".join(options)}
 
 
 def connector_jars() -> list[str]:
@@ -170,7 +199,7 @@ def build_spark(
         for key in ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions"):
             builder = builder.config(key, settings[key])
         return builder.getOrCreate()
-    settings.update(_logging_conf(app_name, settings))
+    settings.update(_driver_java_conf(app_name, settings))
     jars = connector_jars()
     if settings.get("spark.jars"):
         jars.append(settings["spark.jars"])
@@ -228,6 +257,12 @@ def connect_server_command(
     settings["spark.connect.grpc.binding.address"] = host
     settings["spark.connect.grpc.binding.port"] = str(port)
     settings.update(conf or {})
+    archive = class_archive_options(settings.get("spark.driver.extraJavaOptions"))
+    if archive:
+        extra = settings.get("spark.driver.extraJavaOptions")
+        settings["spark.driver.extraJavaOptions"] = " ".join(
+            [*archive, *([extra] if extra else [])]
+        )
     for key, value in settings.items():
         args += ["--conf", f"{key}={value}"]
     # The Connect server is a class on Spark's own classpath, not an application jar.

@@ -22,7 +22,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # code that never runs long. The client compiler alone (C1) and the serial collector make each
 # about a fifth faster, and change nothing a job computes. Spark's launcher adds
 # SPARK_SUBMIT_OPTS to every driver it starts and SPARK_DAEMON_JAVA_OPTS to the master and
-# workers; the embedded Kafka broker runs with these flags already.
+# workers; the embedded Kafka broker runs with these flags already. The drivers also map the
+# class-data archive that `make jars` builds (vehsim_pipelines.class_archive).
 _SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 os.environ.setdefault("SPARK_SUBMIT_OPTS", _SHORT_LIVED_JVM)
 os.environ.setdefault("SPARK_DAEMON_JAVA_OPTS", _SHORT_LIVED_JVM)

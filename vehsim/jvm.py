@@ -13,6 +13,16 @@ folder is ``$VEHSIM_JARS_DIR`` — the Makefile points it at the git-ignored ``.
 checkout, which ``make clean`` keeps — else that ``.jars/`` when it exists, else
 ``~/.cache/vehsim/jars`` (:func:`jars_root`).
 
+**Class-data archives.** Every JVM vehsim starts loads and verifies the same tens of thousands
+of classes before it does any work: a Spark driver spends about a third of a short job's CPU
+there. A HotSpot class-data-sharing archive (JEP 350, dynamic archiving; Java 13 and later) holds
+them parsed and verified, mapped from one file that every JVM on the machine shares.
+:func:`build_class_archive` writes one from a training run (``-XX:ArchiveClassesAtExit``) next to
+the jars, named after the Java build and the classpath it was made with;
+:func:`class_archive_options` gives a JVM the options that use it when it exists. A JVM that
+finds the archive does not fit (another Java, another classpath) ignores it and starts as
+without it, quietly.
+
 This module starts no JVM and imports neither Spark nor Kafka: it only finds files.
 """
 
@@ -26,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from vehsim.errors import ConfigError, VehsimError
@@ -201,3 +211,96 @@ def _cli(args) -> int:
         else:
             print(jars_root() / name)
     return 0
+
+
+# --- class-data archives -----------------------------------------------------------------------
+
+#: The JVM's class-data-sharing messages off: an archive that does not fit this JVM is ignored,
+#: which costs start-up time and nothing else, and is no reason to print to a user's console.
+CDS_QUIET = "-Xlog:cds*=off"
+#: Options a JVM's own settings may carry that choose its class-data archive; given them, vehsim
+#: adds none of its own.
+CDS_OPTIONS = ("-XX:SharedArchiveFile", "-XX:ArchiveClassesAtExit", "-Xshare")
+
+
+def java_executable() -> str | None:
+    """``$JAVA_HOME/bin/java``, else ``java`` on PATH (the rule of Spark's launcher), or None."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def class_archive_path(
+    name: str, java: str, classpath_dirs: Iterable[Path], root: Path | None = None
+) -> Path:
+    """Where the class-data archive ``name`` for this Java and these classpath folders lives.
+
+    The file name carries a digest of the Java build (the ``release`` file of its home) and of
+    the jar names in ``classpath_dirs``, so a new Java or a new jar gets an archive of its own.
+    """
+    java_home = Path(java).resolve().parents[1]
+    release = java_home / "release"
+    digest = hashlib.sha256(str(java_home).encode())
+    if release.is_file():
+        digest.update(release.read_bytes())
+    for folder in classpath_dirs:
+        digest.update(f"\n{folder}:".encode())
+        digest.update(",".join(sorted(j.name for j in Path(folder).glob("*.jar"))).encode())
+    return (root or jars_root()) / "class-archives" / f"{name}-{digest.hexdigest()[:16]}.jsa"
+
+
+def class_archive_options(
+    name: str, java: str | None, classpath_dirs: Iterable[Path], root: Path | None = None
+) -> list[str]:
+    """The JVM options that use archive ``name``, or none when it was not built."""
+    if java is None:
+        return []
+    path = class_archive_path(name, java, classpath_dirs, root)
+    return [f"-XX:SharedArchiveFile={path}", CDS_QUIET] if path.is_file() else []
+
+
+def chooses_class_archive(java_options: str | None) -> bool:
+    """Whether JVM options already choose a class-data archive (or switch sharing off)."""
+    return any(option in (java_options or "") for option in CDS_OPTIONS)
+
+
+def build_class_archive(
+    name: str,
+    java: str,
+    classpath_dirs: Iterable[Path],
+    train: Callable[[list[str]], None],
+    root: Path | None = None,
+    rebuild: bool = False,
+) -> Path:
+    """Write class-data archive ``name`` from a training run, unless it exists.
+
+    ``train(options)`` runs a JVM of this classpath with ``options`` through a typical workload
+    and returns once it has exited; the JVM writes the archive of every class it loaded as it
+    exits. The file is written under a temporary name and renamed into place, so a JVM never
+    maps half an archive, and archives of an older Java or classpath are removed.
+
+    Raises:
+        VehsimError: the training run exited without writing an archive.
+    """
+    dirs = list(classpath_dirs)
+    path = class_archive_path(name, java, dirs, root)
+    if path.is_file() and not rebuild:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.stem}.{os.getpid()}.jsa")
+    staging.unlink(missing_ok=True)
+    try:
+        train([f"-XX:ArchiveClassesAtExit={staging}", CDS_QUIET])
+        if not staging.is_file():
+            raise VehsimError(
+                f"the training run of the class-data archive '{name}' exited without writing "
+                f"{staging}; the JVMs start without one (slower, and correct)"
+            )
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    for old in path.parent.glob(f"{name}-*.jsa"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path

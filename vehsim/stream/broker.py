@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from vehsim import jvm
 from vehsim.config import Settings, load_settings
 from vehsim.errors import BrokerError, ConfigError
 from vehsim.jvm import ensure_jars, jars_root
@@ -398,10 +399,7 @@ def new_cluster_id() -> str:
 
 def java_executable() -> str:
     """``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").is_file():
-        return str(Path(home) / "bin" / "java")
-    found = shutil.which("java")
+    found = jvm.java_executable()
     if found is None:
         raise BrokerError(
             "the embedded broker (Apache Kafka) needs Java 17 or newer: install it "
