@@ -10,7 +10,8 @@ writes and reads a small Delta table took 15.4-15.7 driver CPU seconds instead o
 Silver and Gold jobs on a few minutes of two simulated cars, so the archive holds what the jobs
 load (JSON parsing, Delta's appends, ``MERGE``, change-feed reads, window aggregates), in a
 driver JVM started with ``-XX:ArchiveClassesAtExit``. :func:`vehsim_pipelines.session.build_spark`
-and the Spark Connect server then start their drivers with it; without it they start as before.
+and the Spark Connect server then start their drivers with it, as do the master, workers and
+executors of a cluster on this machine (same classpath); without it they start as before.
 """
 
 from __future__ import annotations

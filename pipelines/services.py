@@ -48,7 +48,7 @@ from pathlib import Path
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
 from vehsim.stream.broker_record import runs_command
-from vehsim_pipelines.session import connect_server_command
+from vehsim_pipelines.session import class_archive_options, connect_server_command
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -237,6 +237,12 @@ def _daemon_env(layout: SparkLayout, host: str, heap: str = DAEMON_MEMORY) -> di
         env.get("SPARK_MASTER_OPTS", "") + " -Dspark.master.rest.enabled=false"
     ).strip()
     env.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The master and workers run on the drivers' classpath: they map the same class archive.
+    archive = class_archive_options(env.get("SPARK_DAEMON_JAVA_OPTS"))
+    if archive:
+        env["SPARK_DAEMON_JAVA_OPTS"] = " ".join(
+            [env.get("SPARK_DAEMON_JAVA_OPTS", ""), *archive]
+        ).strip()
     return env
 
 

@@ -130,6 +130,29 @@ def _driver_java_conf(app_name: str, settings: Mapping[str, str]) -> dict[str, s
     return {"spark.driver.extraJavaOptions": " ".join(options)}
 
 
+def runs_on_this_machine(master: str) -> bool:
+    """Whether the executors of ``master`` are JVMs on this machine: ``local-cluster[...]`` or a
+    standalone master on loopback (``vehsim spark cluster``)."""
+    if master.startswith("local-cluster"):
+        return True
+    if not master.startswith("spark://"):
+        return False
+    hosts = [part.rsplit(":", 1)[0] for part in master[len("spark://") :].split(",")]
+    return all(host in ("127.0.0.1", "localhost") for host in hosts)
+
+
+def _executor_java_conf(master: str, settings: Mapping[str, str]) -> dict[str, str]:
+    """Executors on this machine run on the driver's classpath and map its class archive too;
+    a remote cluster's machines do not have the file."""
+    if not runs_on_this_machine(master):
+        return {}
+    extra = settings.get("spark.executor.extraJavaOptions")
+    archive = class_archive_options(extra)
+    if not archive:
+        return {}
+    return {"spark.executor.extraJavaOptions": " ".join([*archive, *([extra] if extra else [])])}
+
+
 def connector_jars() -> list[str]:
     """Paths of the Kafka-source and delta-spark jars (fetched with Maven the first time)."""
     return [str(p) for p in ensure_jars("spark")]
@@ -200,13 +223,13 @@ def build_spark(
             builder = builder.config(key, settings[key])
         return builder.getOrCreate()
     settings.update(_driver_java_conf(app_name, settings))
+    master = master or os.environ.get("VEHSIM_SPARK_MASTER") or "local[*]"
+    settings.update(_executor_java_conf(master, settings))
     jars = connector_jars()
     if settings.get("spark.jars"):
         jars.append(settings["spark.jars"])
     settings["spark.jars"] = ",".join(jars)
-    builder = SparkSession.builder.appName(app_name).master(
-        master or os.environ.get("VEHSIM_SPARK_MASTER") or "local[*]"
-    )
+    builder = SparkSession.builder.appName(app_name).master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -65,3 +65,28 @@ def test_a_session_that_chooses_its_own_sharing_gets_no_archive():
         15002, conf={"spark.driver.extraJavaOptions": "-XX:SharedArchiveFile=/mine.jsa"}
     )
     assert "spark.driver.extraJavaOptions=-XX:SharedArchiveFile=/mine.jsa" in command
+
+
+@pytest.mark.parametrize(
+    ("master", "here"),
+    [
+        ("local[2]", False),  # one JVM: the driver's options are the executors'
+        ("local-cluster[1,2,1024]", True),
+        ("spark://127.0.0.1:7077", True),
+        ("spark://localhost:7077,127.0.0.1:7078", True),
+        ("spark://spark-master.example:7077", False),
+        ("yarn", False),
+    ],
+)
+def test_executors_map_the_archive_only_on_this_machine(master, here):
+    """A remote cluster's machines have no such file: their executors get no path of ours."""
+    assert session.runs_on_this_machine(master) is here
+    class_archive.build()
+    conf = session._executor_java_conf(master, {"spark.executor.extraJavaOptions": "-Xss4m"})
+    if here:
+        assert conf["spark.executor.extraJavaOptions"].split() == [
+            *session.class_archive_options(),
+            "-Xss4m",
+        ]
+    else:
+        assert conf == {}

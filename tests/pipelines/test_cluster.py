@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,7 @@ from spark_services import (  # noqa: E402
 )
 
 from vehsim.config import load_settings  # noqa: E402
+from vehsim_pipelines import class_archive  # noqa: E402
 from vehsim_pipelines.services import (  # noqa: E402
     CONNECT_CLASS,
     MASTER_CLASS,
@@ -115,6 +117,11 @@ def test_pipeline_on_a_standalone_cluster_equals_the_single_machine_run(
 
     state = master_state(spark_cluster.web_url)
     assert state["aliveworkers"] == 2
+    # the master and workers run on the drivers' classpath and start from their class archive
+    archive = class_archive.build()
+    for daemon in (spark_cluster.master, *spark_cluster.workers):
+        maps = Path(f"/proc/{daemon.pid}/maps").read_text()
+        assert str(archive) in maps, f"{daemon.name} does not map {archive}"
     (app,) = [a for a in state["completedapps"]]
     assert app["state"] == "FINISHED" and app["cores"] == 2, app
     for worker in state["workers"]:
