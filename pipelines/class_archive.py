@@ -25,7 +25,7 @@ from pathlib import Path
 
 from vehsim import jvm
 from vehsim.errors import VehsimError
-from vehsim_pipelines.session import CLASS_ARCHIVE, class_archive_location
+from vehsim_pipelines.session import CLASS_ARCHIVE, class_archive_location, connector_jars
 
 #: The training drive: cars, simulated seconds and events per second per car.
 TRAINING_VEHICLES = 2
@@ -115,7 +115,9 @@ def build(rebuild: bool = False) -> Path:
 
     Raises:
         VehsimError: no Java, or the training run failed or wrote no archive.
+        JarsUnavailable: the connector jars are not cached and Maven could not fetch them.
     """
+    connector_jars()  # fetched first: the archive is named after them
     java, dirs = class_archive_location()
     if java is None:
         raise VehsimError("no Java found (JAVA_HOME or java on PATH) to build the archive for")

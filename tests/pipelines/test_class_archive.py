@@ -90,3 +90,17 @@ def test_executors_map_the_archive_only_on_this_machine(master, here):
         ]
     else:
         assert conf == {}
+
+
+def test_the_command_without_java_says_so_and_fails(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path)  # no java on it
+    proc = subprocess.run(
+        [sys.executable, "-m", "vehsim.cli", "spark", "class-archive"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "no Java found" in proc.stderr, proc.stderr
