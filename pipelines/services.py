@@ -48,7 +48,7 @@ from pathlib import Path
 from vehsim.config import Settings, load_settings
 from vehsim.errors import VehsimError
 from vehsim.stream.broker_record import runs_command
-from vehsim_pipelines.session import class_archive_options, connect_server_command
+from vehsim_pipelines.session import connect_server_command, with_class_archive
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -238,11 +238,9 @@ def _daemon_env(layout: SparkLayout, host: str, heap: str = DAEMON_MEMORY) -> di
     ).strip()
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     # The master and workers run on the drivers' classpath: they map the same class archive.
-    archive = class_archive_options(env.get("SPARK_DAEMON_JAVA_OPTS"))
-    if archive:
-        env["SPARK_DAEMON_JAVA_OPTS"] = " ".join(
-            [env.get("SPARK_DAEMON_JAVA_OPTS", ""), *archive]
-        ).strip()
+    options = with_class_archive(env.get("SPARK_DAEMON_JAVA_OPTS"))
+    if options:
+        env["SPARK_DAEMON_JAVA_OPTS"] = options
     return env
 
 

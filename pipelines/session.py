@@ -108,26 +108,27 @@ def class_archive_location() -> tuple[str | None, list[Path]]:
 
 def class_archive_options(extra: str | None = None) -> list[str]:
     """The options that map the driver's class-data archive, when it was built and ``extra``
-    (the session's own ``spark.driver.extraJavaOptions``) does not choose one itself."""
+    (the JVM's own options) does not choose one itself."""
     if jvm.chooses_class_archive(extra):
         return []
     java, dirs = class_archive_location()
     return jvm.class_archive_options(CLASS_ARCHIVE, java, dirs)
 
 
+def with_class_archive(java_options: str | None) -> str | None:
+    """``java_options`` with the options that map the class archive in front (as they were
+    when it was not built or they choose their own sharing; None for none at all)."""
+    options = [*class_archive_options(java_options), *([java_options] if java_options else [])]
+    return " ".join(options) or None
+
+
 def _driver_java_conf(app_name: str, settings: Mapping[str, str]) -> dict[str, str]:
     """The driver's logging to a file, and its class-data archive when there is one."""
     path = log_file(app_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    extra = settings.get("spark.driver.extraJavaOptions")
-    options = [
-        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-        f"-Dvehsim.log.file={path}",
-        *class_archive_options(extra),
-    ]
-    if extra:
-        options.append(extra)
-    return {"spark.driver.extraJavaOptions": " ".join(options)}
+    logging_options = f"-Dlog4j2.configurationFile={LOG4J_CONFIG} -Dvehsim.log.file={path}"
+    extra = with_class_archive(settings.get("spark.driver.extraJavaOptions"))
+    return {"spark.driver.extraJavaOptions": f"{logging_options} {extra or ''}".strip()}
 
 
 def runs_on_this_machine(master: str) -> bool:
@@ -146,11 +147,8 @@ def _executor_java_conf(master: str, settings: Mapping[str, str]) -> dict[str, s
     a remote cluster's machines do not have the file."""
     if not runs_on_this_machine(master):
         return {}
-    extra = settings.get("spark.executor.extraJavaOptions")
-    archive = class_archive_options(extra)
-    if not archive:
-        return {}
-    return {"spark.executor.extraJavaOptions": " ".join([*archive, *([extra] if extra else [])])}
+    options = with_class_archive(settings.get("spark.executor.extraJavaOptions"))
+    return {"spark.executor.extraJavaOptions": options} if options else {}
 
 
 def connector_jars() -> list[str]:
@@ -280,12 +278,9 @@ def connect_server_command(
     settings["spark.connect.grpc.binding.address"] = host
     settings["spark.connect.grpc.binding.port"] = str(port)
     settings.update(conf or {})
-    archive = class_archive_options(settings.get("spark.driver.extraJavaOptions"))
-    if archive:
-        extra = settings.get("spark.driver.extraJavaOptions")
-        settings["spark.driver.extraJavaOptions"] = " ".join(
-            [*archive, *([extra] if extra else [])]
-        )
+    options = with_class_archive(settings.get("spark.driver.extraJavaOptions"))
+    if options:
+        settings["spark.driver.extraJavaOptions"] = options
     for key, value in settings.items():
         args += ["--conf", f"{key}={value}"]
     # The Connect server is a class on Spark's own classpath, not an application jar.
