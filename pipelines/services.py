@@ -670,8 +670,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Write the class-data archive that vehsim's Spark drivers map at start-up (the "
             "classes Spark, Delta and the jobs load, parsed and verified once): a training "
-            "run of the Silver and Gold jobs on a minute-long drive, about a minute. Drivers "
-            "start without it as before, only slower. Kept with the JVM artifacts."
+            "run of the Silver and Gold jobs on a four-minute drive of two cars, about a minute. "
+            "Drivers start without it as before, only slower. Kept with the JVM artifacts."
         ),
     )
     archive.add_argument("--rebuild", action="store_true", help="write it again even if it exists")
